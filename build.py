@@ -1,0 +1,430 @@
+#!/usr/bin/env python3
+"""Build, inspect and test the CloudTrail via Firehose Splunk app.
+
+    python3 build.py           package dist/cloudtrail_firehose-<version>.spl and run AppInspect
+    python3 build.py test      ruff, then the test suite (pytest on Python 3.13); extra
+                               arguments go to pytest, e.g. python3 build.py test -k logging
+
+Needs only the standard library: it creates .venv (Python 3.13, Splunk's runtime for this app)
+from the pinned requirements/dev.txt, and reuses it while those pins are unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import glob
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+APP_ID = "cloudtrail_firehose"
+VENV = ROOT / ".venv"
+BUILD_DIR = ROOT / "build"
+DIST_DIR = ROOT / "dist"
+REQUIREMENTS = ROOT / "requirements"
+PACKAGE_SRC = ROOT / "package" / APP_ID
+
+# What goes into the .spl, besides lib/. Never tests, bench, docs, build scripts or caches.
+APP_CONTENT = (
+    "app.manifest",
+    "LICENSE.txt",
+    "default",
+    "metadata",
+    "README",
+    "lookups",
+    "appserver",
+    "static",
+    "bin",
+)
+EXCLUDED_NAMES = ("__pycache__", "*.pyc", "*.pyo", ".DS_Store", "local", "local.meta")
+MAX_SPL_BYTES = 4 * 1024 * 1024
+PYTHON_VERSION = (3, 13)
+
+# botocore's client-side monitoring (CSM, off unless AWS_CSM_ENABLED is set) publishes metrics
+# over a UDP socket. Splunk Cloud forbids any UDP communication from app code, and AppInspect's
+# cloud check check_for_python_udp_network_communications fails the app for the socket call in
+# Session._create_csm_monitor. The app never enables CSM, so the build replaces that method with
+# one that returns no monitor. The patch is tied to one botocore version: on a bump, read the
+# new session.py, confirm the method is unchanged, then update the version here.
+BOTOCORE_CSM_PATCH = {
+    "version": "1.44.8",
+    "path": "botocore/session.py",
+    "old": """    def _create_csm_monitor(self):
+        if self.get_config_variable('csm_enabled'):
+            client_id = self.get_config_variable('csm_client_id')
+            host = self.get_config_variable('csm_host')
+            port = self.get_config_variable('csm_port')
+            handler = monitoring.Monitor(
+                adapter=monitoring.MonitorEventAdapter(),
+                publisher=monitoring.SocketPublisher(
+                    socket=socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+                    host=host,
+                    port=port,
+                    serializer=monitoring.CSMSerializer(
+                        csm_client_id=client_id
+                    ),
+                ),
+            )
+            return handler
+        return None
+""",
+    "new": """    def _create_csm_monitor(self):
+        # Patched by cloudtrail_firehose's build.py: client-side monitoring sends UDP
+        # datagrams, which Splunk Cloud forbids. CSM stays off whatever the configuration says.
+        return None
+""",
+}
+
+
+class BuildError(Exception):
+    """A build step failed; the message says what to do."""
+
+
+def step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def run(cmd: list[str | Path]) -> None:
+    """Run a tool quietly; show its output only when it fails."""
+    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    if result.returncode:
+        sys.stderr.write(result.stdout[-5000:] + result.stderr[-5000:])
+        raise subprocess.CalledProcessError(result.returncode, result.args)
+
+
+# --- virtual environment -------------------------------------------------------------------
+
+
+def _is_python313(executable: str) -> bool:
+    try:
+        out = subprocess.run(
+            [executable, "-c", "import sys, venv; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and out.stdout.strip() == str(PYTHON_VERSION)
+
+
+def find_python313() -> str:
+    """Splunk's Python for this app, needed to build lib/ and run the tests."""
+    home = Path.home()
+    candidates = [
+        os.environ.get("CLOUDTRAIL_FIREHOSE_PYTHON"),
+        sys.executable if sys.version_info[:2] == PYTHON_VERSION else None,
+        shutil.which("python3.13"),
+        *sorted(glob.glob(str(home / ".pyenv/versions/3.13*/bin/python3.13")), reverse=True),
+        "/usr/bin/python3.13",
+        "/usr/local/bin/python3.13",
+    ]
+    for candidate in candidates:
+        if candidate and _is_python313(candidate):
+            return candidate
+    raise BuildError(
+        "Python 3.13 (the runtime Splunk uses for this app) was not found. Install it "
+        "(for example 'apt-get install python3.13' or 'pyenv install 3.13'), or point "
+        "CLOUDTRAIL_FIREHOSE_PYTHON at a python3.13 executable."
+    )
+
+
+def venv_python() -> Path:
+    return VENV / "bin" / "python"
+
+
+def _requirements_digest() -> str:
+    digest = hashlib.sha256()
+    for name in ("dev.txt", "runtime.txt"):
+        digest.update((REQUIREMENTS / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_venv() -> Path:
+    """Create or reuse .venv on Python 3.13 with the pinned build and test tools."""
+    stamp = VENV / ".requirements.sha256"
+    digest = _requirements_digest()
+    python = venv_python()
+    if python.exists() and stamp.exists() and stamp.read_text().strip() == digest:
+        return python
+    if not (python.exists() and _is_python313(str(python))):
+        interpreter = find_python313()
+        step(f"creating virtual environment .venv with {interpreter}")
+        shutil.rmtree(VENV, ignore_errors=True)
+        run([interpreter, "-m", "venv", VENV])
+    step("installing pinned build and test tools into .venv (requirements/dev.txt)")
+    pip = [python, "-m", "pip", "--disable-pip-version-check"]
+    run([*pip, "install", "--quiet", "--upgrade", "pip"])
+    run([*pip, "install", "--quiet", "-r", REQUIREMENTS / "dev.txt"])
+    stamp.write_text(digest + "\n")
+    return python
+
+
+# --- app version -----------------------------------------------------------------------------
+
+
+def app_version() -> str:
+    """The version, from default/app.conf; app.manifest must agree."""
+    conf = (ROOT / "default" / "app.conf").read_text(encoding="utf-8")
+    versions = set(re.findall(r"^version\s*=\s*(\S+)\s*$", conf, flags=re.M))
+    manifest = json.loads((ROOT / "app.manifest").read_text(encoding="utf-8"))
+    versions.add(manifest["info"]["id"]["version"])
+    if len(versions) != 1:
+        raise BuildError(
+            f"versions disagree: {sorted(versions)}. Set the same version in default/app.conf "
+            "([launcher] and [id]) and app.manifest (info.id.version)."
+        )
+    return versions.pop()
+
+
+# --- runtime libraries -----------------------------------------------------------------------
+
+
+def shipped_services() -> tuple[str, ...]:
+    """The AWS services whose API models ship, from the app's own list (no package import)."""
+    path = PACKAGE_SRC / "aws" / "services.py"
+    spec = importlib.util.spec_from_file_location("_shipped_services", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return tuple(module.SHIPPED_SERVICES)
+
+
+def install_runtime_libraries(python: Path) -> Path:
+    """pip-install requirements/runtime.txt once per pin set into build/.runtime-<digest>/."""
+    requirements = REQUIREMENTS / "runtime.txt"
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
+    target = BUILD_DIR / f".runtime-{digest}"
+    if (target / ".complete").exists():
+        return target
+    step("installing pinned runtime libraries (requirements/runtime.txt)")
+    shutil.rmtree(target, ignore_errors=True)
+    run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--no-deps", "--no-compile", "--only-binary=:all:", "--target", target, "-r", requirements]
+    )  # fmt: skip
+    (target / ".complete").write_text("")
+    return target
+
+
+def _ignore(directory: str, names: list[str]) -> set[str]:
+    ignored = set()
+    for pattern in EXCLUDED_NAMES:
+        ignored.update(n for n in names if Path(n).match(pattern))
+    return ignored
+
+
+def copy_runtime_libraries(source: Path, lib: Path, services: tuple[str, ...]) -> None:
+    """Copy the installed libraries into lib/, keeping only the AWS services the app uses."""
+    for entry in sorted(source.iterdir()):
+        if entry.name in ("bin", ".complete") or entry.name.startswith("."):
+            continue  # console scripts and bookkeeping do not belong in a Splunk app
+        if entry.is_dir():
+            shutil.copytree(entry, lib / entry.name, ignore=_ignore)
+        else:
+            shutil.copy2(entry, lib / entry.name)
+    for dist_info in lib.glob("*.dist-info"):
+        for name in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json"):
+            (dist_info / name).unlink(missing_ok=True)
+    trim_service_data(lib / "botocore" / "data", services)
+    trim_service_data(lib / "boto3" / "data", services)
+
+
+def trim_service_data(data_dir: Path, services: tuple[str, ...]) -> None:
+    """Drop the API models of services the app does not use, and their documentation examples."""
+    if not data_dir.is_dir():
+        raise BuildError(f"{data_dir} is missing: has botocore's layout changed?")
+    present = {p.name for p in data_dir.iterdir() if p.is_dir()}
+    missing = [s for s in services if s not in present and data_dir.parent.name == "botocore"]
+    if missing:
+        raise BuildError(f"botocore has no service named {missing}: fix aws/services.py")
+    for path in data_dir.iterdir():
+        if path.is_dir() and path.name not in services:
+            shutil.rmtree(path)
+    for examples in data_dir.glob("*/*/examples-1.json"):
+        examples.unlink()
+
+
+def patch_botocore(lib: Path) -> None:
+    """Remove botocore's UDP client-side-monitoring path (see BOTOCORE_CSM_PATCH)."""
+    version = _botocore_version(lib)
+    if version != BOTOCORE_CSM_PATCH["version"]:
+        raise BuildError(
+            f"botocore {version} is pinned, but the UDP patch was written for "
+            f"{BOTOCORE_CSM_PATCH['version']}. Read {BOTOCORE_CSM_PATCH['path']} of the new "
+            "version, update BOTOCORE_CSM_PATCH in build.py, and run the tests."
+        )
+    path = lib / BOTOCORE_CSM_PATCH["path"]
+    source = path.read_text(encoding="utf-8")
+    if source.count(BOTOCORE_CSM_PATCH["old"]) != 1:
+        raise BuildError(f"{path}: the client-side-monitoring code to patch was not found")
+    path.write_text(source.replace(BOTOCORE_CSM_PATCH["old"], BOTOCORE_CSM_PATCH["new"]))
+    offenders = udp_socket_calls(lib)
+    if offenders:
+        raise BuildError(f"UDP socket code is left in lib/: {offenders}")
+
+
+def _botocore_version(lib: Path) -> str:
+    init = (lib / "botocore" / "__init__.py").read_text(encoding="utf-8")
+    match = re.search(r"^__version__ = ['\"]([^'\"]+)['\"]", init, flags=re.M)
+    if not match:
+        raise BuildError("cannot read botocore's version from botocore/__init__.py")
+    return match.group(1)
+
+
+def udp_socket_calls(tree: Path) -> list[str]:
+    """Python files under tree that name socket.SOCK_DGRAM (what AppInspect's UDP check flags)."""
+    offenders = []
+    for path in sorted(tree.rglob("*.py")):
+        try:
+            module = ast.parse(path.read_bytes())
+        except SyntaxError:
+            continue
+        for node in ast.walk(module):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "SOCK_DGRAM"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "socket"
+            ):
+                offenders.append(f"{path.relative_to(tree)}:{node.lineno}")
+    return offenders
+
+
+# --- assemble and package --------------------------------------------------------------------
+
+
+def assemble(python: Path, out: Path = BUILD_DIR) -> Path:
+    """Lay out the app in out/cloudtrail_firehose, ready to package."""
+    app = out / APP_ID
+    step(f"assembling the app in {app.relative_to(ROOT) if app.is_relative_to(ROOT) else app}")
+    shutil.rmtree(app, ignore_errors=True)
+    app.mkdir(parents=True)
+    for name in APP_CONTENT:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, app / name, ignore=_ignore)
+        elif source.is_file():
+            shutil.copy2(source, app / name)
+    lib = app / "lib"
+    shutil.copytree(PACKAGE_SRC, lib / APP_ID, ignore=_ignore)
+    copy_runtime_libraries(install_runtime_libraries(python), lib, shipped_services())
+    patch_botocore(lib)
+    return app
+
+
+def package(app: Path, dist: Path = DIST_DIR) -> Path:
+    """Write dist/<app>-<version>.spl: a gzipped tar with the app folder at the top."""
+    dist.mkdir(parents=True, exist_ok=True)
+    spl = dist / f"{APP_ID}-{app_version()}.spl"
+
+    def normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        # Splunk Cloud rejects world-writable files; owners and modes are the same on every build.
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        info.mode = 0o755 if info.isdir() else 0o644
+        return info
+
+    with tarfile.open(spl, "w:gz") as archive:
+        archive.add(app, arcname=APP_ID, filter=normalise)
+    return spl
+
+
+# --- AppInspect ------------------------------------------------------------------------------
+
+
+def run_appinspect(spl: Path, report: Path) -> dict:
+    step("running Splunk AppInspect (cloud tag, precert mode); this takes a minute")
+    appinspect = VENV / "bin" / "splunk-appinspect"
+    result = subprocess.run(
+        [str(appinspect), "inspect", str(spl), "--mode", "precert", "--included-tags", "cloud",
+         "--data-format", "json", "--output-file", str(report)],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    if not report.exists():
+        raise BuildError(f"AppInspect wrote no report:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    return json.loads(report.read_text(encoding="utf-8"))
+
+
+def appinspect_problems(report: dict) -> list[str]:
+    """One line per check that failed or errored, with its messages."""
+    problems = []
+    for app_report in report.get("reports", []):
+        for group in app_report.get("groups", []):
+            for check in group.get("checks", []):
+                if check.get("result") in ("failure", "error"):
+                    for message in check.get("messages", []) or [{}]:
+                        where = message.get("message_filename") or ""
+                        line = message.get("message_line")
+                        if line:
+                            where = f"{where}:{line}"
+                        text = " ".join(str(message.get("message", "")).split())[:300]
+                        problems.append(f"{check['result']}: {check['name']} {where} {text}".strip())
+    return problems
+
+
+def build() -> int:
+    python = ensure_venv()
+    version = app_version()
+    app = assemble(python)
+    spl = package(app)
+    size = spl.stat().st_size
+    if size > MAX_SPL_BYTES:
+        raise BuildError(f"{spl.name} is {size / 1e6:.1f} MB, over the 4 MB budget: check lib/")
+    report_path = DIST_DIR / "appinspect.json"
+    report = run_appinspect(spl, report_path)
+    summary = report.get("summary", {})
+    problems = appinspect_problems(report)
+    for problem in problems:
+        print(f"    {problem}")
+    counts = ", ".join(f"{key} {value}" for key, value in sorted(summary.items()))
+    print(
+        f"{APP_ID} {version}: {spl.relative_to(ROOT)} ({size / 1024 / 1024:.2f} MB)\n"
+        f"AppInspect: {counts}\nreport: {report_path.relative_to(ROOT)}"
+    )
+    if summary.get("failure", 0) or summary.get("error", 0):
+        print("FAILED: AppInspect reported failures or errors (listed above)")
+        return 1
+    return 0
+
+
+def test(pytest_args: list[str]) -> int:
+    python = ensure_venv()
+    step("ruff check")
+    lint = subprocess.run([str(python), "-m", "ruff", "check", str(ROOT)], cwd=ROOT)
+    step("pytest on Python 3.13")
+    tests = subprocess.run([str(python), "-m", "pytest", *pytest_args], cwd=ROOT)
+    if lint.returncode:
+        print("FAILED: ruff found problems (listed above)")
+    return lint.returncode or tests.returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("command", nargs="?", choices=("build", "test"), default="build")
+    args, rest = parser.parse_known_args(argv)
+    try:
+        if args.command == "test":
+            return test(rest)
+        if rest:
+            parser.error(f"unexpected arguments: {rest}")
+        return build()
+    except BuildError as error:
+        print(f"build.py: {error}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as error:
+        print(f"build.py: command failed ({error.returncode}): {' '.join(map(str, error.cmd))}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The AWS side: CloudFormation template and the boto3 driver around it."""

@@ -1,0 +1,25 @@
+"""The AWS services this app talks to.
+
+build.py keeps only these services' API models in the shipped botocore (the full set is
+about 30 MB), so a client for any other service fails inside Splunk: add it here first.
+This file is read by build.py on its own, so it must not import anything.
+"""
+
+# Services the app calls directly.
+APP_SERVICES: tuple[str, ...] = (
+    "cloudformation",  # the pipeline is one stack: plan, apply, status, destroy
+    "cloudtrail",  # trail status, existing trails
+    "cloudwatch",  # Firehose delivery metrics for pipeline health
+    "firehose",  # delivery stream status
+    "iam",  # preflight permission simulation, name clashes
+    "lambda",  # optional Lambda processor
+    "logs",  # log groups, subscription filters
+    "s3",  # failed-delivery bucket
+    "secretsmanager",  # the HEC token handed to Firehose
+    "sts",  # who am I, assume role
+)
+
+# Services botocore itself calls while resolving credentials (SSO profiles).
+CREDENTIAL_SERVICES: tuple[str, ...] = ("sso", "sso-oidc")
+
+SHIPPED_SERVICES: tuple[str, ...] = APP_SERVICES + CREDENTIAL_SERVICES
