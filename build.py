@@ -172,11 +172,11 @@ def ensure_venv() -> Path:
 # --- app version -----------------------------------------------------------------------------
 
 
-def app_version() -> str:
+def app_version(root: Path = ROOT) -> str:
     """The version, from default/app.conf; app.manifest must agree."""
-    conf = (ROOT / "default" / "app.conf").read_text(encoding="utf-8")
+    conf = (root / "default" / "app.conf").read_text(encoding="utf-8")
     versions = set(re.findall(r"^version\s*=\s*(\S+)\s*$", conf, flags=re.M))
-    manifest = json.loads((ROOT / "app.manifest").read_text(encoding="utf-8"))
+    manifest = json.loads((root / "app.manifest").read_text(encoding="utf-8"))
     versions.add(manifest["info"]["id"]["version"])
     if len(versions) != 1:
         raise BuildError(
@@ -355,6 +355,11 @@ def run_appinspect(spl: Path, report: Path) -> dict:
     return json.loads(report.read_text(encoding="utf-8"))
 
 
+def appinspect_passed(report: dict) -> bool:
+    summary = report.get("summary", {})
+    return not (summary.get("failure", 0) or summary.get("error", 0))
+
+
 def appinspect_problems(report: dict) -> list[str]:
     """One line per check that failed or errored, with its messages."""
     problems = []
@@ -391,7 +396,7 @@ def build() -> int:
         f"{APP_ID} {version}: {spl.relative_to(ROOT)} ({size / 1024 / 1024:.2f} MB)\n"
         f"AppInspect: {counts}\nreport: {report_path.relative_to(ROOT)}"
     )
-    if summary.get("failure", 0) or summary.get("error", 0):
+    if not appinspect_passed(report):
         print("FAILED: AppInspect reported failures or errors (listed above)")
         return 1
     return 0

@@ -44,7 +44,8 @@ def get_logger(component: str, level: int | str = logging.INFO) -> logging.Logge
     if not component.replace("_", "").isalnum():
         raise ValueError(f"component name must be letters, digits and '_': {component!r}")
     logger = logging.getLogger(f"{LOG_PREFIX}.{component}")
-    if logger.handlers:
+    # Other code (splunklib, test runners) may attach handlers too: look for ours only.
+    if any(getattr(h, "_cloudtrail_firehose", False) for h in logger.handlers):
         return logger
     path = log_path(component)
     handler: logging.Handler
@@ -55,6 +56,7 @@ def get_logger(component: str, level: int | str = logging.INFO) -> logging.Logge
         handler = logging.handlers.RotatingFileHandler(
             path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8", delay=True
         )
+    handler._cloudtrail_firehose = True  # type: ignore[attr-defined]
     handler.setFormatter(_UTCFormatter(LINE_FORMAT))
     logger.addHandler(handler)
     logger.addFilter(_ComponentFilter(component))

@@ -1,0 +1,210 @@
+"""The .spl that build.py makes: what is in it, what is not, and that its lib/ works on 3.13."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from cloudtrail_firehose.aws.services import APP_SERVICES, SHIPPED_SERVICES
+
+import build
+
+# The project's own development files, at the app's top level.
+FORBIDDEN_TOP = {"tests", "bench", "docs", "requirements", "package", "build", "dist", "build.py",
+                 "pyproject.toml", "README.md", ".gitignore", ".ci", ".venv", ".git"}  # fmt: skip
+# Caches, anywhere (vendored libraries included).
+FORBIDDEN_ANYWHERE = {"__pycache__", ".pytest_cache", ".ruff_cache", ".git", ".venv"}
+FORBIDDEN_SUFFIXES = (".pyc", ".pyo")
+
+
+def test_spl_is_a_tar_gz_with_the_app_folder_at_the_top(built_app):
+    assert tarfile.is_tarfile(built_app.spl)
+    assert built_app.spl.name == f"cloudtrail_firehose-{build.app_version()}.spl"
+    names = built_app.names()
+    assert {name.split("/")[0] for name in names} == {"cloudtrail_firehose"}
+    for required in (
+        "app.manifest",
+        "LICENSE.txt",
+        "default/app.conf",
+        "default/data/ui/nav/default.xml",
+        "default/data/ui/views/user_activity.xml",
+        "metadata/default.meta",
+        "static/appIcon.png",
+        "bin/cloudtrail_firehose_bootstrap.py",
+        "lib/cloudtrail_firehose/__init__.py",
+        "lib/boto3/__init__.py",
+        "lib/botocore/__init__.py",
+        "lib/splunklib/modularinput/__init__.py",
+    ):
+        assert f"cloudtrail_firehose/{required}" in names, required
+
+
+def test_spl_holds_no_tests_docs_build_scripts_or_caches(built_app):
+    offenders = []
+    for name in built_app.names():
+        parts = name.split("/")[1:]
+        if (
+            (parts and parts[0] in FORBIDDEN_TOP)
+            or FORBIDDEN_ANYWHERE.intersection(parts)
+            or name.endswith(FORBIDDEN_SUFFIXES)
+            or parts[:2] == ["lib", "bin"]  # console scripts of the vendored packages
+        ):
+            offenders.append(name)
+    assert offenders == []
+
+
+def test_spl_files_are_not_writable_by_others_and_belong_to_nobody(built_app):
+    with tarfile.open(built_app.spl) as archive:
+        for member in archive.getmembers():
+            assert member.mode & 0o022 == 0, member.name
+            assert (member.uid, member.gid, member.uname) == (0, 0, ""), member.name
+            assert member.isdir() or member.isfile(), f"links are not allowed: {member.name}"
+
+
+def test_spl_fits_the_4_mb_budget(built_app):
+    assert built_app.spl.stat().st_size <= build.MAX_SPL_BYTES
+
+
+def test_botocore_ships_only_the_services_the_app_uses(built_app):
+    data = built_app.app_dir / "lib" / "botocore" / "data"
+    assert {p.name for p in data.iterdir() if p.is_dir()} == set(SHIPPED_SERVICES)
+    assert not list(data.glob("*/*/examples-1.json"))
+    boto3_data = {p.name for p in (built_app.app_dir / "lib" / "boto3" / "data").iterdir()}
+    assert boto3_data <= set(SHIPPED_SERVICES)
+
+
+PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])  # the app's bin/, as Splunk runs a script from there
+import cloudtrail_firehose_bootstrap
+import boto3, botocore, botocore.exceptions, splunklib.client, splunklib.modularinput
+import cloudtrail_firehose.log
+session = boto3.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x", region_name="us-east-1")
+created = [session.client(name).meta.service_model.service_name for name in json.loads(sys.argv[2])]
+try:
+    session.client("ec2")
+    unknown = "created"
+except botocore.exceptions.UnknownServiceError:
+    unknown = "refused"
+print(json.dumps({
+    "python": list(sys.version_info[:2]),
+    "boto3": boto3.__file__, "botocore": botocore.__file__, "splunklib": splunklib.client.__file__,
+    "created": created, "ec2": unknown,
+    "csm_monitor": repr(session._session._get_internal_component("monitor")),
+}))
+"""
+
+
+def run_probe(app_dir: Path, services, **env) -> dict:
+    # -S: no site-packages, so nothing can come from the test environment's own boto3.
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", PROBE, str(app_dir / "bin"), json.dumps(list(services))],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(app_dir), **env},
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_built_lib_creates_every_client_the_app_uses_on_python_313(built_app):
+    probe = run_probe(built_app.app_dir, SHIPPED_SERVICES)
+    assert probe["python"] == [3, 13]
+    lib = str(built_app.app_dir / "lib")
+    for module in ("boto3", "botocore", "splunklib"):
+        assert probe[module].startswith(lib), module
+    assert len(probe["created"]) == len(SHIPPED_SERVICES)
+    assert probe["ec2"] == "refused"  # trimmed away: proves the shipped data is the trimmed set
+
+
+def test_client_side_monitoring_stays_off_even_when_configured(built_app):
+    probe = run_probe(
+        built_app.app_dir, APP_SERVICES, AWS_CSM_ENABLED="true", AWS_CSM_PORT="31000", AWS_CSM_HOST="127.0.0.1"
+    )
+    assert probe["csm_monitor"] == "None"
+
+
+def test_unpatched_botocore_has_the_udp_socket_and_the_built_one_does_not(built_app):
+    installed = build.install_runtime_libraries(Path(sys.executable))
+    assert [hit.split(":")[0] for hit in build.udp_socket_calls(installed / "botocore")] == ["session.py"]
+    assert build.udp_socket_calls(built_app.app_dir / "lib") == []
+
+
+def _copy_botocore(tmp_path: Path) -> Path:
+    installed = build.install_runtime_libraries(Path(sys.executable))
+    lib = tmp_path / "lib"
+    shutil.copytree(installed / "botocore", lib / "botocore", ignore=shutil.ignore_patterns("data"))
+    return lib
+
+
+def test_botocore_patch_refuses_another_botocore_version(tmp_path):
+    lib = _copy_botocore(tmp_path)
+    init = lib / "botocore" / "__init__.py"
+    init.write_text(init.read_text().replace(build.BOTOCORE_CSM_PATCH["version"], "9.9.9"))
+    with pytest.raises(build.BuildError, match=r"botocore 9\.9\.9 is pinned.*update BOTOCORE_CSM_PATCH"):
+        build.patch_botocore(lib)
+
+
+def test_botocore_patch_refuses_when_the_code_to_patch_changed(tmp_path):
+    lib = _copy_botocore(tmp_path)
+    session = lib / "botocore" / "session.py"
+    session.write_text(session.read_text().replace("def _create_csm_monitor", "def _make_csm_monitor"))
+    with pytest.raises(build.BuildError, match="client-side-monitoring code to patch was not found"):
+        build.patch_botocore(lib)
+
+
+def test_unknown_service_in_the_app_list_stops_the_build(tmp_path):
+    data = tmp_path / "botocore" / "data"
+    (data / "s3").mkdir(parents=True)
+    with pytest.raises(build.BuildError, match=r"no service named \['not-a-service'\]"):
+        build.trim_service_data(data, ("s3", "not-a-service"))
+
+
+def test_versions_must_agree_between_app_conf_and_manifest(tmp_path):
+    assert build.app_version() == json.loads((build.ROOT / "app.manifest").read_text())["info"]["id"]["version"]
+    (tmp_path / "default").mkdir()
+    (tmp_path / "default" / "app.conf").write_text("[launcher]\nversion = 1.0.0\n[id]\nversion = 1.0.0\n")
+    (tmp_path / "app.manifest").write_text(json.dumps({"info": {"id": {"version": "1.0.1"}}}))
+    with pytest.raises(build.BuildError, match=r"versions disagree: \['1\.0\.0', '1\.0\.1'\]"):
+        build.app_version(tmp_path)
+
+
+def test_appinspect_failures_and_errors_fail_the_build_and_are_listed():
+    report = {
+        "summary": {"failure": 1, "error": 0, "warning": 3, "success": 90},
+        "reports": [
+            {
+                "groups": [
+                    {
+                        "checks": [
+                            {"name": "check_ok", "result": "success", "messages": []},
+                            {
+                                "name": "check_for_python_udp_network_communications",
+                                "result": "failure",
+                                "messages": [
+                                    {
+                                        "message": "Please check for\n UDP",
+                                        "message_filename": "lib/botocore/session.py",
+                                        "message_line": 286,
+                                    }
+                                ],
+                            },
+                        ]
+                    }
+                ]
+            }
+        ],
+    }
+    assert not build.appinspect_passed(report)
+    assert build.appinspect_problems(report) == [
+        "failure: check_for_python_udp_network_communications lib/botocore/session.py:286 Please check for UDP"
+    ]
+    report["summary"]["failure"] = 0
+    assert build.appinspect_passed(report)
+    report["summary"]["error"] = 2
+    assert not build.appinspect_passed(report)
