@@ -1,0 +1,502 @@
+"""A small model of Splunk's search-time field pipeline, to test the shipped configuration.
+
+No Splunk runs here, so this applies what the app ships, in Splunk's documented order:
+KV_MODE=json -> FIELDALIAS -> EVAL -> LOOKUP -> eventtypes -> tags. It implements exactly the
+subset of the eval language the app uses (and fails loudly on anything else), with Splunk's
+null semantics: a comparison with null is null, if() takes the false branch on null, concatenation
+with null is null. Regular expressions use the `regex` module (PCRE-compatible).
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import regex
+from splunk_conf import read_conf
+
+Fields = dict[str, list[str]]
+
+
+# --- KV_MODE = json -----------------------------------------------------------------------------
+
+
+def json_fields(event: object) -> Fields:
+    """Fields as KV_MODE=json names them: a.b for objects, a{} for arrays, one value per leaf."""
+    fields: Fields = {}
+
+    def walk(value: object, path: str) -> None:
+        if isinstance(value, dict):
+            for key, child in value.items():
+                walk(child, f"{path}.{key}" if path else key)
+        elif isinstance(value, list):
+            for child in value:
+                walk(child, f"{path}{{}}")
+        else:
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif value is None:
+                text = "null"
+            else:
+                text = str(value)
+            fields.setdefault(path, []).append(text)
+
+    walk(event, "")
+    return fields
+
+
+def json_paths(event: object) -> set[str]:
+    """Every field name KV_MODE=json can give an event, containers included."""
+    paths: set[str] = set()
+
+    def walk(value: object, path: str) -> None:
+        if path:
+            paths.add(path)
+        if isinstance(value, dict):
+            for key, child in value.items():
+                walk(child, f"{path}.{key}" if path else key)
+        elif isinstance(value, list):
+            paths.add(f"{path}{{}}")
+            for child in value:
+                walk(child, f"{path}{{}}")
+
+    walk(event, "")
+    return paths
+
+
+# --- eval expressions ---------------------------------------------------------------------------
+
+TOKEN = regex.compile(
+    r"""\s*(?:
+        (?P<string>"(?:[^"\\]|\\.)*")
+      | (?P<field>'[^']+')
+      | (?P<number>-?\d+(?:\.\d+)?)
+      | (?P<op>==|!=|<=|>=|[=<>().,+])
+      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    )""",
+    regex.X,
+)
+
+
+class EvalError(Exception):
+    pass
+
+
+def tokenize(text: str) -> list[tuple[str, str]]:
+    tokens, pos = [], 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        match = TOKEN.match(text, pos)
+        if not match:
+            raise EvalError(f"cannot read eval expression at: {text[pos:pos + 40]!r}")
+        kind = match.lastgroup
+        value = match.group(kind)
+        if kind == "name" and value.upper() in ("AND", "OR", "NOT"):
+            kind, value = "op", value.upper()
+        tokens.append((kind, value))
+        pos = match.end()
+    return tokens
+
+
+class Parser:
+    """Recursive descent: OR < AND < NOT < comparison < concatenation < primary."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens = tokenize(text)
+        self.pos = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, value: str | None = None) -> tuple[str, str]:
+        token = self.peek()
+        if token is None or (value is not None and token[1] != value):
+            raise EvalError(f"expected {value!r}, found {token!r}")
+        self.pos += 1
+        return token
+
+    def parse(self):
+        node = self.parse_or()
+        if self.peek() is not None:
+            raise EvalError(f"unexpected {self.peek()!r}")
+        return node
+
+    def parse_or(self):
+        node = self.parse_and()
+        while self.peek() == ("op", "OR"):
+            self.take()
+            node = ("or", node, self.parse_and())
+        return node
+
+    def parse_and(self):
+        node = self.parse_not()
+        while self.peek() == ("op", "AND"):
+            self.take()
+            node = ("and", node, self.parse_not())
+        return node
+
+    def parse_not(self):
+        if self.peek() == ("op", "NOT"):
+            self.take()
+            return ("not", self.parse_not())
+        return self.parse_comparison()
+
+    def parse_comparison(self):
+        node = self.parse_concat()
+        token = self.peek()
+        if token and token[0] == "op" and token[1] in ("==", "=", "!=", "<", "<=", ">", ">="):
+            self.take()
+            node = ("cmp", "==" if token[1] == "=" else token[1], node, self.parse_concat())
+        return node
+
+    def parse_concat(self):
+        node = self.parse_primary()
+        while self.peek() in (("op", "."), ("op", "+")):
+            self.take()
+            node = ("concat", node, self.parse_primary())
+        return node
+
+    def parse_primary(self):
+        kind, value = self.take()
+        if kind == "string":
+            return ("lit", regex.sub(r"\\(.)", r"\1", value[1:-1]))
+        if kind == "number":
+            return ("lit", value)
+        if kind == "field":
+            return ("field", value[1:-1])
+        if (kind, value) == ("op", "("):
+            node = self.parse_or()
+            self.take(")")
+            return node
+        if kind == "name":
+            if self.peek() == ("op", "("):
+                self.take("(")
+                args = []
+                if self.peek() != ("op", ")"):
+                    args.append(self.parse_or())
+                    while self.peek() == ("op", ","):
+                        self.take()
+                        args.append(self.parse_or())
+                self.take(")")
+                return ("call", value.lower(), args)
+            return ("field", value)
+        raise EvalError(f"unexpected {value!r}")
+
+
+def _first(value):
+    return value[0] if isinstance(value, list) else value
+
+
+def _truth(value) -> bool:
+    return value is True
+
+
+def evaluate(node, fields: Fields):
+    kind = node[0]
+    if kind == "lit":
+        return node[1]
+    if kind == "field":
+        values = fields.get(node[1])
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else list(values)
+    if kind == "and":
+        left, right = evaluate(node[1], fields), evaluate(node[2], fields)
+        if left is False or right is False:
+            return False
+        return None if left is None or right is None else True
+    if kind == "or":
+        left, right = evaluate(node[1], fields), evaluate(node[2], fields)
+        if left is True or right is True:
+            return True
+        return None if left is None or right is None else False
+    if kind == "not":
+        value = evaluate(node[1], fields)
+        return None if value is None else not value
+    if kind == "cmp":
+        left, right = _first(evaluate(node[2], fields)), _first(evaluate(node[3], fields))
+        if left is None or right is None:
+            return None
+        op = node[1]
+        if op == "==":
+            return left == right
+        if op == "!=":
+            return left != right
+        raise EvalError(f"operator {op} is not modelled")
+    if kind == "concat":
+        left, right = _first(evaluate(node[1], fields)), _first(evaluate(node[2], fields))
+        return None if left is None or right is None else f"{left}{right}"
+    if kind == "call":
+        return call(node[1], node[2], fields)
+    raise EvalError(f"unknown node {kind}")
+
+
+def _map(value, function):
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [function(v) for v in value]
+    return function(value)
+
+
+def call(name: str, args: list, fields: Fields):
+    if name == "if":
+        condition = evaluate(args[0], fields)
+        return evaluate(args[1] if _truth(condition) else args[2], fields)
+    if name == "case":
+        for condition, result in zip(args[0::2], args[1::2], strict=True):
+            if _truth(evaluate(condition, fields)):
+                return evaluate(result, fields)
+        return None
+    if name == "coalesce":
+        for arg in args:
+            value = evaluate(arg, fields)
+            if value is not None:
+                return value
+        return None
+    values = [evaluate(arg, fields) for arg in args]
+    if name == "null":
+        return None
+    if name == "true":
+        return True
+    if name == "isnull":
+        return values[0] is None
+    if name == "isnotnull":
+        return values[0] is not None
+    if name == "lower":
+        return _map(values[0], str.lower)
+    if name == "match":
+        subject = _first(values[0])
+        return None if subject is None else regex.search(values[1], subject) is not None
+    if name == "like":
+        subject = _first(values[0])
+        if subject is None:
+            return None
+        pattern = "".join(".*" if c == "%" else "." if c == "_" else regex.escape(c) for c in values[1])
+        return regex.fullmatch(pattern, subject, flags=regex.S) is not None
+    if name == "replace":
+        pattern, replacement = values[1], values[2]
+        return _map(values[0], lambda v: regex.sub(pattern, replacement, v))
+    raise EvalError(f"eval function {name}() is not modelled")
+
+
+def compile_eval(expression: str):
+    return Parser(expression).parse()
+
+
+# --- the pipeline -------------------------------------------------------------------------------
+
+
+@dataclass
+class Lookup:
+    rows: list[dict[str, str]]
+    wildcard: set[str]
+    case_sensitive: bool
+
+    def match(self, inputs: dict[str, str]) -> dict[str, str] | None:
+        for row in self.rows:
+            if all(self._matches(name, row[name], value) for name, value in inputs.items()):
+                return row
+        return None
+
+    def _matches(self, name: str, pattern: str, value: str) -> bool:
+        if not self.case_sensitive:
+            pattern, value = pattern.lower(), value.lower()
+        if name in self.wildcard:
+            return fnmatch.fnmatchcase(value, pattern)
+        return pattern == value
+
+
+@dataclass
+class SearchTime:
+    """The shipped search-time configuration for one sourcetype."""
+
+    aliases: list[tuple[str, str]]
+    evals: dict[str, object]
+    lookups: list[tuple[Lookup, list[tuple[str, str]], list[tuple[str, str]]]]
+    eventtypes: dict[str, str]
+    tags: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, app_root: Path, sourcetype: str = "aws:cloudtrail") -> SearchTime:
+        default = app_root / "default"
+        props = read_conf(default / "props.conf")[sourcetype]
+        transforms = read_conf(default / "transforms.conf")
+        aliases, evals, lookups = [], {}, []
+        for key, value in props.items():
+            if key.startswith("FIELDALIAS-"):
+                words = value.split()
+                for i in range(0, len(words), 3):
+                    if words[i + 1] != "AS":
+                        raise EvalError(f"{key}: only 'AS' aliases are modelled")
+                    aliases.append((words[i], words[i + 2]))
+            elif key.startswith("EVAL-"):
+                evals[key.removeprefix("EVAL-")] = compile_eval(value)
+            elif key.startswith("LOOKUP-"):
+                lookups.append(cls._lookup(app_root, transforms, key, value))
+        eventtypes = {
+            name: stanza["search"]
+            for name, stanza in read_conf(default / "eventtypes.conf").items()
+            if "search" in stanza
+        }
+        tags = {
+            name: {tag for tag, state in stanza.items() if state == "enabled"}
+            for name, stanza in read_conf(default / "tags.conf").items()
+            if name != "default"
+        }
+        return cls(aliases, evals, lookups, eventtypes, tags)
+
+    @staticmethod
+    def _lookup(app_root: Path, transforms, key: str, value: str):
+        words = value.split()
+        name, rest = words[0], words[1:]
+        split_at = next(i for i, w in enumerate(rest) if w in ("OUTPUT", "OUTPUTNEW"))
+        if rest[split_at] != "OUTPUT":
+            raise EvalError(f"{key}: only OUTPUT is modelled")
+
+        def pairs(items: list[str]) -> list[tuple[str, str]]:
+            out, i = [], 0
+            while i < len(items):
+                if i + 2 < len(items) and items[i + 1] == "AS":
+                    out.append((items[i], items[i + 2]))
+                    i += 3
+                else:
+                    out.append((items[i], items[i]))
+                    i += 1
+            return out
+
+        stanza = transforms[name]
+        wildcard = set(regex.findall(r"WILDCARD\((\w+)\)", stanza.get("match_type", "")))
+        with (app_root / "lookups" / stanza["filename"]).open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        if stanza.get("max_matches") != "1":
+            raise EvalError(f"{name}: only max_matches = 1 is modelled")
+        table = Lookup(rows, wildcard, stanza.get("case_sensitive_match", "true") == "true")
+        return table, pairs(rest[:split_at]), pairs(rest[split_at + 1 :])
+
+    def fields_of(self, event: dict) -> Fields:
+        fields = json_fields(event)
+        aliased = dict(fields)
+        for source, target in self.aliases:
+            if source in fields:
+                aliased[target] = list(fields[source])
+        fields = aliased
+        computed = {}
+        for name, node in self.evals.items():
+            value = evaluate(node, fields)
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            computed[name] = value
+        for name, value in computed.items():
+            if value is None:
+                fields.pop(name, None)
+            else:
+                fields[name] = value if isinstance(value, list) else [value]
+        for table, inputs, outputs in self.lookups:
+            keys = {column: fields[field_name][0] for column, field_name in inputs if field_name in fields}
+            if len(keys) != len(inputs):
+                continue  # Splunk skips a lookup whose input fields are missing
+            row = table.match(keys)
+            if row is None:
+                continue
+            for column, field_name in outputs:
+                if row.get(column):
+                    fields[field_name] = [row[column]]
+                else:
+                    fields.pop(field_name, None)
+        matched = sorted(name for name, search in self.eventtypes.items() if search_matches(search, fields))
+        if matched:
+            fields["eventtype"] = matched
+        tags: set[str] = set()
+        tagged_fields: dict[str, set[str]] = {}
+        for name in matched:
+            for tag in self.tags.get(f"eventtype={name}", ()):
+                tags.add(tag)
+                tagged_fields.setdefault("eventtype", set()).add(tag)
+        for pair, pair_tags in self.tags.items():
+            field_name, _, value = pair.partition("=")
+            if field_name != "eventtype" and value in fields.get(field_name, []):
+                tags |= pair_tags
+                tagged_fields.setdefault(field_name, set()).update(pair_tags)
+        if tags:
+            fields["tag"] = sorted(tags)
+            for field_name, values in tagged_fields.items():
+                fields[f"tag::{field_name}"] = sorted(values)
+        return fields
+
+    def produced_fields(self) -> set[str]:
+        """Every field name the configuration can add (the static measure)."""
+        names = {target for _, target in self.aliases} | set(self.evals)
+        for _, _, outputs in self.lookups:
+            names |= {target for _, target in outputs}
+        if self.eventtypes:
+            names |= {"eventtype"}
+        if self.tags:
+            names |= {"tag"} | {f"tag::{pair.partition('=')[0]}" for pair in self.tags}
+        return names
+
+
+# --- eventtype searches -------------------------------------------------------------------------
+
+SEARCH_TERM = regex.compile(r'\s*(?:(\()|(\))|(NOT|OR|AND)\b|([\w.{}:]+)(!=|=)("(?:[^"\\]|\\.)*"|[^\s()]+))')
+
+
+def search_matches(search: str, fields: Fields) -> bool:
+    """Evaluate the simple searches eventtypes use: field=value terms, AND/OR/NOT, parentheses."""
+    tokens, pos = [], 0
+    while pos < len(search) and search[pos:].strip():
+        match = SEARCH_TERM.match(search, pos)
+        if not match:
+            raise EvalError(f"cannot read search at: {search[pos:]!r}")
+        if match.group(1) or match.group(2):
+            tokens.append(match.group(1) or match.group(2))
+        elif match.group(3):
+            tokens.append(match.group(3))
+        else:
+            value = match.group(6)
+            tokens.append(("term", match.group(4), match.group(5), value.strip('"')))
+        pos = match.end()
+
+    position = 0
+
+    def term_matches(name: str, op: str, pattern: str) -> bool:
+        values = fields.get(name, [])
+        hit = any(fnmatch.fnmatchcase(v.lower(), pattern.lower()) for v in values)
+        return hit if op == "=" else bool(values) and not hit
+
+    def parse_or() -> bool:
+        nonlocal position
+        result = parse_and()
+        while position < len(tokens) and tokens[position] == "OR":
+            position += 1
+            result = parse_and() or result
+        return result
+
+    def parse_and() -> bool:
+        nonlocal position
+        result = True
+        while position < len(tokens) and tokens[position] not in ("OR", ")"):
+            if tokens[position] == "AND":
+                position += 1
+                continue
+            result = parse_unary() and result
+        return result
+
+    def parse_unary() -> bool:
+        nonlocal position
+        token = tokens[position]
+        position += 1
+        if token == "NOT":
+            return not parse_unary()
+        if token == "(":
+            result = parse_or()
+            position += 1  # ")"
+            return result
+        _, name, op, pattern = token
+        return term_matches(name, op, pattern)
+
+    return parse_or()
+
