@@ -51,7 +51,8 @@ def cloudtrail_events() -> list[tuple[str, dict]]:
             continue
         events += [(f"{path.name}#{i}", e) for i, e in enumerate(_records(json.loads(path.read_text())))]
     sample = base / "splunk-aws-gdi-toolkit" / "sample-cloudtrail.json.gz"
-    events += [(f"{sample.name}#{i}", e) for i, e in enumerate(_records(json.loads(gzip.decompress(sample.read_bytes()))))]
+    records = _records(json.loads(gzip.decompress(sample.read_bytes())))
+    events += [(f"{sample.name}#{i}", e) for i, e in enumerate(records)]
     for source in data_sources():
         events.append((source["path"].name, json.loads(source["example_log"])))
     return events

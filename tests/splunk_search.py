@@ -377,8 +377,9 @@ class SearchTime:
         table = Lookup(rows, wildcard, stanza.get("case_sensitive_match", "true") == "true")
         return table, pairs(rest[:split_at]), pairs(rest[split_at + 1 :])
 
-    def fields_of(self, event: dict) -> Fields:
+    def fields_of(self, event: dict, sourcetype: str = "aws:cloudtrail") -> Fields:
         fields = json_fields(event)
+        fields.update(sourcetype=[sourcetype], source=["http:cloudtrail_firehose"], index=["main"])
         aliased = dict(fields)
         for source, target in self.aliases:
             if source in fields:

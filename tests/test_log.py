@@ -44,7 +44,7 @@ def splunk_source_matches(pattern: str, path: str) -> bool:
 
 def app_log_source_stanza() -> str:
     props = read_conf(ROOT / "default" / "props.conf")
-    [stanza] = [s for s in props if s.startswith("source::") and "cloudtrail_firehose" in s]
+    [stanza] = [s for s in props if s.startswith("source::") and "var/log" in s]
     assert props[stanza]["sourcetype"] == "cloudtrail_firehose:log"
     return stanza.removeprefix("source::")
 

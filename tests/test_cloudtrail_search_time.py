@@ -1,0 +1,325 @@
+"""Search time: the fields analysts and security content expect, computed from the shipped files.
+
+splunk_search.SearchTime applies props.conf, transforms.conf, the lookups, eventtypes.conf and
+tags.conf in Splunk's order to each corpus event (no Splunk runs here).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from corpus import CORPUS, cloudtrail_events, data_sources, event_named
+from splunk_search import SearchTime, json_paths
+
+ROOT = Path(__file__).resolve().parents[1]
+SEARCH_TIME = SearchTime.load(ROOT)
+
+# Fields every Splunk event has, whatever its configuration.
+SPLUNK_DEFAULT_FIELDS = {
+    "_time", "_raw", "host", "index", "source", "sourcetype", "splunk_server", "splunk_server_group",
+    "linecount", "punct", "timestartpos", "timeendpos", "date_hour", "date_mday", "date_minute",
+    "date_month", "date_second", "date_wday", "date_year", "date_zone",
+}  # fmt: skip
+
+# What the Splunk Add-on for AWS reaches by the same static measure (2671 of 2679).
+ADDON_COVERAGE = 2671
+
+
+def fields(event: dict) -> dict[str, list[str]]:
+    return SEARCH_TIME.fields_of(event)
+
+
+def one(event_fields: dict, name: str) -> str | None:
+    values = event_fields.get(name)
+    return values[0] if values else None
+
+
+# --- what analysts see -------------------------------------------------------------------------
+
+
+def test_failed_console_login_is_a_failed_authentication():
+    event = event_named("ConsoleLogin", lambda e: e.get("errorMessage") == "Failed authentication")
+    f = fields(event)
+    assert one(f, "action") == "failure"
+    assert one(f, "status") == "failure"
+    assert one(f, "errorCode") == "failure"  # sign-in failures carry no errorCode of their own
+    assert one(f, "reason") == "Failed authentication"
+    assert one(f, "result") == "authentication failed"
+    assert "authentication" in f["tag"]
+    assert "failure" in f["tag"]
+    assert one(f, "user") == event["userIdentity"].get("userName") or one(f, "user")
+    assert one(f, "app") == "signin.amazonaws.com"
+    assert one(f, "src") == event["sourceIPAddress"]
+
+
+def test_successful_root_console_login_with_uppercase_mfa_flag():
+    event = event_named("ConsoleLogin", lambda e: e.get("additionalEventData", {}).get("MFAUsed") == "YES")
+    f = fields(event)
+    assert (one(f, "action"), one(f, "status"), one(f, "errorCode")) == ("success", "success", "success")
+    assert one(f, "authentication_method") == "MFA"
+    assert one(f, "user_type") == "Root"
+    assert one(f, "user") == "root"
+    assert {"authentication", "privileged"} <= set(f["tag"])
+
+
+def test_console_login_without_mfa_says_password():
+    event = event_named("ConsoleLogin", lambda e: e.get("additionalEventData", {}).get("MFAUsed") == "No")
+    assert one(fields(event), "authentication_method") == "password"
+
+
+def test_errorcode_is_success_when_absent_and_kept_when_present():
+    ok = fields(event_named("CreateUser"))
+    assert one(ok, "errorCode") == "success"
+    assert one(ok, "status") == "success"
+    assert "result_id" not in ok
+    failed = fields(event_named("UpdateTrail", lambda e: "errorCode" in e))
+    assert one(failed, "errorCode") == "TrailNotFoundException"
+    assert one(failed, "result_id") == "TrailNotFoundException"
+    assert (one(failed, "status"), one(failed, "result")) == ("failure", "not found")
+    assert one(failed, "action") == "modified"  # a failed change is still a change, with status=failure
+
+
+def test_unauthorized_calls_are_marked_as_such():
+    f = fields(event_named("RunInstances", lambda e: e.get("errorCode") == "Client.UnauthorizedOperation"))
+    assert one(f, "error_category") == "unauthorized"
+    assert one(f, "status") == "failure"
+
+
+def test_assumed_role_sessions_name_the_session_and_the_role():
+    event = event_named("RunInstances")
+    f = fields(event)
+    arn = event["userIdentity"]["arn"]
+    assert one(f, "user_type") == "AssumedRole"
+    assert one(f, "user_arn") == arn
+    assert one(f, "user") == arn.rsplit("/", 1)[1]
+    assert one(f, "user_name") == event["userIdentity"]["sessionContext"]["sessionIssuer"]["userName"]
+    assert one(f, "user_role") == one(f, "user_name")
+    assert one(f, "temp_access_key") == event["userIdentity"]["accessKeyId"]
+
+
+def test_aws_service_principals_are_named_by_service():
+    event = event_named("AssumeRole", lambda e: e["userIdentity"]["type"] == "AWSService")
+    f = fields(event)
+    assert one(f, "user") == event["userIdentity"]["invokedBy"]
+    assert "src_ip" not in f or one(f, "src_ip") != event["sourceIPAddress"] or ":" in event["sourceIPAddress"]
+
+
+def test_account_and_region_fields():
+    event = event_named("CreateUser")
+    f = fields(event)
+    assert one(f, "aws_account_id") == one(f, "vendor_account") == event["recipientAccountId"]
+    assert one(f, "region") == one(f, "vendor_region") == event["awsRegion"]
+    assert (one(f, "vendor"), one(f, "vendor_product")) == ("AWS", "AWS CloudTrail")
+    assert one(f, "signature") == one(f, "command") == "CreateUser"
+    assert one(f, "start_time") == event["eventTime"]
+
+
+def test_iam_user_creation_is_an_account_change():
+    event = event_named("CreateUser")
+    f = fields(event)
+    assert (one(f, "action"), one(f, "object_category"), one(f, "change_type")) == ("created", "user", "AAA")
+    assert one(f, "object") == event["requestParameters"]["userName"]
+    assert one(f, "src_user") == event["userIdentity"]["arn"]
+    assert {"change", "account"} <= set(f["tag"])
+
+
+def test_stop_logging_is_an_audit_change():
+    f = fields(event_named("StopLogging"))
+    assert (one(f, "action"), one(f, "object_category")) == ("stopped", "trail")
+    assert {"change", "audit"} <= set(f["tag"])
+
+
+def test_security_group_opened_to_the_world():
+    event = event_named("AuthorizeSecurityGroupIngress")
+    f = fields(event)
+    assert {"change", "network"} <= set(f["tag"])
+    assert one(f, "direction") == "inbound"
+    assert one(f, "protocol") == "tcp"
+    assert one(f, "dest_port_range") == "22-22"
+    assert one(f, "src_ip_range") == event["requestParameters"]["cidrIp"]
+    assert "dest_ip_range" not in f
+    assert one(f, "object") == event["requestParameters"]["groupId"]
+
+
+def test_network_acl_entry_fields():
+    event = event_named("ReplaceNetworkAclEntry")
+    f = fields(event)
+    request = event["requestParameters"]
+    assert one(f, "direction") == ("outbound" if request["egress"] else "inbound")
+    assert one(f, "rule_action") == request["ruleAction"]
+    assert one(f, "protocol_code") == request["aclProtocol"] == "-1"
+    assert one(f, "protocol") == "all"
+    assert one(f, "src_ip_range") == request["cidrBlock"]
+
+
+def test_instance_launch_carries_image_and_type():
+    event = event_named("RunInstances")
+    f = fields(event)
+    assert one(f, "image_id") == event["requestParameters"]["instancesSet"]["items"][0]["imageId"]
+    assert one(f, "instance_type") == event["requestParameters"]["instanceType"]
+    assert {"change", "instance"} <= set(f["tag"])
+
+
+def test_read_only_calls_are_not_changes():
+    f = fields(event_named("DescribeInstances"))
+    assert "change" not in f.get("tag", [])
+    assert "action" not in f
+
+
+def test_src_ip_only_holds_addresses():
+    for _, event in cloudtrail_events():
+        f = fields(event)
+        source = event.get("sourceIPAddress")
+        if source and source.endswith(".amazonaws.com"):
+            assert "src_ip" not in f
+            assert one(f, "src") == source
+
+
+# --- lookups as data ---------------------------------------------------------------------------
+
+
+def test_every_specific_eventname_row_is_reachable_and_unique():
+    with (ROOT / "lookups" / "cloudtrail_firehose_eventnames.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    keys = [(r["eventSource"], r["eventName"], r["status"]) for r in rows]
+    assert len(keys) == len(set(keys))
+    table = SEARCH_TIME.lookups[0][0]
+    for row in rows:
+        if "*" in row["eventSource"]:
+            continue
+        probe = {
+            "eventSource": row["eventSource"],
+            "eventName": row["eventName"].replace("*", "20150331"),
+            "status": "success" if row["status"] == "*" else row["status"],
+        }
+        assert table.match(probe) == row, row
+    for row in rows:
+        assert row["cim_category"] in {"authentication", "account", "instance", "network", "audit", "change"}
+        assert (row["cim_category"] == "account") == (row["object_category"] == "user") or row[
+            "cim_category"
+        ] == "authentication", row
+
+
+def test_unknown_error_codes_still_get_a_result():
+    f = fields({"eventName": "PutObject", "eventSource": "s3.amazonaws.com", "errorCode": "SomethingNew"})
+    assert (one(f, "result"), one(f, "error_category"), one(f, "status")) == ("failed", "other", "failure")
+
+
+# --- coverage of the fields security content expects -------------------------------------------
+
+
+def coverage() -> tuple[int, int, dict[str, list[str]]]:
+    produced = SEARCH_TIME.produced_fields()
+    total = covered = 0
+    missing: dict[str, list[str]] = {}
+    for source in data_sources():
+        paths = json_paths(json.loads(source["example_log"]))
+        for name in source["fields"]:
+            total += 1
+            if name in paths or name in SPLUNK_DEFAULT_FIELDS or name in produced:
+                covered += 1
+            else:
+                missing.setdefault(source["path"].name, []).append(name)
+    return covered, total, missing
+
+
+def test_fields_security_content_expects_are_produced():
+    covered, total, missing = coverage()
+    assert total == 2679
+    print(f"\ncoverage: {covered} of {total} fields; missing: {json.dumps(missing, indent=1)}")
+    assert covered >= ADDON_COVERAGE, missing
+    # What is left must be JSON paths that the example events happen not to carry.
+    for names in missing.values():
+        for name in names:
+            assert "." in name or name[0].islower() and any(c.isupper() for c in name), name
+
+
+def test_every_produced_field_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    undocumented = sorted(
+        name for name in SEARCH_TIME.produced_fields() if not name.startswith(("tag", "eventtype")) and f"`{name}`" not in readme
+    )
+    assert undocumented == []
+
+
+# --- CIM -----------------------------------------------------------------------------------------
+
+
+def cim_models() -> dict[str, dict]:
+    return {name: json.loads((CORPUS / "pytest-splunk-addon" / f"{name}.json").read_text()) for name in (
+        "Authentication", "Change")}  # fmt: skip
+
+
+def datasets_for(model: dict, tags: set[str]):
+    """The model's datasets whose tags the event carries, parents first."""
+
+    def walk(datasets):
+        for dataset in datasets:
+            if any(set(group) <= tags for group in dataset.get("tags", [[]])):
+                yield dataset
+                yield from walk(dataset.get("child_dataset", []))
+
+    yield from walk(model["objects"])
+
+
+def test_cim_required_fields_are_present_for_events_that_belong_to_the_models():
+    from splunk_search import search_matches
+
+    checked = {"Authentication": 0, "Change": 0}
+    for label, event in cloudtrail_events():
+        f = fields(event)
+        tags = set(f.get("tag", []))
+        for name, model in cim_models().items():
+            for dataset in datasets_for(model, tags):
+                checked[name] += dataset is model["objects"][0]
+                for spec in dataset.get("fields", []):
+                    required = spec["type"] == "required" or (
+                        spec["type"] == "conditional" and search_matches(spec["condition"], f)
+                    )
+                    if not required:
+                        continue
+                    value = one(f, spec["name"])
+                    assert value not in (None, ""), f"{label}: {dataset['name']} needs {spec['name']}"
+                    if spec.get("expected_values"):
+                        assert value in spec["expected_values"], f"{label}: {spec['name']}={value}"
+                    assert '"' not in value, f"{label}: {spec['name']} must not hold quotes"
+            if "change" in tags:
+                # Change's own rule: account changes, and only they, have object_category=user.
+                assert ("account" in tags) == (one(f, "object_category") == "user"), label
+    assert checked["Authentication"] >= 30
+    assert checked["Change"] >= 60
+
+
+@pytest.mark.parametrize("model", ["Authentication", "Change"])
+def test_cim_datasets_are_reachable(model):
+    """Each top-level dataset's tags are produced by some corpus event."""
+    root = cim_models()[model]["objects"][0]
+    all_tags = set()
+    for _, event in cloudtrail_events():
+        all_tags |= set(fields(event).get("tag", []))
+    assert any(set(group) <= all_tags for group in root["tags"])
+
+
+def test_object_id_falls_back_to_the_same_resources_as_object():
+    from splunk_conf import read_conf
+
+    props = read_conf(ROOT / "default" / "props.conf")["aws:cloudtrail"]
+    object_args = props["EVAL-object"].removeprefix("coalesce(").removesuffix(")")
+    assert props["EVAL-object_id"].endswith(object_args + ")")
+
+
+def test_traffic_mirror_rules_give_source_and_destination_port_ranges():
+    request = {
+        "CreateTrafficMirrorFilterRuleRequest": {
+            "TrafficMirrorFilterId": "tmf-0123",
+            "TrafficDirection": "ingress",
+            "SourcePortRange": {"FromPort": 1024, "ToPort": 65535},
+            "DestinationPortRange": {"FromPort": 443, "ToPort": 443},
+        }
+    }
+    call = {"eventSource": "ec2.amazonaws.com", "eventName": "CreateTrafficMirrorFilterRule"}
+    f = fields({**call, "requestParameters": request})
+    assert (one(f, "src_port_range"), one(f, "dest_port_range")) == ("1024-65535", "443-443")
