@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import regex
+from cloudtrail_firehose.splunk.hec import hec_input_settings
 from corpus import cloudtrail_events
 from splunk_conf import read_conf, split_events
 
@@ -99,15 +100,23 @@ def test_a_256_kb_event_is_not_truncated():
 
 
 def test_the_hec_input_parses_its_data_the_same_way_whatever_else_is_installed():
-    inputs = read_conf(ROOT / "default" / "inputs.conf")["http://cloudtrail_firehose"]
-    source = PROPS[f"source::{inputs['source']}"]
+    settings = hec_input_settings("aws_cloudtrail")
+    source = PROPS[f"source::{settings['source']}"]
     for key in ("SHOULD_LINEMERGE", "LINE_BREAKER", "TRUNCATE"):
         assert source[key] == CLOUDTRAIL[key], key
 
 
-def test_hec_input_is_shipped_disabled_with_acknowledgement_and_no_token():
-    inputs = read_conf(ROOT / "default" / "inputs.conf")["http://cloudtrail_firehose"]
-    assert inputs["sourcetype"] == "aws:cloudtrail"
-    assert inputs["useACK"] == "1"
-    assert inputs["disabled"] == "1"
-    assert "token" not in inputs
+def test_hec_input_has_acknowledgement_the_cloudtrail_sourcetype_and_one_index():
+    settings = hec_input_settings("aws_cloudtrail")
+    assert (settings["sourcetype"], settings["useACK"]) == ("aws:cloudtrail", "1")
+    assert settings["index"] == settings["indexes"] == "aws_cloudtrail"
+    assert "token" not in settings  # splunkd generates it
+    with pytest.raises(ValueError, match="not an index name"):
+        hec_input_settings("bad index")
+
+
+def test_no_hec_stanza_or_token_is_shipped():
+    # Splunk Cloud rejects [http://...] stanzas in an app; setup creates the input over REST.
+    inputs = ROOT / "default" / "inputs.conf"
+    stanzas = read_conf(inputs) if inputs.exists() else {}
+    assert not [name for name in stanzas if name.startswith("http")]

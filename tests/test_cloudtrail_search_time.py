@@ -239,9 +239,8 @@ def test_fields_security_content_expects_are_produced():
 
 def test_every_produced_field_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
-    undocumented = sorted(
-        name for name in SEARCH_TIME.produced_fields() if not name.startswith(("tag", "eventtype")) and f"`{name}`" not in readme
-    )
+    produced = [name for name in SEARCH_TIME.produced_fields() if not name.startswith(("tag", "eventtype"))]
+    undocumented = sorted(name for name in produced if f"`{name}`" not in readme)
     assert undocumented == []
 
 

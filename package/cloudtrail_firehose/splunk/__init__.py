@@ -1,0 +1,1 @@
+"""The Splunk side: HEC token, stored secrets, checkpoints."""
