@@ -1,0 +1,200 @@
+"""The dashboards and saved searches: valid Simple XML, at most 3 jobs a page, searches that lint
+clean and only use fields the shipped configuration produces."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from corpus import cloudtrail_events
+from spl_fields import analyse, search_term_fields
+from splint.linter import lint_text
+from splunk_conf import read_conf
+from splunk_search import SearchTime, json_paths
+
+ROOT = Path(__file__).resolve().parents[1]
+VIEWS = sorted((ROOT / "default" / "data" / "ui" / "views").glob("*.xml"))
+MACROS = read_conf(ROOT / "default" / "macros.conf")
+SAVED = {n: s for n, s in read_conf(ROOT / "default" / "savedsearches.conf").items() if n != "default"}
+MAX_JOBS_PER_PAGE = 3
+
+# Simple XML (version 1.1) elements, by parent; anything else is a typo Splunk would reject.
+ALLOWED_CHILDREN = {
+    "form": {"label", "description", "search", "fieldset", "row", "init"},
+    "dashboard": {"label", "description", "search", "row", "init"},
+    "search": {"query", "earliest", "latest", "refresh", "refreshType", "sampleRatio", "done", "progress",
+               "finalized", "cancelled", "error", "fail"},
+    "fieldset": {"input", "html"},
+    "input": {"label", "default", "initialValue", "choice", "prefix", "suffix", "valuePrefix", "valueSuffix",
+              "delimiter", "fieldForLabel", "fieldForValue", "search", "change"},
+    "default": {"earliest", "latest"},
+    "row": {"panel"},
+    "panel": {"title", "single", "chart", "table", "event", "map", "viz", "html", "input", "search"},
+    "single": {"title", "search", "option", "drilldown"},
+    "chart": {"title", "search", "option", "drilldown", "selection"},
+    "table": {"title", "search", "option", "drilldown", "format", "fields"},
+    "map": {"title", "search", "option", "drilldown"},
+    "drilldown": {"link", "set", "unset", "eval", "condition"},
+    "condition": {"link", "set", "unset", "eval"},
+    "change": {"set", "unset", "eval", "condition", "link"},
+    "done": {"set", "unset", "eval", "condition"},
+    "init": {"set", "unset", "eval"},
+    "format": {"colorPalette", "scale", "option"},
+}  # fmt: skip
+BUILTIN_TOKEN_PREFIXES = ("row.", "click.", "result.", "job.", "env:", "trellis.", "earliest", "latest")
+BUILTIN_TOKENS = {"value", "label"}
+
+
+def known_raw_fields() -> set[str]:
+    fields = SearchTime.load(ROOT).produced_fields() | {"_time", "_raw", "index", "sourcetype", "source", "host"}
+    for _, event in cloudtrail_events():
+        fields |= json_paths(event)
+    return fields
+
+
+KNOWN_RAW_FIELDS = known_raw_fields()
+
+
+def views() -> list[ET.Element]:
+    return [ET.parse(path).getroot() for path in VIEWS]
+
+
+def test_views_use_only_simple_xml_elements():
+    for path in VIEWS:
+        for parent in ET.parse(path).getroot().iter():
+            allowed = ALLOWED_CHILDREN.get(parent.tag, set())
+            for child in parent:
+                assert child.tag in allowed, f"{path.name}: <{child.tag}> inside <{parent.tag}>"
+
+
+@pytest.mark.parametrize("path", VIEWS, ids=lambda p: p.name)
+def test_a_page_load_dispatches_at_most_three_search_jobs(path):
+    root = ET.parse(path).getroot()
+    jobs = [s for s in root.iter("search") if not s.get("base")]
+    assert 1 <= len(jobs) <= MAX_JOBS_PER_PAGE, [s.get("id") for s in jobs]
+    ids = {s.get("id") for s in jobs}
+    for post in root.iter("search"):
+        if post.get("base"):
+            assert post.get("base") in ids, f"unknown base search {post.get('base')}"
+
+
+@pytest.mark.parametrize("path", VIEWS, ids=lambda p: p.name)
+def test_base_searches_transform_and_return_a_bounded_number_of_rows(path):
+    for search in ET.parse(path).getroot().iter("search"):
+        if search.get("base") or search.get("ref"):
+            continue
+        query = search.findtext("query")
+        last = query.strip().splitlines()[-1].lstrip("| ").split()
+        assert re.search(r"\|\s*(stats|timechart|chart|top)\b", query), f"{search.get('id')} does not transform"
+        bounded = (last[0] == "head" and last[1].isdigit()) or (last[0] == "timechart" and "span=" in query) or (
+            last[0] == "stats" and "head " in query
+        )
+        assert bounded, f"{search.get('id')}: end with 'head N' or a timechart with a span"
+
+
+def defined_tokens(root: ET.Element) -> set[str]:
+    tokens = set()
+    for element in root.iter("input"):
+        token = element.get("token")
+        tokens.add(token)
+        tokens.add(f"form.{token}")
+        if element.get("type") == "time":
+            tokens |= {f"{token}.earliest", f"{token}.latest"}
+    for element in root.iter():
+        if element.tag in ("set", "unset", "eval") and element.get("token"):
+            tokens.add(element.get("token"))
+    return tokens
+
+
+@pytest.mark.parametrize("path", VIEWS, ids=lambda p: p.name)
+def test_every_token_used_is_defined_by_an_input_or_a_drilldown(path):
+    root = ET.parse(path).getroot()
+    defined = defined_tokens(root)
+    text = ET.tostring(root, encoding="unicode")
+    used = {name.split("|")[0] for name in re.findall(r"\$([\w.:]+(?:\|\w+)?)\$", text)}
+    builtin = {t for t in used if t in BUILTIN_TOKENS or t.startswith(BUILTIN_TOKEN_PREFIXES)}
+    undefined = used - defined - builtin
+    assert undefined == set()
+
+
+def all_queries() -> list[tuple[str, str]]:
+    queries = []
+    for path in VIEWS:
+        for search in ET.parse(path).getroot().iter("search"):
+            queries.append((f"{path.name}#{search.get('id') or search.get('base')}", search.findtext("query")))
+    queries += [(f"savedsearches.conf[{name}]", stanza["search"]) for name, stanza in SAVED.items()]
+    return queries
+
+
+@pytest.mark.parametrize(("where", "query"), all_queries(), ids=[w for w, _ in all_queries()])
+def test_every_search_passes_splint(where, query):
+    # Lint the search Splunk runs: dashboard tokens replaced (a |s token becomes a quoted string).
+    assert [f"{d.code} {d.message}" for d in lint_text(without_tokens(query))] == []
+
+
+def test_every_macro_used_exists_with_its_arguments():
+    for where, query in all_queries():
+        for name, args in re.findall(r"`(\w+)(?:\(([^`]*)\))?`", query):
+            key = f"{name}({len(args.split(','))})" if args else name
+            assert key in MACROS, f"{where}: macro {key} is not in macros.conf"
+    for search in (s for root in views() for s in root.iter("search") if s.get("ref")):
+        assert search.get("ref") in SAVED
+
+
+def without_tokens(query: str) -> str:
+    return re.sub(r"\$[^$\s]+\$", " ", re.sub(r"\$[\w.:]+\|s\$", '"*"', query))
+
+
+def test_every_field_a_panel_uses_is_produced_by_the_shipped_configuration():
+    problems = []
+    for path in VIEWS:
+        root = ET.parse(path).getroot()
+        outputs = {}
+        for search in root.iter("search"):
+            if search.get("id") and not search.get("base"):
+                found, outputs[search.get("id")] = analyse(without_tokens(search.findtext("query")), KNOWN_RAW_FIELDS)
+                problems += [(path.name, search.get("id"), p) for p in found]
+        for search in root.iter("search"):
+            if search.get("base"):
+                found, _ = analyse(search.findtext("query"), outputs[search.get("base")])
+                problems += [(path.name, search.get("base"), p) for p in found]
+        # Fields the filters add to the base searches.
+        filters = [e.text for e in root.iter("prefix")] + [e.get("value") for e in root.iter("choice")]
+        for text in filter(None, filters):
+            unknown = search_term_fields(f"{text}x") - KNOWN_RAW_FIELDS
+            problems += [(path.name, "filter", unknown)] if unknown else []
+    for name, stanza in SAVED.items():
+        found, _ = analyse(stanza["search"], KNOWN_RAW_FIELDS)
+        problems += [("savedsearches.conf", name, p) for p in found]
+    for name, stanza in MACROS.items():
+        if name != "default":
+            unknown = search_term_fields(re.sub(r"\$\w+\$", '"x"', stanza["definition"])) - KNOWN_RAW_FIELDS
+            problems += [("macros.conf", name, unknown)] if unknown else []
+    assert problems == []
+
+
+def test_field_check_catches_a_field_nobody_produces():
+    found, _ = analyse("`cloudtrail_firehose_events` | stats count by not_a_field", KNOWN_RAW_FIELDS)
+    assert found
+    assert found[0][1] == {"not_a_field"}
+    found, _ = analyse("stats sum(missing) AS x", {"present"})
+    assert found[0][1] == {"missing"}
+
+
+def test_saved_searches_ship_disabled_scheduled_and_bounded_in_time():
+    assert len(SAVED) >= 6
+    for name, stanza in SAVED.items():
+        assert stanza["disabled"] == "1", name
+        assert stanza["is_scheduled"] == "1", name
+        assert stanza["cron_schedule"].count(" ") == 4, name
+        assert stanza["dispatch.earliest_time"].startswith("-"), name
+        assert not stanza["dispatch.earliest_time"].startswith("rt"), name
+        assert stanza["search"].startswith("`cloudtrail_firehose_events`"), name
+
+
+def test_the_data_macro_is_the_only_place_that_names_the_index():
+    for where, query in all_queries():
+        assert "index=" not in query, where
+    assert "index=" in MACROS["cloudtrail_firehose_events"]["definition"]
