@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
+# CI lays shared/ beside the clone; CLOUDTRAIL_FIREHOSE_CORPUS points elsewhere.
+CORPUS = Path(os.environ.get("CLOUDTRAIL_FIREHOSE_CORPUS", ROOT.parent / "shared" / "corpus"))
 DATA_SOURCES = CORPUS / "splunk_security_content" / "data_sources"
 
 
 def corpus_dir() -> Path:
     if not CORPUS.is_dir():
-        raise FileNotFoundError(f"the shared corpus is missing: expected it at {CORPUS}")
+        raise FileNotFoundError(
+            f"the shared corpus is missing: expected it at {CORPUS} (set CLOUDTRAIL_FIREHOSE_CORPUS)"
+        )
     return CORPUS
 
 
