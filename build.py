@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 APP_ID = "cloudtrail_firehose"
 VENV = ROOT / ".venv"
+CHECKOV_VENV = VENV / "tools" / "checkov"
 BUILD_DIR = ROOT / "build"
 DIST_DIR = ROOT / "dist"
 REQUIREMENTS = ROOT / "requirements"
@@ -138,35 +139,42 @@ def find_python313() -> str:
     )
 
 
-def venv_python() -> Path:
-    return VENV / "bin" / "python"
-
-
-def _requirements_digest() -> str:
+def _requirements_digest(*names: str) -> str:
     digest = hashlib.sha256()
-    for name in ("dev.txt", "runtime.txt"):
+    for name in names:
         digest.update((REQUIREMENTS / name).read_bytes())
     return digest.hexdigest()
 
 
-def ensure_venv() -> Path:
-    """Create or reuse .venv on Python 3.13 with the pinned build and test tools."""
-    stamp = VENV / ".requirements.sha256"
-    digest = _requirements_digest()
-    python = venv_python()
+def _ensure_environment(venv: Path, requirements: tuple[str, ...], what: str) -> Path:
+    """Create or reuse a Python 3.13 virtual environment holding these pinned requirements."""
+    stamp = venv / ".requirements.sha256"
+    digest = _requirements_digest(*requirements)
+    python = venv / "bin" / "python"
     if python.exists() and stamp.exists() and stamp.read_text().strip() == digest:
         return python
     if not (python.exists() and _is_python313(str(python))):
         interpreter = find_python313()
-        step(f"creating virtual environment .venv with {interpreter}")
-        shutil.rmtree(VENV, ignore_errors=True)
-        run([interpreter, "-m", "venv", VENV])
-    step("installing pinned build and test tools into .venv (requirements/dev.txt)")
+        step(f"creating virtual environment {venv.relative_to(ROOT)} with {interpreter}")
+        shutil.rmtree(venv, ignore_errors=True)
+        run([interpreter, "-m", "venv", venv])
+    step(f"installing {what} into {venv.relative_to(ROOT)} (requirements/{requirements[0]}); this takes a minute")
     pip = [python, "-m", "pip", "--disable-pip-version-check"]
     run([*pip, "install", "--quiet", "--upgrade", "pip"])
-    run([*pip, "install", "--quiet", "-r", REQUIREMENTS / "dev.txt"])
+    run([*pip, "install", "--quiet", "-r", REQUIREMENTS / requirements[0]])
     stamp.write_text(digest + "\n")
     return python
+
+
+def ensure_venv() -> Path:
+    """.venv: the pinned build and test tools, and the app's runtime libraries."""
+    return _ensure_environment(VENV, ("dev.txt", "runtime.txt"), "pinned build and test tools")
+
+
+def ensure_checkov() -> Path:
+    """checkov pins libraries that clash with the app's, so it lives in a virtual environment of its own."""
+    python = _ensure_environment(CHECKOV_VENV, ("checkov.txt",), "checkov")
+    return python.parent / "checkov"
 
 
 # --- app version -----------------------------------------------------------------------------
@@ -404,6 +412,7 @@ def build() -> int:
 
 def test(pytest_args: list[str]) -> int:
     python = ensure_venv()
+    os.environ["CLOUDTRAIL_FIREHOSE_CHECKOV"] = str(ensure_checkov())
     step("ruff check")
     lint = subprocess.run([str(python), "-m", "ruff", "check", str(ROOT)], cwd=ROOT)
     step("pytest on Python 3.13")

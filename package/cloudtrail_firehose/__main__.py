@@ -1,0 +1,116 @@
+"""Command line for the AWS side: python -m cloudtrail_firehose preflight|plan|apply|status|destroy|export.
+
+Every setting can come from --config FILE (JSON, keys as in PipelineSettings) and be overridden by
+an option. AWS access: --profile, or the usual AWS_* environment variables or instance role;
+AWS_ENDPOINT_URL points every client at an emulator such as moto_server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import BotoCoreError
+
+from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose.aws.errors import PipelineError, explain
+from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
+
+COMMANDS = ("preflight", "plan", "apply", "status", "destroy", "export")
+TOKEN_ENV = "CLOUDTRAIL_FIREHOSE_HEC_TOKEN"
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m cloudtrail_firehose", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    top.add_argument("command", choices=COMMANDS)
+    top.add_argument("--config", type=Path, help="JSON file with settings (options override it)")
+    top.add_argument("--profile", help="AWS profile from ~/.aws/config")
+    top.add_argument("--region", help="AWS region (default: AWS_DEFAULT_REGION)")
+    for f in fields(PipelineSettings):
+        if f.name == "region":
+            continue
+        option = "--" + f.name.replace("_", "-")
+        if isinstance(f.default, bool):
+            top.add_argument(option, choices=("true", "false"), help=f"default {str(f.default).lower()}")
+        else:
+            top.add_argument(option, help=f"default {f.default!r}")
+    top.add_argument("--skip-certificate-check", action="store_true", help="preflight: do not connect to the HEC URL")
+    top.add_argument("--delete-data", action="store_true", help="destroy: also delete the buckets and their data")
+    top.add_argument("--output", type=Path, default=Path("."), help="export: folder to write into")
+    return top
+
+
+def settings_from(args: argparse.Namespace) -> PipelineSettings:
+    values: dict = {}
+    if args.config:
+        try:
+            values.update(json.loads(args.config.read_text()))
+        except (OSError, json.JSONDecodeError) as error:
+            raise SettingsError([f"--config {args.config}: {error}"]) from error
+    for f in fields(PipelineSettings):
+        given = getattr(args, f.name, None)
+        if given is not None:
+            values[f.name] = given
+    values.setdefault("region", os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "")
+    if not values["region"] and args.profile:
+        values["region"] = boto3.Session(profile_name=args.profile).region_name or ""
+    return PipelineSettings.from_mapping(values)
+
+
+def run(argv: list[str] | None = None, out=print) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+        if args.command == "export":
+            template, parameters = pipeline.export(settings, args.output)
+            out(f"Wrote {template} and {parameters}. Deploy with:\n  aws cloudformation deploy --stack-name "
+                f"{settings.stack_name} --template-file {template} --capabilities CAPABILITY_NAMED_IAM "
+                f"--parameter-overrides $(jq -r '.[] | \"\\(.ParameterKey)=\\(.ParameterValue)\"' {parameters})\n"
+                "then put the HEC token into the secret named in the HecTokenSecretArn output as "
+                '{"hec_token": "<token>"}.')  # fmt: skip
+            return 0
+        session = boto3.Session(profile_name=args.profile, region_name=settings.region or None)
+        if args.command == "preflight":
+            checks = pipeline.preflight(settings, session, check_certificate=not args.skip_certificate_check)
+            for check in checks:
+                mark = {True: "ok  ", False: "FAIL", None: "warn"}[check.ok]
+                out(f"[{mark}] {check.name}: {check.detail}")
+            return 1 if any(c.ok is False for c in checks) else 0
+        if args.command == "plan":
+            out(pipeline.plan(settings, session).describe())
+            return 0
+        if args.command == "apply":
+            outputs = pipeline.ensure_pipeline(settings, session, progress=out, hec_token=os.environ.get(TOKEN_ENV))
+            out(json.dumps(outputs, indent=2))
+            if TOKEN_ENV not in os.environ:
+                out(f"The HEC token was not set ({TOKEN_ENV} is empty): the setup page sets it, or set the variable "
+                    "and run apply again.")  # fmt: skip
+            return 0
+        if args.command == "status":
+            out(json.dumps(pipeline.status(settings, session), indent=2, default=str))
+            return 0
+        pipeline.destroy(settings, session, delete_data=args.delete_data, progress=out)
+        return 0
+    except SettingsError as error:
+        out("Settings to fix:\n" + "\n".join(f"  - {p}" for p in error.problems))
+        return 2
+    except PipelineError as error:
+        out(f"Error: {error}")
+        return 1
+    except BotoCoreError as error:
+        out(f"Error: {explain(error, args.command)}")
+        return 1
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,446 @@
+"""Drive the CloudFormation stack that holds the AWS side: preflight, plan, apply, status, destroy, export.
+
+CloudFormation does the ordering, rollback and teardown; this module prepares, watches and explains.
+Every function takes a boto3 session (default: boto3.Session(region_name=settings.region)), so
+tests pass moto-backed ones and AWS_ENDPOINT_URL points everything at an emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+
+from cloudtrail_firehose.aws.errors import PipelineError, explain
+from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
+from cloudtrail_firehose.aws.settings import PipelineSettings
+
+TEMPLATE_PATH = Path(__file__).with_name("template.yaml")
+CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
+# Standard retry mode backs off on throttling and transient errors.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, user_agent_extra="cloudtrail_firehose")
+DONE = ("_COMPLETE", "_FAILED")
+FAILED_STACK = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED")
+REQUIRED_ACTIONS = (
+    "cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet", "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackEvents", "cloudformation:DeleteStack", "iam:CreateRole", "iam:PutRolePolicy",
+    "iam:PassRole", "iam:DeleteRole", "s3:CreateBucket", "s3:PutBucketPolicy", "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration", "firehose:CreateDeliveryStream", "logs:CreateLogGroup",
+    "logs:PutSubscriptionFilter", "cloudtrail:CreateTrail", "cloudtrail:StartLogging",
+    "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue",
+)  # fmt: skip
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool | None  # None: a warning, deploy may still work
+    detail: str
+
+
+@dataclass
+class Change:
+    action: str  # Add, Modify, Remove
+    logical_id: str
+    resource_type: str
+    replacement: str = ""
+
+    def __str__(self) -> str:
+        verb = {"Add": "+ create", "Modify": "~ change", "Remove": "- remove"}.get(self.action, self.action)
+        note = " (replaced)" if self.replacement == "True" else ""
+        return f"  {verb:9} {self.resource_type:38} {self.logical_id}{note}"
+
+
+@dataclass
+class Plan:
+    stack_name: str
+    change_set_name: str | None
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def describe(self) -> str:
+        if not self.has_changes:
+            return f"Nothing to change: stack {self.stack_name} already matches these settings."
+        return f"Stack {self.stack_name}: {len(self.changes)} change(s)\n" + "\n".join(map(str, self.changes))
+
+
+def clients(session: boto3.Session | None, region: str):
+    session = session or boto3.Session(region_name=region or None)
+    return lambda name: session.client(name, region_name=region or None, config=CLIENT_CONFIG)
+
+
+def _call(doing: str, function, **kwargs):
+    try:
+        return function(**kwargs)
+    except (ClientError, BotoCoreError) as error:
+        raise explain(error, doing) from error
+
+
+def _stack(cfn, stack_name: str) -> dict | None:
+    try:
+        return cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except ClientError as error:
+        if "does not exist" in error.response.get("Error", {}).get("Message", ""):
+            return None
+        raise explain(error, f"reading stack {stack_name}") from error
+    except BotoCoreError as error:
+        raise explain(error, f"reading stack {stack_name}") from error
+
+
+# --- preflight -----------------------------------------------------------------------------------
+
+
+def preflight(
+    settings: PipelineSettings, session: boto3.Session | None = None, check_certificate: bool = True
+) -> list[Check]:
+    """Everything that can be checked before deploying, each with what to do when it fails."""
+    client = clients(session, settings.region)
+    settings.validate()
+    identity = _call("checking AWS credentials", client("sts").get_caller_identity)
+    checks = [Check("AWS identity", True, f"{identity['Arn']} in account {identity['Account']}")]
+    settings.validate(account_id=identity["Account"])
+    checks.append(_permissions(client("iam"), identity["Arn"]))
+    if check_certificate:
+        result = check_hec_certificate(settings.hec_url)
+        checks.append(Check("HEC certificate", result.ok, result.detail))
+    stack = _stack(client("cloudformation"), settings.stack_name)
+    if stack and stack["StackStatus"] in FAILED_STACK:
+        checks.append(Check("stack", False, _failed_stack_advice(stack)))
+    elif stack:
+        checks.append(Check("stack", True, f"{settings.stack_name} exists ({stack['StackStatus']}); apply updates it"))
+    else:
+        checks += _name_clashes(client, settings, identity["Account"])
+    if settings.existing_log_group:
+        groups = _call("looking up the log group", client("logs").describe_log_groups,
+                       logGroupNamePrefix=settings.existing_log_group)["logGroups"]  # fmt: skip
+        found = any(g["logGroupName"] == settings.existing_log_group for g in groups)
+        checks.append(Check("existing log group", found, settings.existing_log_group if found else
+                            f"{settings.existing_log_group} does not exist in {settings.region}; name the log "
+                            "group your trail writes to, or leave existing_log_group empty to create a trail"))  # fmt: skip
+    return checks
+
+
+def _permissions(iam, arn: str) -> Check:
+    principal = arn
+    if ":assumed-role/" in arn:  # simulate the role behind the session
+        account, rest = arn.split(":")[4], arn.split(":assumed-role/")[1]
+        principal = f"arn:{arn.split(':')[1]}:iam::{account}:role/{rest.split('/')[0]}"
+    try:
+        results = iam.simulate_principal_policy(PolicySourceArn=principal, ActionNames=list(REQUIRED_ACTIONS))
+    except (ClientError, BotoCoreError, NotImplementedError) as error:
+        return Check("permissions", None, f"could not simulate permissions ({error}); deploy will tell if any is missing")
+    denied = sorted(r["EvalActionName"] for r in results["EvaluationResults"] if r["EvalDecision"] != "allowed")
+    if denied:
+        return Check("permissions", False, f"{principal} is not allowed: {', '.join(denied)}; grant them and retry")
+    return Check("permissions", True, f"all {len(REQUIRED_ACTIONS)} actions the deploy needs are allowed")
+
+
+def _name_clashes(client, settings: PipelineSettings, account: str) -> list[Check]:
+    prefix = settings.name_prefix
+    clashes = []
+    s3 = client("s3")
+    for bucket in bucket_names(settings, account):
+        try:
+            s3.head_bucket(Bucket=bucket)
+            clashes.append(f"S3 bucket {bucket} already exists")
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("403", "AccessDenied"):
+                clashes.append(f"S3 bucket {bucket} belongs to another account")
+    try:
+        client("firehose").describe_delivery_stream(DeliveryStreamName=prefix)
+        clashes.append(f"Firehose stream {prefix} already exists")
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise explain(error, "looking for name clashes") from error
+    logs = client("logs")
+    for group in (f"/aws/kinesisfirehose/{prefix}", f"/aws/cloudtrail/{prefix}"):
+        found = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+        if any(g["logGroupName"] == group for g in found):
+            clashes.append(f"log group {group} already exists")
+    if clashes:
+        return [Check("names", False, f"name_prefix {prefix!r} clashes with what is already there: "
+                      f"{'; '.join(clashes)}. Choose another name_prefix, or remove them.")]  # fmt: skip
+    return [Check("names", True, f"no resource named {prefix}* exists yet")]
+
+
+def _failed_stack_advice(stack: dict) -> str:
+    return (
+        f"stack {stack['StackName']} is {stack['StackStatus']} after a failed deploy and cannot be updated: "
+        "run destroy, fix the cause shown in its events, then apply again"
+    )
+
+
+# --- plan and apply -------------------------------------------------------------------------------
+
+
+def plan(settings: PipelineSettings, session: boto3.Session | None = None, sleep=time.sleep) -> Plan:
+    """Create a change set and describe what it would do. The change set is kept for apply."""
+    settings.validate()
+    cfn = clients(session, settings.region)("cloudformation")
+    stack = _stack(cfn, settings.stack_name)
+    if stack and stack["StackStatus"] in FAILED_STACK:
+        raise PipelineError(_failed_stack_advice(stack))
+    if stack and not stack["StackStatus"].endswith(DONE) and stack["StackStatus"] != "REVIEW_IN_PROGRESS":
+        raise PipelineError(f"stack {settings.stack_name} is busy ({stack['StackStatus']}); wait for it to finish")
+    create = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS"
+    name = f"cloudtrail-firehose-{datetime.now(UTC):%Y%m%d%H%M%S}"
+    _call("creating a change set", cfn.create_change_set, StackName=settings.stack_name, ChangeSetName=name,
+          ChangeSetType="CREATE" if create else "UPDATE", TemplateBody=TEMPLATE_PATH.read_text(),
+          Parameters=settings.template_parameters(), Capabilities=CAPABILITIES,
+          Tags=[{"Key": "created-by", "Value": "cloudtrail_firehose"}])  # fmt: skip
+    described = _wait_for_change_set(cfn, settings.stack_name, name, sleep)
+    if described is None:
+        return Plan(settings.stack_name, None)
+    changes = [
+        Change(c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"],
+               c["ResourceChange"]["ResourceType"], str(c["ResourceChange"].get("Replacement", "")))
+        for c in described.get("Changes", [])
+    ]  # fmt: skip
+    return Plan(settings.stack_name, name, changes)
+
+
+def _wait_for_change_set(cfn, stack_name: str, name: str, sleep) -> dict | None:
+    delay = 1.0
+    for _ in range(120):
+        described = _call("reading the change set", cfn.describe_change_set, StackName=stack_name, ChangeSetName=name)
+        status = described["Status"]
+        if status == "CREATE_COMPLETE":
+            return described
+        if status == "FAILED":
+            reason = described.get("StatusReason", "")
+            _call("removing an empty change set", cfn.delete_change_set, StackName=stack_name, ChangeSetName=name)
+            if "didn't contain changes" in reason or "No updates" in reason:
+                return None
+            raise PipelineError(f"CloudFormation rejected the plan: {reason}")
+        sleep(delay)
+        delay = min(delay * 2, 10)
+    raise PipelineError(f"change set {name} was not ready after 10 minutes; look at it in the CloudFormation console")
+
+
+def ensure_pipeline(
+    settings: PipelineSettings,
+    session: boto3.Session | None = None,
+    progress: Progress = print,
+    hec_token: str | None = None,
+    sleep=time.sleep,
+) -> dict[str, str]:
+    """Converge the stack on these settings (apply), then the HEC token secret; return the outputs."""
+    client = clients(session, settings.region)
+    current = plan(settings, session, sleep)
+    progress(current.describe())
+    if current.has_changes:
+        cfn = client("cloudformation")
+        before = _event_ids(cfn, settings.stack_name)
+        _call("starting the deploy", cfn.execute_change_set, StackName=settings.stack_name,
+              ChangeSetName=current.change_set_name)  # fmt: skip
+        final = _watch(cfn, settings.stack_name, before, progress, sleep)
+        if final not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            raise PipelineError(_failure_reason(cfn, settings.stack_name, before, final))
+        progress(f"Stack {settings.stack_name}: {final}")
+    outputs = stack_outputs(client("cloudformation"), settings.stack_name)
+    if hec_token is not None:
+        ensure_hec_token_secret(client("secretsmanager"), outputs["HecTokenSecretArn"], hec_token, progress)
+    return outputs
+
+
+def ensure_hec_token_secret(secrets, secret_arn: str, token: str, progress: Progress = print) -> bool:
+    """Make the secret Firehose reads hold this token; True when it had to change. Never logs the token."""
+    current = _call("reading the HEC token secret", secrets.get_secret_value, SecretId=secret_arn)
+    if json.loads(current.get("SecretString") or "{}").get("hec_token") == token:
+        return False
+    _call("storing the HEC token", secrets.put_secret_value, SecretId=secret_arn,
+          SecretString=json.dumps({"hec_token": token}))  # fmt: skip
+    progress("HEC token stored in Secrets Manager for Firehose")
+    return True
+
+
+def _event_ids(cfn, stack_name: str) -> set[str]:
+    """Events that happened before an operation (compared by id: the local clock may be off)."""
+    try:
+        return {e["EventId"] for e in cfn.describe_stack_events(StackName=stack_name)["StackEvents"]}
+    except ClientError:
+        return set()
+
+
+def _watch(cfn, stack_name: str, before: set[str], progress: Progress, sleep, timeout: float = 3600) -> str:
+    """Print stack events as they happen, backing off while nothing changes; return the final status."""
+    seen = set(before)
+    delay, waited = 2.0, 0.0
+    while True:
+        try:
+            events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
+        except ClientError as error:
+            if "does not exist" in error.response["Error"].get("Message", ""):
+                return "DELETE_COMPLETE"
+            raise explain(error, "reading stack events") from error
+        fresh = [e for e in events if e["EventId"] not in seen]
+        for event in reversed(fresh):
+            seen.add(event["EventId"])
+            reason = f" - {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
+            progress(f"{event['Timestamp']:%H:%M:%S} {event['ResourceStatus']:24} {event['ResourceType']:38} "
+                     f"{event['LogicalResourceId']}{reason}")  # fmt: skip
+        stack = _stack(cfn, stack_name)
+        status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+        if status.endswith(DONE) and not status.endswith("_IN_PROGRESS"):
+            return status
+        if waited > timeout:
+            raise PipelineError(f"stack {stack_name} still {status} after {timeout / 60:.0f} minutes")
+        delay = 2.0 if fresh else min(delay * 1.5, 15)
+        sleep(delay)
+        waited += delay
+
+
+def _failure_reason(cfn, stack_name: str, before: set[str], final: str) -> str:
+    events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
+    failures = [e for e in reversed(events) if e["EventId"] not in before and e["ResourceStatus"].endswith("_FAILED")
+                and "cancelled" not in e.get("ResourceStatusReason", "")]  # fmt: skip
+    if not failures:
+        return f"deploy ended {final}; see the stack's events in the CloudFormation console"
+    first = failures[0]
+    reason = first.get("ResourceStatusReason", "no reason given")
+    advice = "fix the cause, then run apply again"
+    if "already exists" in reason:
+        advice = "a resource with that name exists outside the stack: remove it or choose another name_prefix"
+    elif "not authorized" in reason or "AccessDenied" in reason:
+        advice = "grant the missing permission to the deploying identity, then apply again"
+    rollback = " CloudFormation rolled back; run destroy before applying again." if final == "ROLLBACK_COMPLETE" else ""
+    return f"deploy failed at {first['LogicalResourceId']} ({first['ResourceType']}): {reason}. {advice}.{rollback}"
+
+
+def stack_outputs(cfn, stack_name: str) -> dict[str, str]:
+    stack = _stack(cfn, stack_name)
+    if stack is None:
+        raise PipelineError(f"stack {stack_name} does not exist; run apply first")
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+# --- status, destroy, export ---------------------------------------------------------------------
+
+
+def status(settings: PipelineSettings, session: boto3.Session | None = None, sleep=time.sleep) -> dict:
+    """The stack's state, outputs, drift, the stream's state and the failed-delivery backlog."""
+    client = clients(session, settings.region)
+    cfn = client("cloudformation")
+    stack = _stack(cfn, settings.stack_name)
+    if stack is None:
+        return {"stack": settings.stack_name, "status": "NOT_DEPLOYED"}
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    report = {"stack": settings.stack_name, "status": stack["StackStatus"], "outputs": outputs,
+              "drift": _drift(cfn, settings.stack_name, sleep)}  # fmt: skip
+    if "DeliveryStreamName" in outputs:
+        try:
+            description = client("firehose").describe_delivery_stream(DeliveryStreamName=outputs["DeliveryStreamName"])
+            report["delivery_stream"] = description["DeliveryStreamDescription"]["DeliveryStreamStatus"]
+        except ClientError as error:
+            report["delivery_stream"] = f"unknown ({error.response['Error']['Code']})"
+    if "FailedDeliveryBucketName" in outputs:
+        try:
+            listing = client("s3").list_objects_v2(Bucket=outputs["FailedDeliveryBucketName"], MaxKeys=1000)
+            report["failed_delivery_objects"] = listing.get("KeyCount", 0)
+        except ClientError as error:
+            report["failed_delivery_objects"] = f"unknown ({error.response['Error']['Code']})"
+    return report
+
+
+def _drift(cfn, stack_name: str, sleep) -> str:
+    try:
+        detection = cfn.detect_stack_drift(StackName=stack_name)["StackDriftDetectionId"]
+        for _ in range(30):
+            result = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+            if result["DetectionStatus"] != "DETECTION_IN_PROGRESS":
+                return result.get("StackDriftStatus", "UNKNOWN")
+            sleep(2)
+    except (ClientError, BotoCoreError, NotImplementedError) as error:
+        return f"unknown ({type(error).__name__})"
+    return "UNKNOWN (detection still running)"
+
+
+def destroy(
+    settings: PipelineSettings,
+    session: boto3.Session | None = None,
+    delete_data: bool = False,
+    progress: Progress = print,
+    sleep=time.sleep,
+) -> list[str]:
+    """Delete the stack. Its buckets are kept (they may hold data) unless delete_data; return kept buckets."""
+    client = clients(session, settings.region)
+    cfn = client("cloudformation")
+    stack = _stack(cfn, settings.stack_name)
+    if stack is None:
+        progress(f"Stack {settings.stack_name} does not exist; nothing to remove.")
+    else:
+        before = _event_ids(cfn, settings.stack_name)
+        _call("deleting the stack", cfn.delete_stack, StackName=settings.stack_name)
+        final = _watch(cfn, settings.stack_name, before, progress, sleep)
+        if final != "DELETE_COMPLETE":
+            raise PipelineError(_failure_reason(cfn, settings.stack_name, before, final))
+        progress(f"Stack {settings.stack_name}: DELETE_COMPLETE")
+    s3 = client("s3")
+    buckets = [b for b in bucket_names(settings, _call("checking AWS credentials", client("sts").get_caller_identity)
+                                       ["Account"]) if _bucket_exists(s3, b)]  # fmt: skip
+    if not delete_data:
+        for bucket in buckets:
+            progress(f"Kept S3 bucket {bucket}: it may hold CloudTrail logs or failed deliveries. "
+                     "Run destroy again with --delete-data to delete it and everything in it.")  # fmt: skip
+        return buckets
+    for bucket in buckets:
+        _empty_and_delete_bucket(s3, bucket)
+        progress(f"Deleted S3 bucket {bucket} and its contents")
+    return []
+
+
+def bucket_names(settings: PipelineSettings, account: str) -> list[str]:
+    """The buckets the template names (see FailedDeliveryBucket and TrailBucket)."""
+    names = [f"{settings.name_prefix}-failed-{account}-{settings.region}"]
+    if not settings.existing_log_group:
+        names.append(f"{settings.name_prefix}-trail-{account}-{settings.region}")
+    return names
+
+
+def _bucket_exists(s3, bucket: str) -> bool:
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchBucket", "NotFound"):
+            return False
+        raise explain(error, f"checking bucket {bucket}") from error
+
+
+def _empty_and_delete_bucket(s3, bucket: str) -> None:
+    try:
+        paginator = s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=bucket):
+            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                      for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]  # fmt: skip
+            if doomed:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+        s3.delete_bucket(Bucket=bucket)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchBucket":
+            raise explain(error, f"deleting bucket {bucket}") from error
+    except WaiterError as error:
+        raise explain(error, f"deleting bucket {bucket}") from error
+
+
+def export(settings: PipelineSettings, directory: Path) -> tuple[Path, Path]:
+    """Write the template and a parameters file for teams that deploy the stack themselves."""
+    settings.validate()
+    directory.mkdir(parents=True, exist_ok=True)
+    template = directory / "cloudtrail_firehose.template.yaml"
+    parameters = directory / "cloudtrail_firehose.parameters.json"
+    template.write_text(TEMPLATE_PATH.read_text())
+    parameters.write_text(json.dumps(settings.template_parameters(), indent=2) + "\n")
+    return template, parameters

@@ -1,0 +1,136 @@
+"""CloudFormation support that moto lacks, for the three resource types the template uses.
+
+moto emulates Firehose, Secrets Manager and CloudWatch Logs, but its CloudFormation engine cannot
+create AWS::KinesisFirehose::DeliveryStream, AWS::SecretsManager::Secret or AWS::Logs::LogStream.
+These models create them through moto's own backends, so a stack deployed to moto holds a real
+(emulated) delivery stream and secret that the app's status and secret calls can read.
+Importing this module registers them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.cloudformation import models as cf_models
+from moto.cloudformation import parsing
+from moto.core.common_models import CloudFormationModel
+from moto.firehose.models import firehose_backends
+from moto.logs.models import logs_backends
+from moto.secretsmanager.models import secretsmanager_backends
+
+
+class _Shim:
+    """What the three models share. moto finds models as direct subclasses of CloudFormationModel."""
+
+    attributes: dict[str, str] = {}
+
+    def __init__(self, physical_id: str, attributes: dict[str, str]) -> None:
+        self.physical_id = physical_id
+        self.attribute_values = attributes
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.attributes
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.attribute_values[attribute_name]
+
+
+class DeliveryStreamShim(_Shim, CloudFormationModel):
+    __module__ = "moto.firehose.shims"  # moto files models by the second part of their module
+    attributes = {"Arn": ""}
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::KinesisFirehose::DeliveryStream"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "DeliveryStreamName"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> DeliveryStreamShim:  # fmt: skip
+        props = cloudformation_json["Properties"]
+        name = props.get("DeliveryStreamName", resource_name)
+        arn = firehose_backends[account_id][region_name].create_delivery_stream(
+            region_name, name, props.get("DeliveryStreamType", "DirectPut"), {},
+            props.get("DeliveryStreamEncryptionConfigurationInput", {}), {}, {}, {}, {},
+            props.get("SplunkDestinationConfiguration", {}), {}, {}, {}, [],
+        )  # fmt: skip
+        return cls(name, {"Arn": arn})
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str) -> None:  # fmt: skip
+        firehose_backends[account_id][region_name].delete_delivery_stream(resource_name)
+
+
+class SecretShim(_Shim, CloudFormationModel):
+    __module__ = "moto.secretsmanager.shims"
+    attributes = {"Id": ""}
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SecretsManager::Secret"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> SecretShim:  # fmt: skip
+        props = cloudformation_json["Properties"]
+        created = secretsmanager_backends[account_id][region_name].create_secret(
+            name=props.get("Name", resource_name), secret_string=props.get("SecretString"), secret_binary=None,
+            description=props.get("Description"), tags=[], kms_key_id=None, client_request_token=None,
+            replica_regions=[], force_overwrite=False,
+        )  # fmt: skip
+        arn = __import__("json").loads(created)["ARN"] if isinstance(created, str) else created["ARN"]
+        return cls(arn, {"Id": arn})
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str) -> None:  # fmt: skip
+        secretsmanager_backends[account_id][region_name].delete_secret(
+            resource_name, recovery_window_in_days=None, force_delete_without_recovery=True
+        )
+
+
+class LogStreamShim(_Shim, CloudFormationModel):
+    __module__ = "moto.logs.shims"
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Logs::LogStream"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "LogStreamName"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> LogStreamShim:  # fmt: skip
+        props = cloudformation_json["Properties"]
+        logs_backends[account_id][region_name].create_log_stream(props["LogGroupName"], props["LogStreamName"])
+        return cls(props["LogStreamName"], {})
+
+
+parsing.get_model_map.cache_clear()
+
+
+# moto rebuilds a stack's outputs on create_stack but not when a change set creates or updates it.
+_apply_change_set = cf_models.ChangeSet.apply
+
+
+def _apply_and_refresh_outputs(self: cf_models.ChangeSet) -> None:
+    _apply_change_set(self)
+    self.stack.template_dict = self.template_dict
+    self.stack.output_map = self.stack._create_output_map()
+
+
+cf_models.ChangeSet.apply = _apply_and_refresh_outputs

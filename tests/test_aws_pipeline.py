@@ -1,0 +1,252 @@
+"""preflight, plan, apply, status, destroy against moto (in-process), and how failures are explained."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import boto3
+import moto_shims  # noqa: F401 - registers the CloudFormation resources moto lacks
+import pytest
+from moto import mock_aws
+from moto.cloudformation.models import cloudformation_backends
+
+from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose.aws.errors import PipelineError
+from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+SETTINGS = PipelineSettings(hec_url="https://hec.example.com", region=REGION)
+
+
+def no_sleep(_seconds: float) -> None:
+    pass
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    warnings.filterwarnings("ignore", message="Tried to parse")
+    with mock_aws():
+        yield boto3.Session(region_name=REGION)
+
+
+def deploy(session, settings=SETTINGS, token=None) -> tuple[dict, list[str]]:
+    messages: list[str] = []
+    outputs = pipeline.ensure_pipeline(settings, session, progress=messages.append, hec_token=token, sleep=no_sleep)
+    return outputs, messages
+
+
+def count_calls(session, operation: str) -> list[str]:
+    calls: list[str] = []
+    session.events.register(f"before-call.*.{operation}", lambda **kw: calls.append(operation))
+    return calls
+
+
+def test_plan_lists_every_resource_to_create(aws):
+    plan = pipeline.plan(SETTINGS, aws, sleep=no_sleep)
+    created = {(c.resource_type, c.logical_id) for c in plan.changes if c.action == "Add"}
+    assert ("AWS::KinesisFirehose::DeliveryStream", "DeliveryStream") in created
+    assert ("AWS::CloudTrail::Trail", "Trail") in created
+    assert ("AWS::Logs::SubscriptionFilter", "SubscriptionFilter") in created
+    assert len(created) == 14
+    assert "14 change(s)" in plan.describe()
+    assert "+ create  AWS::S3::Bucket" in plan.describe()
+
+
+def test_an_existing_log_group_gets_the_subscription_and_no_trail_is_created(aws):
+    # moto's change sets ignore Conditions, so look at what the deploy created.
+    aws.client("logs").create_log_group(logGroupName="/aws/cloudtrail/org")
+    settings = PipelineSettings(hec_url=SETTINGS.hec_url, region=REGION, existing_log_group="/aws/cloudtrail/org")
+    outputs, _ = deploy(aws, settings)
+    resources = aws.client("cloudformation").list_stack_resources(StackName=settings.stack_name)
+    logical_ids = {r["LogicalResourceId"] for r in resources["StackResourceSummaries"]}
+    assert "TrailBucket" not in logical_ids
+    assert "TrailLogGroup" not in logical_ids
+    assert outputs["LogGroupName"] == "/aws/cloudtrail/org"
+    assert "TrailName" not in outputs
+
+
+def test_apply_deploys_the_pipeline_and_stores_the_token_only_in_secrets_manager(aws):
+    outputs, messages = deploy(aws, token="11111111-2222-3333-4444-555555555555")
+    assert "Stack cloudtrail-firehose: CREATE_COMPLETE" in messages
+    stream = aws.client("firehose").describe_delivery_stream(DeliveryStreamName=outputs["DeliveryStreamName"])
+    splunk = stream["DeliveryStreamDescription"]["Destinations"][0]["SplunkDestinationDescription"]
+    assert splunk["HECEndpoint"] == SETTINGS.hec_url
+    assert splunk["HECEndpointType"] == "Raw"
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=outputs["HecTokenSecretArn"])
+    assert json.loads(secret["SecretString"]) == {"hec_token": "11111111-2222-3333-4444-555555555555"}
+    everything_said = json.dumps([messages, outputs, aws.client("cloudformation").describe_stacks()], default=str)
+    assert "11111111-2222" not in everything_said
+
+
+def test_applying_the_same_settings_again_changes_nothing_and_says_so(aws):
+    deploy(aws, token="token-one")
+    executions = count_calls(aws, "ExecuteChangeSet")
+    puts = count_calls(aws, "PutSecretValue")
+    _, messages = deploy(aws, token="token-one")
+    assert messages[0] == "Nothing to change: stack cloudtrail-firehose already matches these settings."
+    assert executions == []
+    assert puts == []
+
+
+def test_status_reports_stack_outputs_stream_and_backlog(aws):
+    outputs, _ = deploy(aws)
+    aws.client("s3").put_object(Bucket=outputs["FailedDeliveryBucketName"], Key="splunk-failed/x", Body=b"{}")
+    report = pipeline.status(SETTINGS, aws, sleep=no_sleep)
+    assert report["status"] == "CREATE_COMPLETE"
+    assert report["delivery_stream"] == "ACTIVE"
+    assert report["failed_delivery_objects"] == 1
+    assert report["outputs"]["DeliveryStreamName"] == "cloudtrail-firehose"
+    assert "drift" in report
+
+
+def test_status_of_nothing_deployed(aws):
+    assert pipeline.status(SETTINGS, aws)["status"] == "NOT_DEPLOYED"
+
+
+def test_destroy_keeps_buckets_with_data_unless_asked(aws):
+    outputs, _ = deploy(aws)
+    s3 = aws.client("s3")
+    s3.put_object(Bucket=outputs["FailedDeliveryBucketName"], Key="splunk-failed/a", Body=b"{}")
+    messages: list[str] = []
+    kept = pipeline.destroy(SETTINGS, aws, progress=messages.append, sleep=no_sleep)
+    assert sorted(kept) == sorted([outputs["FailedDeliveryBucketName"], outputs["TrailBucketName"]])
+    assert any("--delete-data" in m for m in messages)
+    assert pipeline.status(SETTINGS, aws)["status"] == "NOT_DEPLOYED"
+    assert pipeline.destroy(SETTINGS, aws, delete_data=True, progress=messages.append, sleep=no_sleep) == []
+    names = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert outputs["FailedDeliveryBucketName"] not in names
+
+
+def test_preflight_on_a_clean_account(aws):
+    checks = {c.name: c for c in pipeline.preflight(SETTINGS, aws, check_certificate=False)}
+    assert checks["AWS identity"].ok
+    assert ACCOUNT in checks["AWS identity"].detail
+    assert checks["names"].ok
+    assert checks["permissions"].ok is not False
+
+
+def test_preflight_finds_a_name_already_taken(aws):
+    aws.client("s3").create_bucket(Bucket=f"cloudtrail-firehose-failed-{ACCOUNT}-{REGION}")
+    checks = {c.name: c for c in pipeline.preflight(SETTINGS, aws, check_certificate=False)}
+    assert checks["names"].ok is False
+    assert "already exists" in checks["names"].detail
+    assert "Choose another name_prefix" in checks["names"].detail
+
+
+def test_preflight_checks_an_existing_log_group_is_there(aws):
+    settings = PipelineSettings(hec_url=SETTINGS.hec_url, region=REGION, existing_log_group="/aws/cloudtrail/none")
+    checks = {c.name: c for c in pipeline.preflight(settings, aws, check_certificate=False)}
+    assert checks["existing log group"].ok is False
+    assert "does not exist" in checks["existing log group"].detail
+
+
+def test_a_stack_left_in_rollback_complete_is_explained(aws):
+    deploy(aws)
+    for stack in cloudformation_backends[ACCOUNT][REGION].stacks.values():
+        stack.status = "ROLLBACK_COMPLETE"
+    with pytest.raises(PipelineError, match="ROLLBACK_COMPLETE.*run destroy.*apply again"):
+        pipeline.plan(SETTINGS, aws, sleep=no_sleep)
+    checks = {c.name: c for c in pipeline.preflight(SETTINGS, aws, check_certificate=False)}
+    assert checks["stack"].ok is False
+
+
+def test_no_credentials_is_explained(monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(PipelineError, match="no AWS credentials found. Give --profile"):
+        pipeline.preflight(SETTINGS, boto3.Session(region_name=REGION), check_certificate=False)
+
+
+def test_access_denied_says_which_call_and_what_to_do(aws):
+    def deny(**kwargs):
+        from botocore.awsrequest import AWSResponse
+
+        body = (b'<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not '
+                b"authorized to perform: cloudformation:CreateChangeSet</Message></Error></ErrorResponse>")  # fmt: skip
+        return AWSResponse("https://cloudformation", 403, {}, _Raw(body))
+
+    aws.events.register("before-send.cloudformation.CreateChangeSet", deny)
+    with pytest.raises(PipelineError) as caught:
+        pipeline.plan(SETTINGS, aws, sleep=no_sleep)
+    assert "creating a change set: AWS said AccessDenied" in str(caught.value)
+    assert "cloudformation:CreateChangeSet" in str(caught.value)
+    assert "grant it" in str(caught.value)
+
+
+def test_throttling_is_retried(aws):
+    attempts = []
+
+    def throttle_twice(**kwargs):
+        from botocore.awsrequest import AWSResponse
+
+        attempts.append(1)
+        if len(attempts) <= 2:
+            body = (b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded"
+                    b"</Message></Error></ErrorResponse>")  # fmt: skip
+            return AWSResponse("https://cloudformation", 400, {}, _Raw(body))
+        return None
+
+    aws.events.register("before-send.cloudformation.DescribeStacks", throttle_twice)
+    assert pipeline.status(SETTINGS, aws)["status"] == "NOT_DEPLOYED"
+    assert len(attempts) == 3
+
+
+def test_bad_settings_make_no_aws_call(aws):
+    calls = []
+    aws.events.register("before-call.*.*", lambda **kw: calls.append(kw.get("event_name")))
+    bad = PipelineSettings(hec_url="http://hec.example.com", region=REGION)
+    for action in (lambda: pipeline.preflight(bad, aws), lambda: pipeline.plan(bad, aws),
+                   lambda: pipeline.ensure_pipeline(bad, aws, progress=lambda m: None)):  # fmt: skip
+        with pytest.raises(SettingsError, match="must start with https://"):
+            action()
+    assert calls == []
+
+
+def test_a_failed_deploy_names_the_resource_and_the_reason():
+    class FakeCloudFormation:
+        def describe_stack_events(self, StackName):  # noqa: N803 - boto3's argument name
+            return {"StackEvents": [
+                {"EventId": "3", "ResourceStatus": "ROLLBACK_COMPLETE", "LogicalResourceId": "cloudtrail-firehose",
+                 "ResourceType": "AWS::CloudFormation::Stack"},
+                {"EventId": "2", "ResourceStatus": "CREATE_FAILED", "LogicalResourceId": "FailedDeliveryBucket",
+                 "ResourceType": "AWS::S3::Bucket", "ResourceStatusReason": "Resource creation cancelled"},
+                {"EventId": "1", "ResourceStatus": "CREATE_FAILED", "LogicalResourceId": "DeliveryStream",
+                 "ResourceType": "AWS::KinesisFirehose::DeliveryStream",
+                 "ResourceStatusReason": "cloudtrail-firehose already exists in stack arn:aws:..."},
+                {"EventId": "0", "ResourceStatus": "CREATE_FAILED", "LogicalResourceId": "Old",
+                 "ResourceType": "AWS::S3::Bucket", "ResourceStatusReason": "from an earlier deploy"},
+            ]}  # fmt: skip
+
+    text = pipeline._failure_reason(FakeCloudFormation(), "cloudtrail-firehose", {"0"}, "ROLLBACK_COMPLETE")
+    assert text.startswith("deploy failed at DeliveryStream (AWS::KinesisFirehose::DeliveryStream)")
+    assert "choose another name_prefix" in text
+    assert "run destroy before applying again" in text
+
+
+def test_export_writes_the_template_and_parameters(tmp_path):
+    template, parameters = pipeline.export(SETTINGS, tmp_path)
+    assert template.read_text() == pipeline.TEMPLATE_PATH.read_text()
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(parameters.read_text())}
+    assert values["HecUrl"] == SETTINGS.hec_url
+
+
+class _Raw:
+    """The raw body botocore reads from an injected response."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **kwargs):
+        yield self.body
+
+    def read(self, *args):
+        return self.body

@@ -1,0 +1,62 @@
+"""Bad input gets a clear error before any AWS call."""
+
+from __future__ import annotations
+
+import pytest
+
+from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
+
+GOOD = {"hec_url": "https://http-inputs-firehose-acme.splunkcloud.com", "region": "us-east-1"}
+
+
+def problems(**overrides) -> str:
+    with pytest.raises(SettingsError) as caught:
+        PipelineSettings.from_mapping({**GOOD, **overrides}).validate()
+    return str(caught.value)
+
+
+def test_good_settings_pass_and_become_template_parameters():
+    settings = PipelineSettings.from_mapping({**GOOD, "multi_region": "false", "hec_ack_timeout": "600"}).validate()
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in settings.template_parameters()}
+    assert parameters["HecUrl"] == GOOD["hec_url"]
+    assert parameters["MultiRegionTrail"] == "false"
+    assert parameters["HecAcknowledgmentTimeout"] == "600"
+    assert "region" not in parameters
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"region": "us-east-9"}, "region: 'us-east-9' is not an AWS region"),
+        ({"region": "useast1"}, "is not an AWS region"),
+        ({"region": ""}, "no AWS region given"),
+        ({"hec_url": "http://hec.example.com"}, "must start with https://"),
+        ({"hec_url": "https://203.0.113.10:8088"}, "uses an IP address"),
+        ({"hec_url": "https://[2001:db8::1]"}, "uses an IP address"),
+        ({"hec_url": "https://hec.example.com/services/collector"}, "Firehose adds the path"),
+        ({"hec_url": "https://splunk"}, "is not a public host name"),
+        ({"hec_url": "https://hec.example.com:99999"}, "port"),
+        ({"hec_url": ""}, "give the public HTTP Event Collector URL"),
+        ({"hec_ack_timeout": 60}, "hec_ack_timeout: 60 is out of range; use 180 to 600"),
+        ({"retry_duration": 7201}, "retry_duration: 7201 is out of range; use 0 to 7200"),
+        ({"buffer_size_mb": 0}, "buffer_size_mb: 0 is out of range; use 1 to 5"),
+        ({"buffer_interval": 61}, "buffer_interval: 61 is out of range"),
+        ({"log_retention_days": 10}, "log_retention_days: 10 is not allowed"),
+        ({"filter_preset": "everything"}, "filter_preset: 'everything' is not allowed"),
+        ({"filter_preset": "custom"}, "give a CloudWatch Logs filter pattern"),
+        ({"name_prefix": "Bad_Name"}, "must be 3-31 lower-case letters"),
+        ({"name_prefix": "a" * 31, "region": "ap-southeast-2"}, "too long for an S3 bucket name"),
+        ({"existing_log_group": "bad name!"}, "is not a CloudWatch Logs group name"),
+        ({"organization_trail": "true", "existing_log_group": "/aws/x"}, "clear existing_log_group"),
+        ({"hec_ack_timeout": "soon"}, "hec_ack_timeout: 'soon' is not a whole number"),
+        ({"multi_region": "maybe"}, "is not a true/false"),
+        ({"colour": "blue"}, "unknown setting 'colour'"),
+    ],
+)
+def test_bad_settings_are_explained(overrides, message):
+    assert message in problems(**overrides)
+
+
+def test_every_problem_is_reported_at_once():
+    text = problems(hec_url="http://x", hec_ack_timeout=1, region="mars-1")
+    assert len(text.splitlines()) == 3

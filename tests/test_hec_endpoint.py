@@ -1,0 +1,97 @@
+"""The certificate check says what Firehose will say about the HEC endpoint's certificate."""
+
+from __future__ import annotations
+
+import datetime
+import socket
+import ssl
+import threading
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
+
+
+def self_signed(directory: Path, host: str) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = directory / f"{host}.pem", directory / f"{host}.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    return cert_path, key_path
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """An HTTPS-ish listener on 127.0.0.1 presenting a certificate for the given host name."""
+    servers = []
+
+    def start(host: str) -> tuple[int, Path]:
+        cert, key = self_signed(tmp_path, host)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        listener = socket.create_server(("127.0.0.1", 0))
+        servers.append(listener)
+
+        def serve():
+            for _ in range(4):
+                try:
+                    connection, _ = listener.accept()
+                except OSError:
+                    return
+                try:
+                    with context.wrap_socket(connection, server_side=True):
+                        pass
+                except (ssl.SSLError, OSError):
+                    pass
+
+        threading.Thread(target=serve, daemon=True).start()
+        return listener.getsockname()[1], cert
+
+    yield start
+    for listener in servers:
+        listener.close()
+
+
+def test_a_self_signed_certificate_is_refused_as_firehose_would(tls_server):
+    port, _ = tls_server("localhost")
+    result = check_hec_certificate(f"https://localhost:{port}", timeout=5)
+    assert not result.ok
+    assert "not publicly trusted" in result.detail
+    assert "Splunk.SSLUnverified" in result.detail
+
+
+def test_a_trusted_certificate_passes(tls_server):
+    port, cert = tls_server("localhost")
+    result = check_hec_certificate(f"https://localhost:{port}", timeout=5, cafile=str(cert))
+    assert result.ok, result.detail
+
+
+def test_a_certificate_for_another_host_name_is_a_handshake_error(tls_server):
+    port, cert = tls_server("hec.other.example")
+    result = check_hec_certificate(f"https://localhost:{port}", timeout=5, cafile=str(cert))
+    assert not result.ok
+    assert "Splunk.SSLHandshake" in result.detail
+
+
+def test_an_unreachable_endpoint_is_explained():
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    result = check_hec_certificate(f"https://localhost:{port}", timeout=2)
+    assert not result.ok
+    assert "cannot connect" in result.detail
