@@ -8,12 +8,11 @@ import warnings
 import boto3
 import moto_shims  # noqa: F401 - registers the CloudFormation resources moto lacks
 import pytest
-from moto import mock_aws
-from moto.cloudformation.models import cloudformation_backends
-
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
+from moto import mock_aws
+from moto.cloudformation.models import cloudformation_backends
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

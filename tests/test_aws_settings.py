@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 
 GOOD = {"hec_url": "https://http-inputs-firehose-acme.splunkcloud.com", "region": "us-east-1"}

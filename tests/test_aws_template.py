@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import yaml
 from cfnlint.api import ManualArgs, lint
-
 from cloudtrail_firehose.aws.pipeline import TEMPLATE_PATH
 from cloudtrail_firehose.aws.settings import PipelineSettings
 

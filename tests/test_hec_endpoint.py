@@ -9,12 +9,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
 
 
 def self_signed(directory: Path, host: str) -> tuple[Path, Path]:

@@ -22,7 +22,7 @@ from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 
 COMMANDS = ("preflight", "plan", "apply", "status", "destroy", "export")
-TOKEN_ENV = "CLOUDTRAIL_FIREHOSE_HEC_TOKEN"
+TOKEN_ENV = "CLOUDTRAIL_FIREHOSE_HEC_TOKEN"  # noqa: S105 - the variable's name, not a token
 
 
 def parser() -> argparse.ArgumentParser:

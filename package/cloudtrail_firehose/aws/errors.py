@@ -29,7 +29,7 @@ ADVICE = {
     "ThrottlingException": "AWS is throttling requests; wait a minute and retry",
     "LimitExceededException": "an account quota is reached; raise it in Service Quotas or remove unused resources",
     "AlreadyExistsException": "a resource with that name already exists; choose another name_prefix",
-    "InsufficientCapabilitiesException": "the stack creates named IAM roles; this is a bug in the app, please report it",
+    "InsufficientCapabilitiesException": "the stack creates named IAM roles; this is a bug in the app: report it",
 }
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+from botocore.parsers import ResponseParserError
 
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
@@ -24,6 +25,7 @@ from cloudtrail_firehose.aws.settings import PipelineSettings
 
 TEMPLATE_PATH = Path(__file__).with_name("template.yaml")
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
+CHANGE_SET_PREFIX = "cloudtrail-firehose-"
 # Standard retry mode backs off on throttling and transient errors.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, user_agent_extra="cloudtrail_firehose")
 DONE = ("_COMPLETE", "_FAILED")
@@ -123,13 +125,17 @@ def preflight(
     else:
         checks += _name_clashes(client, settings, identity["Account"])
     if settings.existing_log_group:
-        groups = _call("looking up the log group", client("logs").describe_log_groups,
-                       logGroupNamePrefix=settings.existing_log_group)["logGroups"]  # fmt: skip
-        found = any(g["logGroupName"] == settings.existing_log_group for g in groups)
-        checks.append(Check("existing log group", found, settings.existing_log_group if found else
-                            f"{settings.existing_log_group} does not exist in {settings.region}; name the log "
-                            "group your trail writes to, or leave existing_log_group empty to create a trail"))  # fmt: skip
+        checks.append(_existing_log_group(client("logs"), settings))
     return checks
+
+
+def _existing_log_group(logs, settings: PipelineSettings) -> Check:
+    name = settings.existing_log_group
+    groups = _call("looking up the log group", logs.describe_log_groups, logGroupNamePrefix=name)["logGroups"]
+    if any(g["logGroupName"] == name for g in groups):
+        return Check("existing log group", True, name)
+    return Check("existing log group", False, f"{name} does not exist in {settings.region}; name the log group "
+                 "your trail writes to, or leave existing_log_group empty to create a trail")  # fmt: skip
 
 
 def _permissions(iam, arn: str) -> Check:
@@ -139,8 +145,10 @@ def _permissions(iam, arn: str) -> Check:
         principal = f"arn:{arn.split(':')[1]}:iam::{account}:role/{rest.split('/')[0]}"
     try:
         results = iam.simulate_principal_policy(PolicySourceArn=principal, ActionNames=list(REQUIRED_ACTIONS))
-    except (ClientError, BotoCoreError, NotImplementedError) as error:
-        return Check("permissions", None, f"could not simulate permissions ({error}); deploy will tell if any is missing")
+    except (ClientError, BotoCoreError, ResponseParserError, NotImplementedError) as error:
+        # Simulation is not allowed for every identity (root, some SSO roles) nor in every emulator.
+        detail = f"could not simulate permissions ({error}); the deploy will say if one is missing"
+        return Check("permissions", None, detail)
     denied = sorted(r["EvalActionName"] for r in results["EvaluationResults"] if r["EvalDecision"] != "allowed")
     if denied:
         return Check("permissions", False, f"{principal} is not allowed: {', '.join(denied)}; grant them and retry")
@@ -194,8 +202,9 @@ def plan(settings: PipelineSettings, session: boto3.Session | None = None, sleep
         raise PipelineError(_failed_stack_advice(stack))
     if stack and not stack["StackStatus"].endswith(DONE) and stack["StackStatus"] != "REVIEW_IN_PROGRESS":
         raise PipelineError(f"stack {settings.stack_name} is busy ({stack['StackStatus']}); wait for it to finish")
-    create = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS"
-    name = f"cloudtrail-firehose-{datetime.now(UTC):%Y%m%d%H%M%S}"
+    stack = _discard_earlier_plans(cfn, stack, sleep)
+    create = stack is None
+    name = f"{CHANGE_SET_PREFIX}{datetime.now(UTC):%Y%m%d%H%M%S}"
     _call("creating a change set", cfn.create_change_set, StackName=settings.stack_name, ChangeSetName=name,
           ChangeSetType="CREATE" if create else "UPDATE", TemplateBody=TEMPLATE_PATH.read_text(),
           Parameters=settings.template_parameters(), Capabilities=CAPABILITIES,
@@ -209,6 +218,29 @@ def plan(settings: PipelineSettings, session: boto3.Session | None = None, sleep
         for c in described.get("Changes", [])
     ]  # fmt: skip
     return Plan(settings.stack_name, name, changes)
+
+
+def _discard_earlier_plans(cfn, stack: dict | None, sleep) -> dict | None:
+    """Remove change sets an earlier plan left unexecuted; return the stack, or None if there is none yet.
+
+    A first plan leaves an empty stack in REVIEW_IN_PROGRESS; it holds no resources, so it is deleted
+    and the new plan starts clean.
+    """
+    if stack is None:
+        return None
+    if stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+        _call("removing an earlier, unexecuted plan", cfn.delete_stack, StackName=stack["StackId"])
+        for _ in range(60):
+            remaining = _stack(cfn, stack["StackId"])
+            if remaining is None or remaining["StackStatus"] == "DELETE_COMPLETE":
+                break
+            sleep(1)
+        return None
+    summaries = _call("listing earlier plans", cfn.list_change_sets, StackName=stack["StackId"])["Summaries"]
+    for summary in summaries:
+        if summary["ChangeSetName"].startswith(CHANGE_SET_PREFIX):
+            _call("removing an earlier plan", cfn.delete_change_set, ChangeSetName=summary["ChangeSetId"])
+    return stack
 
 
 def _wait_for_change_set(cfn, stack_name: str, name: str, sleep) -> dict | None:
@@ -362,7 +394,7 @@ def _drift(cfn, stack_name: str, sleep) -> str:
             if result["DetectionStatus"] != "DETECTION_IN_PROGRESS":
                 return result.get("StackDriftStatus", "UNKNOWN")
             sleep(2)
-    except (ClientError, BotoCoreError, NotImplementedError) as error:
+    except (ClientError, BotoCoreError, ResponseParserError, NotImplementedError) as error:
         return f"unknown ({type(error).__name__})"
     return "UNKNOWN (detection still running)"
 

@@ -113,7 +113,7 @@ class PipelineSettings:
         if self.existing_log_group and not LOG_GROUP_NAME.match(self.existing_log_group):
             problems.append(f"existing_log_group: {self.existing_log_group!r} is not a CloudWatch Logs group name")
         if self.filter_preset == "custom" and not self.custom_filter_pattern.strip():
-            problems.append("custom_filter_pattern: filter_preset is 'custom', so give a CloudWatch Logs filter pattern")
+            problems.append("custom_filter_pattern: filter_preset is 'custom'; give a CloudWatch Logs filter pattern")
         if len(self.custom_filter_pattern) > 1024:
             problems.append("custom_filter_pattern: at most 1024 characters")
         if self.organization_trail and self.existing_log_group:

@@ -1,0 +1,119 @@
+"""The command line, as a user runs it, against moto_server on 127.0.0.1 (AWS_ENDPOINT_URL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        server.kill()
+        pytest.fail("moto_server did not start")
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def cli(endpoint: str, *args: str, token: str | None = None) -> subprocess.CompletedProcess:
+    env = {
+        "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": str(ROOT / "package"),
+        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/nonexistent", "PYTHONWARNINGS": "ignore",
+    }  # fmt: skip
+    if token:
+        env["CLOUDTRAIL_FIREHOSE_HEC_TOKEN"] = token
+    return subprocess.run([sys.executable, "-m", "cloudtrail_firehose", *args], capture_output=True, text=True,
+                          env=env, timeout=300)  # fmt: skip
+
+
+HEC = ("--hec-url", "https://hec.example.com", "--name-prefix", "cli-test")
+
+
+def test_preflight_plan_apply_status_destroy(endpoint, tmp_path):
+    result = cli(endpoint, "preflight", *HEC, "--skip-certificate-check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[ok  ] AWS identity" in result.stdout
+    assert "[ok  ] names" in result.stdout
+
+    result = cli(endpoint, "plan", *HEC)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "+ create  AWS::KinesisFirehose::DeliveryStream" in result.stdout
+
+    result = cli(endpoint, "apply", *HEC, token="aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "CREATE_COMPLETE" in result.stdout
+    assert "HEC token stored in Secrets Manager" in result.stdout
+    assert "aaaaaaaa-bbbb" not in result.stdout + result.stderr
+
+    result = cli(endpoint, "apply", *HEC, token="aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")
+    assert "Nothing to change" in result.stdout
+
+    result = cli(endpoint, "status", *HEC)
+    report = json.loads(result.stdout)
+    assert report["status"] == "CREATE_COMPLETE"
+    assert report["delivery_stream"] == "ACTIVE"
+
+    result = cli(endpoint, "destroy", *HEC)
+    assert result.returncode == 0
+    assert "DELETE_COMPLETE" in result.stdout
+    assert "Kept S3 bucket cli-test-failed-" in result.stdout
+    result = cli(endpoint, "destroy", *HEC, "--delete-data")
+    assert "Deleted S3 bucket cli-test-failed-" in result.stdout
+
+
+def test_settings_from_a_config_file_with_options_overriding(endpoint, tmp_path):
+    config = tmp_path / "pipeline.json"
+    config.write_text(json.dumps({"hec_url": "https://hec.example.com", "name_prefix": "from-file",
+                                  "retry_duration": 600}))  # fmt: skip
+    result = cli(endpoint, "export", "--config", str(config), "--retry-duration", "900", "--output", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    parameters = {p["ParameterKey"]: p["ParameterValue"]
+                  for p in json.loads((tmp_path / "cloudtrail_firehose.parameters.json").read_text())}  # fmt: skip
+    assert parameters["NamePrefix"] == "from-file"
+    assert parameters["RetryDuration"] == "900"
+    assert (tmp_path / "cloudtrail_firehose.template.yaml").exists()
+
+
+def test_bad_input_is_explained_without_calling_aws():
+    result = cli("http://127.0.0.1:9", "apply", "--hec-url", "http://10.0.0.5:8088", "--hec-ack-timeout", "30")
+    assert result.returncode == 2
+    assert "Settings to fix:" in result.stdout
+    assert "hec_url" in result.stdout
+    assert "hec_ack_timeout: 30 is out of range; use 180 to 600" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert "127.0.0.1:9" not in result.stdout  # no connection was tried
+
+
+def test_unreachable_endpoint_is_explained():
+    result = cli("http://127.0.0.1:9", "status", *HEC)
+    assert result.returncode == 1
+    assert "cannot reach AWS" in result.stdout
+    assert "Traceback" not in result.stderr
