@@ -8,6 +8,8 @@ props.conf's [source::http:cloudtrail_firehose] stanza depends on SOURCE.
 
 from __future__ import annotations
 
+from cloudtrail_firehose.splunk.splunkd import Splunkd, quote
+
 INPUT_NAME = "cloudtrail_firehose"
 SOURCETYPE = "aws:cloudtrail"
 SOURCE = f"http:{INPUT_NAME}"
@@ -30,3 +32,30 @@ def hec_input_settings(index: str) -> dict[str, str]:
         "useACK": "1",
         "disabled": "0",
     }
+
+
+def index_exists(splunkd: Splunkd, index: str) -> bool:
+    return splunkd.exists(f"data/indexes/{quote(index)}")
+
+
+def ensure_hec_enabled(splunkd: Splunkd) -> bool:
+    """Turn on HTTP Event Collector globally if it is off; True when it had to."""
+    entry = splunkd.get("data/inputs/http/http")["entry"][0]
+    if str(entry["content"].get("disabled", "0")).lower() in ("1", "true"):
+        splunkd.post("data/inputs/http/http/enable", {})
+        return True
+    return False
+
+
+def ensure_hec_input(splunkd: Splunkd, index: str, rotate: bool = False) -> str:
+    """Create or update the app's HEC input; return its token. The same token is kept unless rotate."""
+    settings = hec_input_settings(index)
+    path = f"{REST_ENDPOINT}/{quote(INPUT_NAME)}"
+    if splunkd.exists(path) and rotate:
+        splunkd.delete(path)
+    if splunkd.exists(path):
+        update = {k: v for k, v in settings.items() if k != "name"}
+        entry = splunkd.post(path, update)["entry"][0]
+    else:
+        entry = splunkd.post(REST_ENDPOINT, settings)["entry"][0]
+    return entry["content"]["token"]

@@ -1,0 +1,58 @@
+"""What the setup page stores in Splunk: settings in cloudtrail_firehose.conf, the AWS secret key in
+storage/passwords (encrypted by splunkd), and the data macro that names the index."""
+
+from __future__ import annotations
+
+from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError, quote
+
+APP = "cloudtrail_firehose"
+NAMESPACE = f"servicesNS/nobody/{APP}"
+CONF_PATH = f"{NAMESPACE}/configs/conf-{APP}"
+STANZA = "pipeline"
+PASSWORD_REALM = APP
+PASSWORD_USER = "aws_secret_access_key"  # noqa: S105 - the entry's name in storage/passwords
+DATA_MACRO = "cloudtrail_firehose_events"
+
+
+def read_settings(splunkd: Splunkd) -> dict[str, str]:
+    try:
+        content = splunkd.get(f"{CONF_PATH}/{STANZA}")["entry"][0]["content"]
+    except SplunkdError as error:
+        if error.status == 404:
+            return {}
+        raise
+    return {k: str(v) for k, v in content.items() if not k.startswith("eai:") and k != "disabled"}
+
+
+def save_settings(splunkd: Splunkd, values: dict[str, str]) -> None:
+    if not splunkd.exists(f"{CONF_PATH}/{STANZA}"):
+        splunkd.post(CONF_PATH, {"name": STANZA})
+    splunkd.post(f"{CONF_PATH}/{STANZA}", values)
+
+
+def _password_path() -> str:
+    return f"{NAMESPACE}/storage/passwords/{quote(f'{PASSWORD_REALM}:{PASSWORD_USER}:')}"
+
+
+def store_secret_key(splunkd: Splunkd, secret: str) -> None:
+    """The AWS secret access key goes to storage/passwords only."""
+    if splunkd.exists(_password_path()):
+        splunkd.post(_password_path(), {"password": secret})
+    else:
+        splunkd.post(f"{NAMESPACE}/storage/passwords", {"name": PASSWORD_USER, "realm": PASSWORD_REALM,
+                                                         "password": secret})  # fmt: skip
+
+
+def read_secret_key(splunkd: Splunkd) -> str | None:
+    try:
+        return splunkd.get(_password_path())["entry"][0]["content"]["clear_password"]
+    except SplunkdError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def point_dashboards_at(splunkd: Splunkd, index: str) -> None:
+    """The data macro names the index, so every dashboard and alert reads the configured one."""
+    splunkd.post(f"{NAMESPACE}/configs/conf-macros/{DATA_MACRO}",
+                 {"definition": f'(index="{index}" sourcetype="aws:cloudtrail")'})  # fmt: skip
