@@ -185,7 +185,7 @@ class SetupService:
 
 def require_capability(splunkd: Splunkd) -> None:
     """Only users holding the app's capability (admin by default) get past this."""
-    context = splunkd.get("authentication/current-context")["entry"][0]["content"]
+    context = splunkd.get("services/authentication/current-context")["entry"][0]["content"]
     if CAPABILITY not in context.get("capabilities", []):
         raise RequestError(403, f"user {context.get('username', '?')} lacks the capability {CAPABILITY}",
                            "ask an admin to run setup, or to grant the capability to your role")  # fmt: skip

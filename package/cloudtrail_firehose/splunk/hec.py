@@ -13,7 +13,7 @@ from cloudtrail_firehose.splunk.splunkd import Splunkd, quote
 INPUT_NAME = "cloudtrail_firehose"
 SOURCETYPE = "aws:cloudtrail"
 SOURCE = f"http:{INPUT_NAME}"
-REST_ENDPOINT = "data/inputs/http"
+REST_ENDPOINT = "services/data/inputs/http"
 
 
 def hec_input_settings(index: str) -> dict[str, str]:
@@ -35,14 +35,14 @@ def hec_input_settings(index: str) -> dict[str, str]:
 
 
 def index_exists(splunkd: Splunkd, index: str) -> bool:
-    return splunkd.exists(f"data/indexes/{quote(index)}")
+    return splunkd.exists(f"services/data/indexes/{quote(index)}")
 
 
 def ensure_hec_enabled(splunkd: Splunkd) -> bool:
     """Turn on HTTP Event Collector globally if it is off; True when it had to."""
-    entry = splunkd.get("data/inputs/http/http")["entry"][0]
+    entry = splunkd.get(f"{REST_ENDPOINT}/http")["entry"][0]
     if str(entry["content"].get("disabled", "0")).lower() in ("1", "true"):
-        splunkd.post("data/inputs/http/http/enable", {})
+        splunkd.post(f"{REST_ENDPOINT}/http/enable", {})
         return True
     return False
 

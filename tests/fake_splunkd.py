@@ -1,0 +1,138 @@
+"""A stand-in for the few splunkd REST endpoints the setup handler calls, over real HTTP on 127.0.0.1.
+
+It answers in splunkd's JSON shape ({"entry": [{"name", "content"}]}, errors as {"messages"}) and
+keeps what was stored where, so tests can assert that the AWS secret key is only in
+storage/passwords and the HEC token only in the HEC input.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+APP_NS = "servicesNS/nobody/cloudtrail_firehose"
+ADMIN_TOKEN = "admin-session"
+USER_TOKEN = "user-session"
+
+
+class FakeSplunkd:
+    def __init__(self) -> None:
+        self.conf: dict[str, dict[str, str]] = {}
+        self.passwords: dict[str, str] = {}
+        self.indexes = {"main", "aws_cloudtrail"}
+        self.hec_enabled = False
+        self.hec_inputs: dict[str, dict[str, str]] = {}
+        self.macros: dict[str, str] = {"cloudtrail_firehose_events": '(index=* sourcetype="aws:cloudtrail")'}
+        self.requests: list[tuple[str, str, dict]] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                self._answer("GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._answer("POST")
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                self._answer("DELETE")
+
+            def _answer(self, method: str) -> None:
+                parts = urllib.parse.urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {k: v[0] for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode()).items()}
+                path = urllib.parse.unquote(parts.path.strip("/"))
+                fake.requests.append((method, path, form))
+                token = self.headers.get("Authorization", "").removeprefix("Splunk ")
+                status, body = fake.route(method, path, form, token)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+    def route(self, method: str, path: str, form: dict, token: str) -> tuple[int, dict]:
+        if token not in (ADMIN_TOKEN, USER_TOKEN):
+            return 401, error("call not properly authenticated")
+        if path == "services/authentication/current-context":
+            capabilities = ["search", "cloudtrail_firehose_admin"] if token == ADMIN_TOKEN else ["search"]
+            return 200, entry("context", {"username": "admin" if token == ADMIN_TOKEN else "analyst",
+                                          "capabilities": capabilities})  # fmt: skip
+        if token != ADMIN_TOKEN:
+            return 403, error("permission denied")
+        conf = f"{APP_NS}/configs/conf-cloudtrail_firehose"
+        if path == conf and method == "POST":
+            self.conf.setdefault(form["name"], {})
+            return 201, entry(form["name"], {})
+        if path.startswith(conf + "/"):
+            stanza = path.removeprefix(conf + "/")
+            if stanza not in self.conf:
+                return 404, error(f"Could not find object id={stanza}")
+            if method == "POST":
+                self.conf[stanza].update(form)
+            return 200, entry(stanza, dict(self.conf[stanza]))
+        passwords = f"{APP_NS}/storage/passwords"
+        if path == passwords and method == "POST":
+            self.passwords[f"{form['realm']}:{form['name']}:"] = form["password"]
+            return 201, entry(form["name"], {})
+        if path.startswith(passwords + "/"):
+            key = path.removeprefix(passwords + "/")
+            if key not in self.passwords:
+                return 404, error("not found")
+            if method == "POST":
+                self.passwords[key] = form["password"]
+            return 200, entry(key, {"clear_password": self.passwords[key]})
+        if path.startswith("services/data/indexes/"):
+            name = path.removeprefix("services/data/indexes/")
+            return (200, entry(name, {})) if name in self.indexes else (404, error(f"no index {name}"))
+        if path == "services/data/inputs/http/http":
+            return 200, entry("http", {"disabled": "0" if self.hec_enabled else "1"})
+        if path == "services/data/inputs/http/http/enable":
+            self.hec_enabled = True
+            return 200, entry("http", {"disabled": "0"})
+        if path == "services/data/inputs/http" and method == "POST":
+            name = form.pop("name")
+            self.hec_inputs[name] = {**form, "token": str(uuid.uuid4())}
+            return 201, entry(f"http://{name}", self.hec_inputs[name])
+        if path.startswith("services/data/inputs/http/"):
+            name = path.removeprefix("services/data/inputs/http/")
+            if name not in self.hec_inputs:
+                return 404, error("not found")
+            if method == "DELETE":
+                del self.hec_inputs[name]
+                return 200, {}
+            if method == "POST":
+                self.hec_inputs[name].update(form)
+            return 200, entry(f"http://{name}", self.hec_inputs[name])
+        macro = f"{APP_NS}/configs/conf-macros/"
+        if path.startswith(macro) and method == "POST":
+            self.macros[path.removeprefix(macro)] = form["definition"]
+            return 200, entry(path.removeprefix(macro), form)
+        return 404, error(f"fake splunkd has no {method} {path}")
+
+
+def entry(name: str, content: dict) -> dict:
+    return {"entry": [{"name": name, "content": content}]}
+
+
+def error(text: str) -> dict:
+    return {"messages": [{"type": "ERROR", "text": text}]}

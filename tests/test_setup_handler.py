@@ -1,0 +1,197 @@
+"""The setup handler against moto (AWS) and a fake splunkd over HTTP: what is stored where, who may
+call it, and that no secret lands in any file or log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from pathlib import Path
+
+import boto3
+import moto_shims  # noqa: F401 - CloudFormation resources moto lacks
+import pytest
+from fake_splunkd import ADMIN_TOKEN, USER_TOKEN, FakeSplunkd
+from moto import mock_aws
+
+from cloudtrail_firehose.setup.handler import SetupService, parse_request
+from cloudtrail_firehose.splunk.splunkd import Splunkd
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+FORM = {
+    "index": "aws_cloudtrail", "hec_url": "https://http-inputs-firehose-acme.splunkcloud.com", "region": "us-east-1",
+    "aws_auth": "keys", "aws_access_key_id": KEY_ID, "aws_secret_access_key": SECRET, "filter_preset": "write-only",
+}  # fmt: skip
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPLUNK_HOME", str(tmp_path / "splunk"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    warnings.filterwarnings("ignore", message="Tried to parse")
+    splunkd = FakeSplunkd()
+    # The certificate check needs the internet; here it reports the host as unreachable.
+    monkeypatch.setattr("cloudtrail_firehose.aws.pipeline.check_hec_certificate",
+                        lambda url: type("C", (), {"ok": True, "detail": f"{url} trusted (test)"})())  # fmt: skip
+    with mock_aws():
+        yield SetupService(), splunkd
+    splunkd.close()
+    for handler in logging.getLogger("cloudtrail_firehose.setup").handlers:
+        handler.close()
+    logging.getLogger("cloudtrail_firehose.setup").handlers.clear()
+
+
+def call(service, splunkd, method, path, payload=None, token=ADMIN_TOKEN, query=None):
+    return service.handle(method, path, Splunkd(splunkd.url, token), payload, query)
+
+
+def wait(service, splunkd, job: dict) -> dict:
+    for _ in range(600):
+        status, view = call(service, splunkd, "GET", f"jobs/{job['id']}")
+        assert status == 200
+        if view["state"] != "running":
+            return view
+        time.sleep(0.05)
+    raise AssertionError("job did not finish")
+
+
+def test_users_without_the_capability_are_refused_everything(setup):
+    service, splunkd = setup
+    for method, path in (("GET", "config"), ("POST", "config"), ("POST", "deploy"), ("GET", "status"),
+                         ("POST", "remove"), ("GET", "template")):  # fmt: skip
+        status, body = call(service, splunkd, method, path, FORM, token=USER_TOKEN)
+        assert status == 403
+        assert "lacks the capability cloudtrail_firehose_admin" in body["error"]
+    assert splunkd.conf == {}
+    assert splunkd.passwords == {}
+
+
+def test_the_secret_key_goes_to_storage_passwords_only(setup):
+    service, splunkd = setup
+    status, body = call(service, splunkd, "POST", "config", FORM)
+    assert status == 200, body
+    assert splunkd.passwords == {"cloudtrail_firehose:aws_secret_access_key:": SECRET}
+    assert SECRET not in json.dumps(splunkd.conf)
+    assert splunkd.conf["pipeline"]["aws_access_key_id"] == KEY_ID
+    status, body = call(service, splunkd, "GET", "config")
+    assert body["has_secret"] is True
+    assert SECRET not in json.dumps(body)
+
+
+def test_saving_without_the_secret_keeps_the_stored_one(setup):
+    service, splunkd = setup
+    call(service, splunkd, "POST", "config", FORM)
+    without = {k: v for k, v in FORM.items() if k != "aws_secret_access_key"} | {"retry_duration": "600"}
+    status, _ = call(service, splunkd, "POST", "config", without)
+    assert status == 200
+    assert splunkd.passwords["cloudtrail_firehose:aws_secret_access_key:"] == SECRET
+    assert splunkd.conf["pipeline"]["retry_duration"] == "600"
+
+
+def test_bad_fields_come_back_with_what_to_do(setup):
+    service, splunkd = setup
+    bad = FORM | {"hec_url": "https://10.1.2.3:8088", "aws_access_key_id": "nope", "index": ""}
+    status, body = call(service, splunkd, "POST", "config", bad)
+    assert status == 400
+    text = "\n".join(body["problems"])
+    assert "uses an IP address" in text
+    assert "aws_access_key_id" in text
+    assert "index: choose the Splunk index" in text
+    assert splunkd.conf == {}
+
+
+def test_deploying_before_configuring_says_what_to_do(setup):
+    service, splunkd = setup
+    status, body = call(service, splunkd, "POST", "deploy", {})
+    assert status == 409
+    assert body["what_to_do"] == "fill in the form and save it first"
+
+
+def test_check_preview_deploy_status_remove(setup):
+    service, splunkd = setup
+    call(service, splunkd, "POST", "config", FORM)
+
+    status, body = call(service, splunkd, "POST", "check", {})
+    assert status == 200
+    checks = {c["name"]: c for c in wait(service, splunkd, body["job"])["result"]}
+    assert checks["AWS identity"]["ok"] is True
+    assert checks["Splunk index"]["ok"] is True
+
+    preview = wait(service, splunkd, call(service, splunkd, "POST", "preview", {})[1]["job"])
+    assert preview["state"] == "succeeded"
+    assert "+ create  AWS::KinesisFirehose::DeliveryStream" in preview["result"]["text"]
+
+    deploy = wait(service, splunkd, call(service, splunkd, "POST", "deploy", {})[1]["job"])
+    assert deploy["state"] == "succeeded", deploy["error"]
+    assert splunkd.hec_enabled
+    hec_input = splunkd.hec_inputs["cloudtrail_firehose"]
+    assert (hec_input["index"], hec_input["useACK"], hec_input["sourcetype"]) == ("aws_cloudtrail", "1", "aws:cloudtrail")
+    secret_arn = deploy["result"]["outputs"]["HecTokenSecretArn"]
+    stored = json.loads(boto3.client("secretsmanager", "us-east-1").get_secret_value(SecretId=secret_arn)["SecretString"])
+    assert stored == {"hec_token": hec_input["token"]}
+    assert splunkd.macros["cloudtrail_firehose_events"] == '(index="aws_cloudtrail" sourcetype="aws:cloudtrail")'
+    assert any("Dashboards now read index aws_cloudtrail" in line for line in deploy["progress"])
+
+    # Re-running setup keeps the token; rotating makes a new one and hands it to Firehose.
+    first_token = hec_input["token"]
+    wait(service, splunkd, call(service, splunkd, "POST", "deploy", {})[1]["job"])
+    assert splunkd.hec_inputs["cloudtrail_firehose"]["token"] == first_token
+    wait(service, splunkd, call(service, splunkd, "POST", "deploy", {"rotate_token": True})[1]["job"])
+    rotated = splunkd.hec_inputs["cloudtrail_firehose"]["token"]
+    assert rotated != first_token
+    stored = json.loads(boto3.client("secretsmanager", "us-east-1").get_secret_value(SecretId=secret_arn)["SecretString"])
+    assert stored == {"hec_token": rotated}
+
+    status, body = call(service, splunkd, "GET", "status")
+    assert body["status"]["delivery_stream"] == "ACTIVE"
+    status, body = call(service, splunkd, "GET", "template")
+    assert "AWS::KinesisFirehose::DeliveryStream" in body["template"]
+
+    removal = wait(service, splunkd, call(service, splunkd, "POST", "remove", {})[1]["job"])
+    assert removal["state"] == "succeeded"
+    assert len(removal["result"]["kept_buckets"]) == 2
+
+    # No secret in anything the app wrote: its logs, and the app's own files.
+    written = [p for p in Path(service.jobs._log.handlers[0].baseFilename).parent.rglob("*") if p.is_file()]
+    written += [p for p in (ROOT / "default").rglob("*") if p.is_file()]
+    assert written
+    for path in written:
+        text = path.read_text(errors="replace")
+        assert SECRET not in text, path
+        assert first_token not in text and rotated not in text, path
+
+
+def test_a_missing_index_stops_the_deploy_before_aws(setup):
+    service, splunkd = setup
+    call(service, splunkd, "POST", "config", FORM | {"index": "no_such_index"})
+    deploy = wait(service, splunkd, call(service, splunkd, "POST", "deploy", {})[1]["job"])
+    assert deploy["state"] == "failed"
+    assert "index 'no_such_index' does not exist" in deploy["error"]
+    assert boto3.client("cloudformation", "us-east-1").list_stacks()["StackSummaries"] == []
+
+
+def test_two_deploys_never_run_at_once(setup, monkeypatch):
+    service, splunkd = setup
+    call(service, splunkd, "POST", "config", FORM)
+    release = __import__("threading").Event()
+    monkeypatch.setattr("cloudtrail_firehose.setup.handler.pipeline.ensure_pipeline",
+                        lambda *a, **k: release.wait(10) and {})  # fmt: skip
+    first = call(service, splunkd, "POST", "deploy", {})
+    second = call(service, splunkd, "POST", "deploy", {})
+    release.set()
+    assert first[0] == 200
+    assert second[0] == 409
+    assert "already running" in second[1]["error"]
+
+
+def test_the_request_splunk_hands_the_handler_is_parsed():
+    raw = json.dumps({"method": "post", "path_info": "/deploy", "query": [["since", "3"]], "payload": '{"rotate_token": true}',
+                      "server": {"rest_uri": "https://127.0.0.1:8089"}, "session": {"authtoken": "abc", "user": "admin"}})  # fmt: skip
+    request = parse_request(raw)
+    assert (request["method"], request["path"], request["query"]) == ("POST", "/deploy", {"since": "3"})
+    assert request["payload"] == {"rotate_token": True}
+    assert parse_request(json.dumps({"payload": "not json"}))["payload"] == {}
