@@ -171,6 +171,20 @@ def ensure_venv() -> Path:
     return _ensure_environment(VENV, ("dev.txt", "runtime.txt"), "pinned build and test tools")
 
 
+def ensure_chromium() -> str:
+    """The setup page is tested in Debian's chromium (no browser download); install it when missing."""
+    found = shutil.which("chromium")
+    if found:
+        return found
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        step("installing Debian's chromium for the setup page tests (apt-get install chromium)")
+        run(["apt-get", "update", "-q"])
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"])
+        if shutil.which("chromium"):
+            return shutil.which("chromium")
+    raise BuildError("the setup page tests need Chromium: install it (Debian: apt-get install chromium) and retry")
+
+
 def ensure_checkov() -> Path:
     """checkov pins libraries that clash with the app's, so it lives in a virtual environment of its own."""
     python = _ensure_environment(CHECKOV_VENV, ("checkov.txt",), "checkov")
@@ -413,6 +427,7 @@ def build() -> int:
 def test(pytest_args: list[str]) -> int:
     python = ensure_venv()
     os.environ["CLOUDTRAIL_FIREHOSE_CHECKOV"] = str(ensure_checkov())
+    ensure_chromium()
     step("ruff check")
     lint = subprocess.run([str(python), "-m", "ruff", "check", str(ROOT)], cwd=ROOT)
     step("pytest on Python 3.13")

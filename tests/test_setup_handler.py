@@ -12,11 +12,10 @@ from pathlib import Path
 import boto3
 import moto_shims  # noqa: F401 - CloudFormation resources moto lacks
 import pytest
-from fake_splunkd import ADMIN_TOKEN, USER_TOKEN, FakeSplunkd
-from moto import mock_aws
-
 from cloudtrail_firehose.setup.handler import SetupService, parse_request
 from cloudtrail_firehose.splunk.splunkd import Splunkd
+from fake_splunkd import ADMIN_TOKEN, USER_TOKEN, FakeSplunkd
+from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
@@ -111,6 +110,11 @@ def test_deploying_before_configuring_says_what_to_do(setup):
     assert body["what_to_do"] == "fill in the form and save it first"
 
 
+def stored_token(secret_arn: str) -> str:
+    secret = boto3.client("secretsmanager", "us-east-1").get_secret_value(SecretId=secret_arn)
+    return json.loads(secret["SecretString"])["hec_token"]
+
+
 def test_check_preview_deploy_status_remove(setup):
     service, splunkd = setup
     call(service, splunkd, "POST", "config", FORM)
@@ -129,10 +133,10 @@ def test_check_preview_deploy_status_remove(setup):
     assert deploy["state"] == "succeeded", deploy["error"]
     assert splunkd.hec_enabled
     hec_input = splunkd.hec_inputs["cloudtrail_firehose"]
-    assert (hec_input["index"], hec_input["useACK"], hec_input["sourcetype"]) == ("aws_cloudtrail", "1", "aws:cloudtrail")
+    assert (hec_input["index"], hec_input["useACK"]) == ("aws_cloudtrail", "1")
+    assert hec_input["sourcetype"] == "aws:cloudtrail"
     secret_arn = deploy["result"]["outputs"]["HecTokenSecretArn"]
-    stored = json.loads(boto3.client("secretsmanager", "us-east-1").get_secret_value(SecretId=secret_arn)["SecretString"])
-    assert stored == {"hec_token": hec_input["token"]}
+    assert stored_token(secret_arn) == hec_input["token"]
     assert splunkd.macros["cloudtrail_firehose_events"] == '(index="aws_cloudtrail" sourcetype="aws:cloudtrail")'
     assert any("Dashboards now read index aws_cloudtrail" in line for line in deploy["progress"])
 
@@ -143,8 +147,7 @@ def test_check_preview_deploy_status_remove(setup):
     wait(service, splunkd, call(service, splunkd, "POST", "deploy", {"rotate_token": True})[1]["job"])
     rotated = splunkd.hec_inputs["cloudtrail_firehose"]["token"]
     assert rotated != first_token
-    stored = json.loads(boto3.client("secretsmanager", "us-east-1").get_secret_value(SecretId=secret_arn)["SecretString"])
-    assert stored == {"hec_token": rotated}
+    assert stored_token(secret_arn) == rotated
 
     status, body = call(service, splunkd, "GET", "status")
     assert body["status"]["delivery_stream"] == "ACTIVE"
@@ -162,7 +165,8 @@ def test_check_preview_deploy_status_remove(setup):
     for path in written:
         text = path.read_text(errors="replace")
         assert SECRET not in text, path
-        assert first_token not in text and rotated not in text, path
+        assert first_token not in text, path
+        assert rotated not in text, path
 
 
 def test_a_missing_index_stops_the_deploy_before_aws(setup):
@@ -189,8 +193,10 @@ def test_two_deploys_never_run_at_once(setup, monkeypatch):
 
 
 def test_the_request_splunk_hands_the_handler_is_parsed():
-    raw = json.dumps({"method": "post", "path_info": "/deploy", "query": [["since", "3"]], "payload": '{"rotate_token": true}',
-                      "server": {"rest_uri": "https://127.0.0.1:8089"}, "session": {"authtoken": "abc", "user": "admin"}})  # fmt: skip
+    raw = json.dumps({
+        "method": "post", "path_info": "/deploy", "query": [["since", "3"]], "payload": '{"rotate_token": true}',
+        "server": {"rest_uri": "https://127.0.0.1:8089"}, "session": {"authtoken": "abc", "user": "admin"},
+    })  # fmt: skip
     request = parse_request(raw)
     assert (request["method"], request["path"], request["query"]) == ("POST", "/deploy", {"since": "3"})
     assert request["payload"] == {"rotate_token": True}

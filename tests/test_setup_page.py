@@ -1,0 +1,189 @@
+"""The setup page in a real headless Chromium (Debian's chromium, driven by Playwright).
+
+A local server plays Splunk Web: it serves the page and the app's static files, checks the CSRF
+form key like Splunk Web's proxy, and answers the app's endpoints with the real SetupService
+(backed by moto and a fake splunkd). A screenshot of the deployed state is saved in build/.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import urllib.parse
+import warnings
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import moto_shims  # noqa: F401
+import pytest
+from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
+from moto import mock_aws
+
+from cloudtrail_firehose.setup.handler import SetupService
+from cloudtrail_firehose.splunk.splunkd import Splunkd
+
+ROOT = Path(__file__).resolve().parents[1]
+STATIC = ROOT / "appserver" / "static"
+SCREENSHOTS = ROOT / "build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FORM_KEY = "1234567890abcdef"
+PROXY = "/en-US/splunkd/__raw/services/cloudtrail_firehose/setup/"
+PAGE = """<!doctype html><html><head><title>Setup | CloudTrail via Firehose</title>
+<link rel="stylesheet" href="/en-US/static/app/cloudtrail_firehose/setup.css"></head>
+<body><h2>CloudTrail via Firehose: Setup</h2><div id="ctf-setup"></div>
+<script src="/en-US/static/app/cloudtrail_firehose/setup.js"></script></body></html>"""
+
+
+class SplunkWeb:
+    def __init__(self, service: SetupService, splunkd: FakeSplunkd) -> None:
+        self.service, self.splunkd = service, splunkd
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.external_requests: list[str] = []
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/en-US/app/cloudtrail_firehose/setup"
+
+    def _handler(self):
+        web = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._serve("GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._serve("POST")
+
+            def _send(self, status: int, body: bytes, content_type: str, cookie: str | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                if cookie:
+                    self.send_header("Set-Cookie", cookie)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _serve(self, method: str) -> None:
+                parts = urllib.parse.urlsplit(self.path)
+                if parts.path == "/en-US/app/cloudtrail_firehose/setup":
+                    port = web.server.server_address[1]
+                    return self._send(200, PAGE.encode(), "text/html", f"splunkweb_csrf_token_{port}={FORM_KEY}; Path=/")
+                if parts.path.startswith("/en-US/static/app/cloudtrail_firehose/"):
+                    file = STATIC / parts.path.rsplit("/", 1)[1]
+                    kind = "text/css" if file.suffix == ".css" else "application/javascript"
+                    return self._send(200, file.read_bytes(), kind)
+                if parts.path.startswith(PROXY):
+                    if method == "POST" and self.headers.get("X-Splunk-Form-Key") != FORM_KEY:
+                        return self._send(401, b'{"error": "missing CSRF form key"}', "application/json")
+                    length = int(self.headers.get("Content-Length") or 0)
+                    payload = json.loads(self.rfile.read(length) or b"{}")
+                    query = dict(urllib.parse.parse_qsl(parts.query))
+                    status, body = web.service.handle(method, parts.path.removeprefix(PROXY),
+                                                      Splunkd(web.splunkd.url, ADMIN_TOKEN), payload, query)  # fmt: skip
+                    return self._send(status, json.dumps(body).encode(), "application/json")
+                if parts.path != "/favicon.ico":  # the browser asks for it on its own
+                    web.external_requests.append(self.path)
+                return self._send(404, b"", "text/plain")
+
+        return Handler
+
+
+@pytest.fixture
+def browser_page(tmp_path, monkeypatch):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: .ci/run installs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("SPLUNK_HOME", str(tmp_path / "splunk"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("cloudtrail_firehose.aws.pipeline.check_hec_certificate",
+                        lambda url: type("C", (), {"ok": True, "detail": f"{url} presents a trusted certificate"})())  # fmt: skip
+    warnings.filterwarnings("ignore", message="Tried to parse")
+    splunkd = FakeSplunkd()
+    with mock_aws():
+        web = SplunkWeb(SetupService(), splunkd)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"])  # fmt: skip
+            page = browser.new_page(viewport={"width": 1100, "height": 1400})
+            page.on("dialog", lambda dialog: dialog.accept())
+            page.goto(web.url)
+            page.wait_for_selector("#ctf-form")
+            yield page, web, splunkd
+            browser.close()
+        web.server.shutdown()
+    splunkd.close()
+
+
+def fill(page, **values: str) -> None:
+    for name, value in values.items():
+        selector = f"#ctf-{name}"
+        if page.eval_on_selector(selector, "e => e.tagName") == "SELECT":
+            page.select_option(selector, value)
+        else:
+            page.fill(selector, value)
+
+
+GOOD = {
+    "index": "aws_cloudtrail", "hec_url": "https://http-inputs-firehose-acme.splunkcloud.com",
+    "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "region": "us-east-1",
+}  # fmt: skip
+
+
+def test_walk_through_check_preview_deploy(browser_page):
+    page, web, splunkd = browser_page
+    fill(page, **GOOD)
+    page.click("#ctf-check")
+    page.wait_for_selector("#ctf-message.ok", timeout=60_000)
+    assert "All checks passed" in page.inner_text("#ctf-message")
+    assert page.locator("#ctf-checks li.ok").count() >= 3
+    assert splunkd.passwords  # saved on the way
+    assert page.input_value("#ctf-aws_secret_access_key") == ""  # the secret never stays in the page
+
+    page.click("#ctf-preview")
+    page.wait_for_function("document.querySelector('#ctf-message').textContent.includes('change(s)')", timeout=60_000)
+    assert "+ create  AWS::KinesisFirehose::DeliveryStream" in page.inner_text("#ctf-message")
+
+    page.click("#ctf-deploy")
+    page.wait_for_function("document.querySelector('#ctf-message').textContent.startsWith('Deployed')", timeout=120_000)
+    log = page.inner_text("#ctf-log")
+    assert "HEC input cloudtrail_firehose ready" in log
+    assert "CREATE_COMPLETE" in log
+    assert "Dashboards now read index aws_cloudtrail" in log
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "setup_deployed.png"), full_page=True)
+
+    page.click("#ctf-status")
+    page.wait_for_function("document.querySelector('#ctf-message').textContent.includes('ACTIVE')", timeout=30_000)
+    assert web.external_requests == []  # nothing outside the app: no CDN, no external network
+
+
+def test_a_bad_url_is_flagged_in_the_form_and_nothing_is_saved(browser_page):
+    page, _, splunkd = browser_page
+    fill(page, **(GOOD | {"hec_url": "http://10.0.0.5:8088"}))
+    assert "Must start with https://" in page.inner_text("#ctf-error-hec_url")
+    page.click("#ctf-deploy")
+    page.wait_for_selector("#ctf-message.error")
+    assert "Some fields need attention" in page.inner_text("#ctf-message")
+    assert splunkd.conf == {}
+    fill(page, hec_url="https://203.0.113.7")
+    assert "not an IP address" in page.inner_text("#ctf-error-hec_url")
+
+
+def test_a_failed_deploy_shows_its_message(browser_page):
+    page, _, _ = browser_page
+    fill(page, **(GOOD | {"index": "no_such_index"}))
+    page.click("#ctf-deploy")
+    page.wait_for_selector("#ctf-message.error", timeout=60_000)
+    message = page.inner_text("#ctf-message")
+    assert "deploy failed" in message
+    assert "index 'no_such_index' does not exist" in message
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "setup_failed_deploy.png"), full_page=True)
