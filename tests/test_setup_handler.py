@@ -160,13 +160,27 @@ def test_check_preview_deploy_status_remove(setup):
 
     # No secret in anything the app wrote: its logs, and the app's own files.
     written = [p for p in Path(service.jobs._log.handlers[0].baseFilename).parent.rglob("*") if p.is_file()]
-    written += [p for p in (ROOT / "default").rglob("*") if p.is_file()]
+    for folder in ("default", "metadata", "lookups", "appserver", "bin", "README", "package"):
+        written += [p for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     assert written
     for path in written:
         text = path.read_text(errors="replace")
         assert SECRET not in text, path
         assert first_token not in text, path
         assert rotated not in text, path
+
+
+def test_a_role_to_assume_is_used_with_its_external_id(setup):
+    service, splunkd = setup
+    role = FORM | {"aws_auth": "role", "aws_role_arn": "arn:aws:iam::123456789012:role/splunk-setup",
+                   "aws_external_id": "splunk-42"}  # fmt: skip
+    del role["aws_access_key_id"], role["aws_secret_access_key"]
+    status, body = call(service, splunkd, "POST", "config", role)
+    assert status == 200, body
+    assert splunkd.passwords == {}
+    check = wait(service, splunkd, call(service, splunkd, "POST", "check", {})[1]["job"])
+    identity = next(c for c in check["result"] if c["name"] == "AWS identity")
+    assert ":assumed-role/splunk-setup/cloudtrail-firehose-setup" in identity["detail"]
 
 
 def test_a_missing_index_stops_the_deploy_before_aws(setup):

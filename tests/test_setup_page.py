@@ -17,11 +17,10 @@ from pathlib import Path
 
 import moto_shims  # noqa: F401
 import pytest
-from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
-from moto import mock_aws
-
 from cloudtrail_firehose.setup.handler import SetupService
 from cloudtrail_firehose.splunk.splunkd import Splunkd
+from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
+from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "appserver" / "static"
@@ -71,7 +70,8 @@ class SplunkWeb:
                 parts = urllib.parse.urlsplit(self.path)
                 if parts.path == "/en-US/app/cloudtrail_firehose/setup":
                     port = web.server.server_address[1]
-                    return self._send(200, PAGE.encode(), "text/html", f"splunkweb_csrf_token_{port}={FORM_KEY}; Path=/")
+                    cookie = f"splunkweb_csrf_token_{port}={FORM_KEY}; Path=/"
+                    return self._send(200, PAGE.encode(), "text/html", cookie)
                 if parts.path.startswith("/en-US/static/app/cloudtrail_firehose/"):
                     file = STATIC / parts.path.rsplit("/", 1)[1]
                     kind = "text/css" if file.suffix == ".css" else "application/javascript"
@@ -82,8 +82,8 @@ class SplunkWeb:
                     length = int(self.headers.get("Content-Length") or 0)
                     payload = json.loads(self.rfile.read(length) or b"{}")
                     query = dict(urllib.parse.parse_qsl(parts.query))
-                    status, body = web.service.handle(method, parts.path.removeprefix(PROXY),
-                                                      Splunkd(web.splunkd.url, ADMIN_TOKEN), payload, query)  # fmt: skip
+                    splunkd = Splunkd(web.splunkd.url, ADMIN_TOKEN)
+                    status, body = web.service.handle(method, parts.path.removeprefix(PROXY), splunkd, payload, query)
                     return self._send(status, json.dumps(body).encode(), "application/json")
                 if parts.path != "/favicon.ico":  # the browser asks for it on its own
                     web.external_requests.append(self.path)
@@ -101,8 +101,8 @@ def browser_page(tmp_path, monkeypatch):
     monkeypatch.setenv("SPLUNK_HOME", str(tmp_path / "splunk"))
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr("cloudtrail_firehose.aws.pipeline.check_hec_certificate",
-                        lambda url: type("C", (), {"ok": True, "detail": f"{url} presents a trusted certificate"})())  # fmt: skip
+    trusted = type("Check", (), {"ok": True, "detail": "presents a trusted certificate"})()
+    monkeypatch.setattr("cloudtrail_firehose.aws.pipeline.check_hec_certificate", lambda url: trusted)
     warnings.filterwarnings("ignore", message="Tried to parse")
     splunkd = FakeSplunkd()
     with mock_aws():
