@@ -215,3 +215,25 @@ def test_the_request_splunk_hands_the_handler_is_parsed():
     assert (request["method"], request["path"], request["query"]) == ("POST", "/deploy", {"since": "3"})
     assert request["payload"] == {"rotate_token": True}
     assert parse_request(json.dumps({"payload": "not json"}))["payload"] == {}
+
+
+def test_the_bin_entry_point_hands_splunk_requests_to_the_service(setup, monkeypatch):
+    """bin/cloudtrail_firehose_setup.py with a stand-in for Splunk's persistconn module."""
+    import importlib
+    import sys
+    import types
+
+    service, splunkd = setup
+    application = types.ModuleType("splunk.persistconn.application")
+    application.PersistentServerConnectionApplication = type("Base", (), {"__init__": lambda self: None})
+    for name, module in (("splunk", types.ModuleType("splunk")), ("splunk.persistconn", types.ModuleType("p")),
+                         ("splunk.persistconn.application", application)):  # fmt: skip
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.syspath_prepend(str(ROOT / "bin"))
+    entry = importlib.import_module("cloudtrail_firehose_setup")
+    monkeypatch.setattr(entry, "SERVICE", service)
+    request = {"method": "GET", "path_info": "/config", "server": {"rest_uri": splunkd.url},
+               "session": {"authtoken": ADMIN_TOKEN}}  # fmt: skip
+    answer = entry.SetupHandler("", "").handle(json.dumps(request))
+    assert answer["status"] == 200
+    assert json.loads(answer["payload"]) == {"config": {}, "has_secret": False}

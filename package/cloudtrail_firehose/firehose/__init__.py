@@ -1,0 +1,1 @@
+"""Record formats: CloudWatch Logs payloads and Firehose failed-delivery records."""

@@ -1,0 +1,168 @@
+"""Firehose's failed-delivery records, and the CloudTrail events inside them.
+
+Firehose writes records it could not deliver to S3 (splunk-failed/, processing-failed/,
+decompression-failed/), one JSON object per line: attemptsMade, arrivalTimestamp (ms), errorCode,
+errorMessage, attemptEndingTimestamp, rawData (base64) and EventId. rawData holds whatever Firehose
+had at the point of failure, in one of these shapes:
+
+- a gzip CloudWatch Logs payload (DATA_MESSAGE with logEvents, or a CONTROL_MESSAGE with none);
+- extracted log events: CloudTrail JSON events, one per line or concatenated without separator.
+
+Nothing here raises on untrusted input except RecordError, which says what is wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_DECOMPRESSED = 64 * 1024 * 1024  # a Firehose record is at most 1,000 KiB; a bomb is not
+
+
+class RecordError(ValueError):
+    """A line or payload that cannot be read; the message says why."""
+
+
+@dataclass(frozen=True)
+class FailedRecord:
+    error_code: str
+    error_message: str
+    attempts: int
+    arrival: datetime | None
+    attempt_ending: datetime | None
+    event_id: str
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class RecoveredEvent:
+    text: str  # the event exactly as it should be indexed (one CloudTrail JSON document)
+    time: float | None  # epoch seconds from eventTime, else the log event's timestamp
+
+
+def parse_failed_record(line: bytes | str) -> FailedRecord:
+    try:
+        record = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise RecordError(f"not a JSON line ({type(error).__name__})") from error
+    if not isinstance(record, dict) or "rawData" not in record:
+        raise RecordError("not a Firehose failed-delivery record (no rawData)")
+    try:
+        raw = base64.b64decode(record["rawData"], validate=True)
+    except (binascii.Error, TypeError, ValueError) as error:
+        raise RecordError(f"rawData is not base64 ({error})") from error
+    return FailedRecord(
+        error_code=str(record.get("errorCode", "")),
+        error_message=str(record.get("errorMessage", "")),
+        attempts=_integer(record.get("attemptsMade")),
+        arrival=_milliseconds(record.get("arrivalTimestamp")),
+        attempt_ending=_milliseconds(record.get("attemptEndingTimestamp")),
+        event_id=str(record.get("EventId", "")),
+        raw=raw,
+    )
+
+
+def events_in(raw: bytes) -> Iterator[RecoveredEvent]:
+    """The CloudTrail events a record's rawData holds, in order."""
+    if raw[:2] == GZIP_MAGIC:
+        yield from _cloudwatch_payload(_gunzip(raw))
+        return
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RecordError(f"rawData is neither gzip nor UTF-8 text ({error})") from error
+    for document in json_documents(text):
+        if not isinstance(document, dict):
+            raise RecordError("rawData holds JSON that is not an event object")
+        if document.get("messageType") in ("DATA_MESSAGE", "CONTROL_MESSAGE"):
+            yield from _cloudwatch_payload(document)
+        else:
+            yield RecoveredEvent(json.dumps(document, separators=(",", ":")), event_time(document))
+
+
+def json_documents(text: str) -> Iterator[object]:
+    """JSON documents concatenated with or without whitespace between them."""
+    decoder = json.JSONDecoder()
+    position, end = 0, len(text)
+    while True:
+        while position < end and text[position].isspace():
+            position += 1
+        if position == end:
+            return
+        try:
+            document, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            raise RecordError(f"rawData is not JSON at character {position}: {error.msg}") from error
+        except RecursionError as error:
+            raise RecordError("rawData holds JSON nested too deeply") from error
+        yield document
+
+
+def event_time(event: dict) -> float | None:
+    stamp = event.get("eventTime")
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _cloudwatch_payload(payload: object) -> Iterator[RecoveredEvent]:
+    if isinstance(payload, bytes):
+        try:
+            payload = json.loads(payload)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+            raise RecordError(f"the CloudWatch Logs payload is not JSON ({error})") from error
+    if not isinstance(payload, dict):
+        raise RecordError("the CloudWatch Logs payload is not a JSON object")
+    kind = payload.get("messageType")
+    if kind == "CONTROL_MESSAGE":
+        return
+    if kind != "DATA_MESSAGE" or not isinstance(payload.get("logEvents"), list):
+        raise RecordError(f"unexpected CloudWatch Logs payload (messageType {kind!r})")
+    for log_event in payload["logEvents"]:
+        message = log_event.get("message") if isinstance(log_event, dict) else None
+        if not isinstance(message, str):
+            raise RecordError("a CloudWatch Logs event has no message")
+        try:
+            document = json.loads(message)
+        except (json.JSONDecodeError, RecursionError) as error:
+            raise RecordError(f"a CloudWatch Logs message is not a CloudTrail JSON event ({error})") from error
+        timestamp = log_event.get("timestamp")
+        fallback = timestamp / 1000 if isinstance(timestamp, int | float) else None
+        time = event_time(document) if isinstance(document, dict) else None
+        yield RecoveredEvent(message.strip(), time if time is not None else fallback)
+
+
+def _gunzip(data: bytes) -> bytes:
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = decompressor.decompress(data, MAX_DECOMPRESSED)
+    except zlib.error as error:
+        raise RecordError(f"rawData is damaged gzip ({error})") from error
+    if decompressor.unconsumed_tail:
+        raise RecordError(f"rawData decompresses to more than {MAX_DECOMPRESSED // 1024 // 1024} MB")
+    if not decompressor.eof:
+        raise RecordError("rawData is damaged gzip (truncated)")
+    return out
+
+
+def _integer(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _milliseconds(value: object) -> datetime | None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None  # the docs' own example has a 14-digit timestamp
+

@@ -1,0 +1,127 @@
+"""Failed-delivery records: every rawData shape gives back its CloudTrail events; anything else is a
+clear RecordError, never a crash."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+
+import pytest
+from cloudtrail_firehose.firehose.records import RecordError, event_time, events_in, parse_failed_record
+from corpus import CORPUS, cloudtrail_events
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+EVENTS = [event for _, event in cloudtrail_events()][:120]
+
+
+def data_message(events: list[dict]) -> dict:
+    return {"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/aws/cloudtrail/x",
+            "logStream": "123456789012_CloudTrail_us-east-1", "subscriptionFilters": ["f"],
+            "logEvents": [{"id": str(i), "timestamp": 1700000000000 + i, "message": json.dumps(e)}
+                          for i, e in enumerate(events)]}  # fmt: skip
+
+
+def record(raw: bytes, code: str = "Splunk.AckTimeout") -> bytes:
+    return json.dumps({"attemptsMade": 3, "arrivalTimestamp": 1700000000000, "errorCode": code,
+                       "errorMessage": "x", "attemptEndingTimestamp": 1700000360000,
+                       "rawData": base64.b64encode(raw).decode(), "EventId": "1.0"}).encode()  # fmt: skip
+
+
+SHAPES = {
+    "gzip CloudWatch Logs payload": lambda events: gzip.compress(json.dumps(data_message(events)).encode()),
+    "newline-separated events": lambda events: "\n".join(json.dumps(e) for e in events).encode(),
+    "concatenated events": lambda events: "".join(json.dumps(e) for e in events).encode(),
+    "decompressed CloudWatch Logs payload": lambda events: json.dumps(data_message(events)).encode(),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_shape_gives_back_the_events_with_their_time(shape):
+    parsed = parse_failed_record(record(SHAPES[shape](EVENTS)))
+    recovered = list(events_in(parsed.raw))
+    assert [json.loads(r.text) for r in recovered] == EVENTS
+    assert [r.time for r in recovered] == [event_time(e) for e in EVENTS]
+    assert all(r.time is not None for r in recovered)
+
+
+def test_the_documented_record_is_read():
+    line = (CORPUS / "awsdocs-firehose-developer-guide" / "basic-deliver__error-record_splunk.json").read_bytes()
+    parsed = parse_failed_record(line)
+    assert parsed.error_code == "Splunk.AckTimeout"
+    assert parsed.arrival.year == 2017
+    assert parsed.raw.startswith(b"2 251620272209 eni-")
+    with pytest.raises(RecordError, match="not an event object"):
+        list(events_in(parsed.raw))  # a VPC flow log line, not CloudTrail: reported, not recovered
+
+
+def test_control_messages_hold_no_events():
+    control = json.loads((CORPUS / "otel-collector-contrib-awsfirehosereceiver" / "only_control").read_text())
+    assert list(events_in(gzip.compress(json.dumps(control).encode()))) == []
+
+
+def test_truncated_cloudwatch_messages_are_reported():
+    payload = (CORPUS / "awsdocs-cloudwatch-logs-user-guide" / "SubscriptionFilters__ex01_CloudTrail_logs.json")
+    payload = payload.read_bytes()
+    with pytest.raises(RecordError, match="not a CloudTrail JSON event"):
+        list(events_in(gzip.compress(payload)))
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b"{not json", "not a JSON line"),
+        (b'{"attemptsMade": 1}', "no rawData"),
+        (b'{"rawData": "***"}', "not base64"),
+        (b"[1, 2]", "no rawData"),
+    ],
+)
+def test_bad_lines_are_explained(line, message):
+    with pytest.raises(RecordError, match=message):
+        parse_failed_record(line)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (gzip.compress(b"{}")[:-6], "damaged gzip"),
+        (gzip.compress(b"not json"), "payload is not JSON"),
+        (b"\xff\xfe\x00", "neither gzip nor UTF-8"),
+        (b"[1, 2]", "not an event object"),
+        (gzip.compress(json.dumps({"messageType": "DATA_MESSAGE"}).encode()), "unexpected CloudWatch Logs payload"),
+    ],
+)
+def test_bad_payloads_are_explained(raw, message):
+    with pytest.raises(RecordError, match=message):
+        list(events_in(raw))
+
+
+def test_deeply_nested_json_is_refused_not_a_crash():
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(RecordError, match="nested too deeply"):
+        list(events_in(deep))
+    with pytest.raises(RecordError, match="not a JSON line"):
+        parse_failed_record(deep)
+    with pytest.raises(RecordError, match="payload is not JSON"):
+        list(events_in(gzip.compress(deep)))
+
+
+def test_a_decompression_bomb_is_refused():
+    bomb = gzip.compress(b" " * (70 * 1024 * 1024))
+    with pytest.raises(RecordError, match="more than 64 MB"):
+        list(events_in(bomb))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2048))
+def test_arbitrary_bytes_never_crash(raw):
+    for candidate in (raw, gzip.compress(raw)):
+        try:
+            list(events_in(candidate))
+        except RecordError:
+            pass
+    try:
+        parse_failed_record(raw)
+    except RecordError:
+        pass
