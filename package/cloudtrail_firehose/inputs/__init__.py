@@ -1,0 +1,1 @@
+"""The logic of the app's modular inputs (bin/ holds only their splunklib entry points)."""
