@@ -26,8 +26,10 @@ BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 class RecoveryInput(Script):
     def get_scheme(self) -> Scheme:
         scheme = Scheme("Firehose failed-delivery recovery")
-        scheme.description = ("Reads Firehose's failed deliveries from S3 and writes each CloudTrail event back "
-                              "into Splunk exactly once, with an aws:firehose:error event per failed record.")  # fmt: skip
+        scheme.description = (
+            "Reads Firehose's failed deliveries from S3 and writes each CloudTrail event back into Splunk "
+            "exactly once, with an aws:firehose:error event per failed record."
+        )
         scheme.use_external_validation = True
         scheme.use_single_instance = False
         arguments = (("bucket", "Failed-delivery S3 bucket", True), ("region", "AWS region", True),
