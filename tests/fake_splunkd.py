@@ -27,6 +27,7 @@ class FakeSplunkd:
         self.hec_inputs: dict[str, dict[str, str]] = {}
         self.macros: dict[str, str] = {"cloudtrail_firehose_events": '(index=* sourcetype="aws:cloudtrail")'}
         self.requests: list[tuple[str, str, dict]] = []
+        self.indexed: list[dict] = []  # what searches find: rows with eventID / recovery_id
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -123,6 +124,8 @@ class FakeSplunkd:
             if method == "POST":
                 self.hec_inputs[name].update(form)
             return 200, entry(f"http://{name}", self.hec_inputs[name])
+        if path == "services/search/jobs" and method == "POST" and form.get("exec_mode") == "oneshot":
+            return 200, {"results": list(self.indexed)}
         macro = f"{APP_NS}/configs/conf-macros/"
         if path.startswith(macro) and method == "POST":
             self.macros[path.removeprefix(macro)] = form["definition"]

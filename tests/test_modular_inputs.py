@@ -1,0 +1,87 @@
+"""The modular inputs through splunklib's real protocol, as Splunk runs them: --scheme,
+--validate-arguments with XML on stdin, and streaming with an input definition."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import boto3
+import pytest
+from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
+from test_recovery import BUCKET, EVENTS, put_objects
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_input(script: str, args: list[str], stdin: str, endpoint: str | None = None, home: Path | None = None):
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT / "package"), "HOME": str(home or ROOT),
+           "AWS_CONFIG_FILE": "/nonexistent", "PYTHONWARNINGS": "ignore"}  # fmt: skip
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
+    if home:
+        env["SPLUNK_HOME"] = str(home)
+    return subprocess.run([sys.executable, str(ROOT / "bin" / script), *args], input=stdin, capture_output=True,
+                          text=True, env=env, timeout=300)  # fmt: skip
+
+
+def validation_xml(parameters: dict[str, str]) -> str:
+    params = "".join(f'<param name="{k}">{v}</param>' for k, v in parameters.items())
+    return (f"<items><server_host>sh</server_host><server_uri>https://127.0.0.1:8089</server_uri>"
+            f"<session_key>x</session_key><checkpoint_dir>/tmp</checkpoint_dir>"
+            f'<item name="main">{params}</item></items>')  # fmt: skip
+
+
+def test_recovery_scheme_declares_its_arguments():
+    result = run_input("firehose_recovery.py", ["--scheme"], "")
+    assert result.returncode == 0, result.stderr
+    scheme = ET.fromstring(result.stdout)
+    assert scheme.findtext("use_external_validation") == "true"
+    names = {arg.get("name") for arg in scheme.iter("arg")}
+    assert names == {"bucket", "region", "index"}
+
+
+def test_recovery_validation_accepts_good_and_explains_bad_arguments():
+    good = run_input("firehose_recovery.py", ["--validate-arguments"], validation_xml({"bucket": BUCKET, "region": "us-east-1"}))
+    assert good.returncode == 0, good.stdout + good.stderr
+    bad = run_input("firehose_recovery.py", ["--validate-arguments"], validation_xml({"bucket": "Bad_Bucket!", "region": "mars-1"}))
+    assert bad.returncode == 1
+    message = ET.fromstring(bad.stdout).findtext("message")
+    assert "bucket: 'Bad_Bucket!' is not an S3 bucket name" in message
+    assert "region: 'mars-1' is not an AWS region" in message
+
+
+@pytest.fixture
+def splunkd():
+    fake = FakeSplunkd()
+    fake.conf["pipeline"] = {"index": "aws_cloudtrail", "aws_auth": "keys", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE"}
+    fake.passwords["cloudtrail_firehose:aws_secret_access_key:"] = "secret"
+    yield fake
+    fake.close()
+
+
+def test_recovery_streams_events_as_splunk_parses_them(endpoint, splunkd, tmp_path):
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="t",
+                      aws_secret_access_key="t")  # fmt: skip
+    put_objects(s3)
+    definition = (f"<input><server_host>sh</server_host><server_uri>{splunkd.url}</server_uri>"
+                  f"<session_key>{ADMIN_TOKEN}</session_key><checkpoint_dir>{tmp_path}</checkpoint_dir>"
+                  f'<configuration><stanza name="firehose_recovery://main"><param name="bucket">{BUCKET}</param>'
+                  f'<param name="region">us-east-1</param></stanza></configuration></input>')  # fmt: skip
+    result = run_input("firehose_recovery.py", [], definition, endpoint=endpoint, home=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    stream = ET.fromstring(result.stdout)
+    events = list(stream.iter("event"))
+    trail = [e for e in events if e.findtext("sourcetype") == "aws:cloudtrail"]
+    assert sorted(json.loads(e.findtext("data"))["eventID"] for e in trail) == sorted(e["eventID"] for e in EVENTS)
+    assert all(e.findtext("index") == "aws_cloudtrail" for e in events)
+    assert all(e.findtext("source").startswith(f"firehose_recovery:s3://{BUCKET}/") for e in events)
+    first = next(e for e in trail if json.loads(e.findtext("data"))["eventID"] == EVENTS[0]["eventID"])
+    assert first.findtext("time").startswith(str(int(__import__("datetime").datetime.fromisoformat(
+        EVENTS[0]["eventTime"].replace("Z", "+00:00")).timestamp())))  # fmt: skip
+    log = (tmp_path / "var/log/splunk/cloudtrail_firehose_recovery.log").read_text()
+    assert "3 objects, 60 events" in log
