@@ -46,9 +46,11 @@ def test_recovery_scheme_declares_its_arguments():
 
 
 def test_recovery_validation_accepts_good_and_explains_bad_arguments():
-    good = run_input("firehose_recovery.py", ["--validate-arguments"], validation_xml({"bucket": BUCKET, "region": "us-east-1"}))
+    good_arguments = validation_xml({"bucket": BUCKET, "region": "us-east-1"})
+    good = run_input("firehose_recovery.py", ["--validate-arguments"], good_arguments)
     assert good.returncode == 0, good.stdout + good.stderr
-    bad = run_input("firehose_recovery.py", ["--validate-arguments"], validation_xml({"bucket": "Bad_Bucket!", "region": "mars-1"}))
+    bad_arguments = validation_xml({"bucket": "Bad_Bucket!", "region": "mars-1"})
+    bad = run_input("firehose_recovery.py", ["--validate-arguments"], bad_arguments)
     assert bad.returncode == 1
     message = ET.fromstring(bad.stdout).findtext("message")
     assert "bucket: 'Bad_Bucket!' is not an S3 bucket name" in message
