@@ -87,3 +87,26 @@ def test_recovery_streams_events_as_splunk_parses_them(endpoint, splunkd, tmp_pa
         EVENTS[0]["eventTime"].replace("Z", "+00:00")).timestamp())))  # fmt: skip
     log = (tmp_path / "var/log/splunk/cloudtrail_firehose_recovery.log").read_text()
     assert "3 objects, 60 events" in log
+
+
+def test_health_scheme_and_validation():
+    scheme = ET.fromstring(run_input("firehose_health.py", ["--scheme"], "").stdout)
+    assert {arg.get("name") for arg in scheme.iter("arg")} == {"region", "name_prefix"}
+    arguments = validation_xml({"region": "us-east-1", "name_prefix": "Bad Name"})
+    bad = run_input("firehose_health.py", ["--validate-arguments"], arguments)
+    assert bad.returncode == 1
+    assert "name_prefix" in ET.fromstring(bad.stdout).findtext("message")
+
+
+def test_health_streams_one_event_per_pipeline(endpoint, splunkd, tmp_path):
+    definition = (f"<input><server_host>sh</server_host><server_uri>{splunkd.url}</server_uri>"
+                  f"<session_key>{ADMIN_TOKEN}</session_key><checkpoint_dir>{tmp_path}</checkpoint_dir>"
+                  f'<configuration><stanza name="firehose_health://main"><param name="region">us-east-1</param>'
+                  f'<param name="name_prefix">never-deployed</param></stanza></configuration></input>')  # fmt: skip
+    result = run_input("firehose_health.py", [], definition, endpoint=endpoint, home=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    [event] = list(ET.fromstring(result.stdout).iter("event"))
+    assert event.findtext("sourcetype") == "aws:firehose:health"
+    report = json.loads(event.findtext("data"))
+    assert report["state"] == "not_deployed"
+    assert "Deploy on the setup page" in report["why"]

@@ -361,16 +361,22 @@ def stack_outputs(cfn, stack_name: str) -> dict[str, str]:
 # --- status, destroy, export ---------------------------------------------------------------------
 
 
-def status(settings: PipelineSettings, session: boto3.Session | None = None, sleep=time.sleep) -> dict:
-    """The stack's state, outputs, drift, the stream's state and the failed-delivery backlog."""
+def status(
+    settings: PipelineSettings, session: boto3.Session | None = None, sleep=time.sleep, detect_drift: bool = True
+) -> dict:
+    """The stack's state, outputs, drift, the stream's state and the failed-delivery backlog.
+
+    detect_drift starts a new drift detection; without it the last detection's result is reported.
+    """
     client = clients(session, settings.region)
     cfn = client("cloudformation")
     stack = _stack(cfn, settings.stack_name)
     if stack is None:
         return {"stack": settings.stack_name, "status": "NOT_DEPLOYED"}
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    last_drift = stack.get("DriftInformation", {}).get("StackDriftStatus", "NOT_CHECKED")
     report = {"stack": settings.stack_name, "status": stack["StackStatus"], "outputs": outputs,
-              "drift": _drift(cfn, settings.stack_name, sleep)}  # fmt: skip
+              "drift": _drift(cfn, settings.stack_name, sleep) if detect_drift else last_drift}  # fmt: skip
     if "DeliveryStreamName" in outputs:
         try:
             description = client("firehose").describe_delivery_stream(DeliveryStreamName=outputs["DeliveryStreamName"])

@@ -12,6 +12,7 @@ STANZA = "pipeline"
 PASSWORD_REALM = APP
 PASSWORD_USER = "aws_secret_access_key"  # noqa: S105 - the entry's name in storage/passwords
 DATA_MACRO = "cloudtrail_firehose_events"
+PIPELINE_MACRO = "cloudtrail_firehose_pipeline"
 
 
 def read_settings(splunkd: Splunkd) -> dict[str, str]:
@@ -56,3 +57,6 @@ def point_dashboards_at(splunkd: Splunkd, index: str) -> None:
     """The data macro names the index, so every dashboard and alert reads the configured one."""
     splunkd.post(f"{NAMESPACE}/configs/conf-macros/{DATA_MACRO}",
                  {"definition": f'(index="{index}" sourcetype="aws:cloudtrail")'})  # fmt: skip
+    pipeline_events = '(sourcetype="aws:firehose:health" OR sourcetype="aws:firehose:error")'
+    splunkd.post(f"{NAMESPACE}/configs/conf-macros/{PIPELINE_MACRO}",
+                 {"definition": f'(index="{index}" {pipeline_events})'})  # fmt: skip

@@ -1,0 +1,82 @@
+"""How a deployed pipeline is doing: Firehose's delivery metrics, the stack, and the backlog of
+failed deliveries, as one aws:firehose:health event with a verdict an admin can read at a glance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose.aws.errors import explain
+from cloudtrail_firehose.aws.settings import PipelineSettings
+
+# CloudWatch metric (namespace AWS/Firehose) -> (statistic, field name in the health event)
+METRICS = {
+    "DeliveryToSplunk.Success": ("Average", "success_rate"),
+    "DeliveryToSplunk.DataFreshness": ("Maximum", "data_freshness_seconds"),
+    "DeliveryToSplunk.DataAckLatency": ("Average", "ack_latency_seconds"),
+    "DeliveryToSplunk.Records": ("Sum", "records_delivered"),
+    "DeliveryToSplunk.Bytes": ("Sum", "bytes_delivered"),
+    "IncomingRecords": ("Sum", "incoming_records"),
+    "ThrottledRecords": ("Sum", "throttled_records"),
+}
+STALE_AFTER_SECONDS = 900
+
+
+def delivery_metrics(cloudwatch, stream: str, now: datetime, window: timedelta = timedelta(minutes=15)) -> dict:
+    """Each metric over the window (None when Firehose reported nothing)."""
+    queries = [
+        {"Id": f"m{i}", "ReturnData": True, "MetricStat": {
+            "Metric": {"Namespace": "AWS/Firehose", "MetricName": name,
+                       "Dimensions": [{"Name": "DeliveryStreamName", "Value": stream}]},
+            "Period": int(window.total_seconds()), "Stat": statistic}}
+        for i, (name, (statistic, _)) in enumerate(METRICS.items())
+    ]  # fmt: skip
+    try:
+        answer = cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=now - window, EndTime=now)
+    except (ClientError, BotoCoreError) as error:
+        raise explain(error, "reading Firehose metrics from CloudWatch") from error
+    values = {field: None for _, field in METRICS.values()}
+    for result in answer["MetricDataResults"]:
+        field = list(METRICS.values())[int(result["Id"][1:])][1]
+        if result["Values"]:
+            values[field] = result["Values"][0]
+    return values
+
+
+def verdict(report: dict) -> tuple[str, str]:
+    """(state, why): not_deployed, failing, stalled, backlog, idle or flowing."""
+    if report.get("stack_status") in (None, "NOT_DEPLOYED"):
+        return "not_deployed", "no pipeline is deployed; run Deploy on the setup page"
+    metrics = report["metrics"]
+    if report.get("delivery_stream") not in (None, "ACTIVE"):
+        return "failing", f"the delivery stream is {report['delivery_stream']}"
+    if metrics["success_rate"] is not None and metrics["success_rate"] < 1:
+        return "failing", (f"only {metrics['success_rate']:.0%} of deliveries to Splunk succeed; "
+                           "see the aws:firehose:error events for the reason")  # fmt: skip
+    if (metrics["data_freshness_seconds"] or 0) > STALE_AFTER_SECONDS:
+        return "stalled", f"the oldest undelivered record is {metrics['data_freshness_seconds']:.0f} s old"
+    if report.get("failed_delivery_backlog"):
+        return "backlog", f"{report['failed_delivery_backlog']} failed-delivery object(s) wait for recovery"
+    if not metrics["incoming_records"]:
+        return "idle", "no CloudTrail events reached Firehose in the last 15 minutes"
+    return "flowing", "events reach Splunk"
+
+
+def pipeline_health(settings: PipelineSettings, session: boto3.Session | None = None,
+                    now: datetime | None = None) -> dict:  # fmt: skip
+    now = now or datetime.now(UTC)
+    session = session or boto3.Session(region_name=settings.region)
+    state = pipeline.status(settings, session, detect_drift=False)
+    report = {"pipeline": settings.stack_name, "region": settings.region, "stack_status": state["status"]}
+    if state["status"] != "NOT_DEPLOYED":
+        report.update(drift=state["drift"], delivery_stream=state.get("delivery_stream"),
+                      failed_delivery_backlog=state.get("failed_delivery_objects"))  # fmt: skip
+        stream = state["outputs"].get("DeliveryStreamName", settings.stack_name)
+        report["metrics"] = delivery_metrics(session.client("cloudwatch", region_name=settings.region), stream, now)
+    else:
+        report["metrics"] = {field: None for _, field in METRICS.values()}
+    report["state"], report["why"] = verdict(report)
+    return report

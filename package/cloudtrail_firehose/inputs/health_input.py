@@ -1,0 +1,53 @@
+"""The firehose_health modular input: one aws:firehose:health event per pipeline and poll."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from splunklib.modularinput import Argument, Event, Scheme, Script
+
+from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
+from cloudtrail_firehose.inputs.health import pipeline_health
+from cloudtrail_firehose.log import get_logger
+from cloudtrail_firehose.setup.aws_access import aws_session
+from cloudtrail_firehose.splunk import app_config
+from cloudtrail_firehose.splunk.splunkd import Splunkd
+
+
+class HealthInput(Script):
+    def get_scheme(self) -> Scheme:
+        scheme = Scheme("Firehose pipeline health")
+        scheme.description = "Polls a deployed pipeline's Firehose metrics, stack and failed-delivery backlog."
+        scheme.use_external_validation = True
+        scheme.use_single_instance = False
+        for name, title in (("region", "AWS region"), ("name_prefix", "Pipeline name prefix (the stack name)")):
+            scheme.add_argument(Argument(name, title=title, data_type=Argument.data_type_string,
+                                         required_on_create=True, required_on_edit=True))  # fmt: skip
+        return scheme
+
+    def validate_input(self, definition) -> None:
+        settings(definition.parameters)
+
+    def stream_events(self, inputs, ew) -> None:
+        log = get_logger("health")
+        splunkd = Splunkd(inputs.metadata["server_uri"], inputs.metadata["session_key"])
+        config = app_config.read_settings(splunkd)
+        secret = app_config.read_secret_key(splunkd) if config.get("aws_auth", "keys") == "keys" else None
+        for stanza, parameters in inputs.inputs.items():
+            chosen = settings(parameters)
+            report = pipeline_health(chosen, aws_session(config, secret, chosen.region))
+            index = parameters.get("index") or config.get("index")
+            ew.write_event(Event(data=json.dumps(report), stanza=stanza, time=f"{time.time():.3f}", index=index,
+                                 source=f"firehose_health:{chosen.stack_name}", sourcetype="aws:firehose:health"))
+            log.info("%s: %s (%s)", chosen.stack_name, report["state"], report["why"])
+
+
+def settings(parameters: dict) -> PipelineSettings:
+    """Only region and name_prefix matter for reading health; the HEC URL is not needed."""
+    chosen = PipelineSettings(hec_url="https://placeholder.invalid", region=parameters.get("region", ""),
+                              name_prefix=parameters.get("name_prefix", ""))  # fmt: skip
+    try:
+        return chosen.validate()
+    except SettingsError as error:
+        raise ValueError("; ".join(error.problems)) from error
