@@ -48,11 +48,42 @@ BUILTIN_TOKEN_PREFIXES = ("row.", "click.", "result.", "job.", "env:", "trellis.
 BUILTIN_TOKENS = {"value", "label"}
 
 
+def pipeline_event_fields() -> set[str]:
+    """Fields of the events the app's inputs write: a health poll of a deployed (moto) pipeline and
+    the error events recovery writes for a failed record and an unreadable line."""
+    import base64
+    import json
+    import os
+    import warnings
+
+    import boto3
+    import moto_shims  # noqa: F401
+    from cloudtrail_firehose.aws import pipeline
+    from cloudtrail_firehose.aws.settings import PipelineSettings
+    from cloudtrail_firehose.inputs.health import pipeline_health
+    from cloudtrail_firehose.inputs.recovery import object_outputs, remediations
+    from moto import mock_aws
+
+    warnings.filterwarnings("ignore", message="Tried to parse")
+    settings = PipelineSettings(hec_url="https://hec.example.com", region="us-east-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        pipeline.ensure_pipeline(settings, session, progress=lambda m: None, sleep=lambda s: None)
+        fields = json_paths(pipeline_health(settings, session))
+    line = json.dumps({"errorCode": "Splunk.AckTimeout", "arrivalTimestamp": 1, "attemptsMade": 1,
+                       "rawData": base64.b64encode(b"{}").decode()}).encode()  # fmt: skip
+    for output in object_outputs([line, b"garbage"], "b", "k", "etag", remediations(), []):
+        fields |= json_paths(json.loads(output.text))
+    return fields
+
+
 def known_raw_fields() -> set[str]:
     fields = SearchTime.load(ROOT).produced_fields() | {"_time", "_raw", "index", "sourcetype", "source", "host"}
     for _, event in cloudtrail_events():
         fields |= json_paths(event)
-    return fields
+    return fields | pipeline_event_fields()
 
 
 KNOWN_RAW_FIELDS = known_raw_fields()
@@ -196,10 +227,11 @@ def test_saved_searches_ship_disabled_scheduled_and_bounded_in_time():
         assert stanza["cron_schedule"].count(" ") == 4, name
         assert stanza["dispatch.earliest_time"].startswith("-"), name
         assert not stanza["dispatch.earliest_time"].startswith("rt"), name
-        assert stanza["search"].startswith("`cloudtrail_firehose_events`"), name
+        assert stanza["search"].startswith(("`cloudtrail_firehose_events`", "`cloudtrail_firehose_pipeline`")), name
 
 
 def test_the_data_macro_is_the_only_place_that_names_the_index():
     for where, query in all_queries():
         assert "index=" not in query, where
     assert "index=" in MACROS["cloudtrail_firehose_events"]["definition"]
+    assert "index=" in MACROS["cloudtrail_firehose_pipeline"]["definition"]
