@@ -112,6 +112,18 @@ def test_objects_are_moved_never_deleted_and_unreadable_ones_are_kept_apart(s3, 
     assert again.outputs == []
 
 
+def test_events_firehose_may_have_delivered_are_not_indexed_twice(s3, tmp_path):
+    """After Splunk.AckTimeout, Splunk may already hold the events; recovery checks before writing."""
+    put_objects(s3)
+    splunk = Splunk()
+    delivered_anyway = EVENTS[10:15]  # part-1's second record failed with Splunk.AckTimeout
+    splunk.outputs += [type("Indexed", (), {"identity": e["eventID"]})() for e in delivered_anyway]
+    summary = recovery(s3, splunk, tmp_path / "cp.json").run()
+    recovered_ids = [json.loads(o.text)["eventID"] for o in splunk.outputs[5:] if o.sourcetype == "aws:cloudtrail"]
+    assert sorted(recovered_ids) == sorted(e["eventID"] for e in EVENTS if e not in delivered_anyway)
+    assert summary.skipped_as_indexed == 5
+
+
 class CrashError(Exception):
     pass
 

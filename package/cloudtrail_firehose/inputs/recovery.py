@@ -34,6 +34,8 @@ from cloudtrail_firehose.log import get_logger
 PREFIXES = ("splunk-failed/", "processing-failed/", "decompression-failed/")
 RECOVERED, NEEDS_ATTENTION = "recovered/", "needs-attention/"
 SOURCE_PREFIX = "firehose_recovery:"
+# Failures after which Splunk may have indexed the data anyway (Firehose's own documentation says so).
+MAYBE_INDEXED = ("Splunk.AckTimeout",)
 REMEDIATIONS = Path(__file__).resolve().parents[3] / "lookups" / "cloudtrail_firehose_delivery_errors.csv"
 
 
@@ -44,6 +46,7 @@ class Output:
     sourcetype: str
     source: str
     identity: str  # eventID of a CloudTrail event, recovery_id of an error event
+    maybe_indexed: bool = False  # Firehose gave up waiting for an acknowledgement: Splunk may have it
 
 
 class Checkpoint:
@@ -92,7 +95,8 @@ def object_outputs(lines: Iterable[bytes], bucket: str, key: str, etag: str, hin
             record = parse_failed_record(line)
             for event in events_in(record.raw):
                 identity = _event_identity(event.text)
-                recovered.append(Output(event.text, event.time, "aws:cloudtrail", source, identity))
+                maybe = record.error_code in MAYBE_INDEXED
+                recovered.append(Output(event.text, event.time, "aws:cloudtrail", source, identity, maybe))
             details = {"errorCode": record.error_code, "errorMessage": record.error_message,
                        "attempts": record.attempts, "firehose_event_id": record.event_id,
                        "arrival": _iso(record.arrival), "attempt_ending": _iso(record.attempt_ending)}  # fmt: skip
@@ -227,21 +231,22 @@ class Recovery:
                       position, len(unreadable), destination, time.monotonic() - started)  # fmt: skip
 
     def _write_batch(self, state: dict, batch: list[Output], summary: Summary) -> None:
-        start = state["next"]
-        if state["pending"]:
-            # A crash left this batch half written: write only what Splunk does not have yet.
-            indexed = self.already_indexed([o.identity for o in batch])
-            summary.skipped_as_indexed += sum(o.identity in indexed for o in batch)
-            batch = [o for o in batch if o.identity not in indexed]
-        else:
-            state["pending"] = [start, start + len(batch)]
+        bounds = state["pending"] or [state["next"], state["next"] + len(batch)]
+        # After a crash the pending batch may be half written; after an acknowledgement timeout
+        # Splunk may have the events already. Either way, write only what Splunk does not have.
+        doubtful = batch if state["pending"] else [o for o in batch if o.maybe_indexed]
+        indexed = self.already_indexed([o.identity for o in doubtful]) if doubtful else set()
+        if not state["pending"]:
+            state["pending"] = bounds
             self.checkpoint.save()
         for output in batch:
+            if output.identity in indexed:
+                summary.skipped_as_indexed += 1
+                continue
             self.write(output)
             if output.sourcetype == "aws:cloudtrail":
                 summary.events += 1
             else:
                 summary.errors += 1
-        state["next"] = (state["pending"] or [start, start + len(batch)])[1]
-        state["pending"] = None
+        state["next"], state["pending"] = bounds[1], None
         self.checkpoint.save()

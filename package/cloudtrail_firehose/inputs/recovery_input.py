@@ -83,7 +83,8 @@ def indexed_identities(splunkd: Splunkd, index: str, identities: list[str]) -> s
     if not identities:
         return set()
     quoted = ", ".join(json.dumps(i) for i in identities)
-    search = (f'search index={json.dumps(index)} source="firehose_recovery:*" '
+    # Any source: an event Firehose delivered itself (acknowledgement timeout) counts too.
+    search = (f"search index={json.dumps(index)} (sourcetype=aws:cloudtrail OR sourcetype=aws:firehose:error) "
               f"(eventID IN ({quoted}) OR recovery_id IN ({quoted})) | fields eventID recovery_id")  # fmt: skip
     answer = splunkd.post("services/search/jobs", {"search": search, "exec_mode": "oneshot", "count": "0",
                                                    "earliest_time": "0", "output_mode": "json"})  # fmt: skip
