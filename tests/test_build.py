@@ -208,3 +208,12 @@ def test_appinspect_failures_and_errors_fail_the_build_and_are_listed():
     assert build.appinspect_passed(report)
     report["summary"]["error"] = 2
     assert not build.appinspect_passed(report)
+
+
+@pytest.mark.parametrize("script", ["firehose_recovery.py", "firehose_health.py"])
+def test_the_built_modular_inputs_run_from_lib_on_python_313(built_app, script):
+    # -S: only the app's own lib/ (via the bootstrap), as inside Splunk.
+    result = subprocess.run([sys.executable, "-S", str(built_app.app_dir / "bin" / script), "--scheme"],
+                            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "<scheme>" in result.stdout
