@@ -11,9 +11,9 @@ import json
 from cloudtrail_firehose.firehose.lambda_processor import (
     MAX_REINGEST,
     REDACTED,
-    REINGEST_MARK,
     RESPONSE_LIMIT,
     Options,
+    _generation,
     handler,
     process,
 )
@@ -138,7 +138,7 @@ def test_the_response_never_exceeds_6_mb_and_what_does_not_fit_is_put_back_in_pi
     assert results.count("Ok") >= 1
     assert "Dropped" in results
     pieces = [json.loads(gzip.decompress(p)) for p in put_back]
-    assert all(p[REINGEST_MARK] == 1 for p in pieces)
+    assert all(_generation(p) == 1 for p in put_back)
     # every log event of every dropped record was put back, exactly once
     dropped = sum(r["result"] == "Dropped" for r in response["records"])
     assert sum(len(p["logEvents"]) for p in pieces) == dropped * 400
@@ -148,13 +148,21 @@ def test_the_response_never_exceeds_6_mb_and_what_does_not_fit_is_put_back_in_pi
 
 
 def test_re_ingestion_is_bounded_and_failures_reach_the_failed_delivery_bucket():
-    tired = big_record("tired")
-    data = json.loads(gzip.decompress(base64.b64decode(tired["data"])))
-    data[REINGEST_MARK] = MAX_REINGEST
-    tired = record(data, "tired")
-    first = big_record("first")
-    response = process({"records": [first, tired]}, Options(), reingest=lambda pieces: [True] * len(pieces))
+    """A record that keeps not fitting is put back at most MAX_REINGEST times, then fails safely."""
+    first, small = big_record("first"), record(payload(EVENTS[:5]), "small")
+    put_back: list[bytes] = []
+    keep = lambda pieces: (put_back.extend(pieces), [True] * len(pieces))[1]  # noqa: E731
+    budget = len(process({"records": [first]}, Options())["records"][0]["data"]) + 500  # first fills it
+    for generation in range(1, MAX_REINGEST + 1):
+        response = process({"records": [first, small]}, Options(), reingest=keep, budget=budget)
+        assert response["records"][1]["result"] == "Dropped"
+        assert _generation(put_back[-1]) == generation
+        assert gzip.decompress(put_back[-1]) == gzip.decompress(base64.b64decode(small["data"]))  # unchanged data
+        small = {"recordId": "small", "data": base64.b64encode(put_back[-1]).decode()}
+    response = process({"records": [first, small]}, Options(), reingest=keep, budget=budget)
     assert response["records"][1]["result"] == "ProcessingFailed"  # no endless loop
+    alone = process({"records": [small]}, Options())
+    assert alone["records"][0]["result"] == "Ok"  # the generation mark does not disturb reading
     refused = process({"records": [big_record("a"), big_record("b")]}, Options(), reingest=lambda p: [False] * len(p))
     assert [r["result"] for r in refused["records"]][1] == "ProcessingFailed"  # not silently dropped
 

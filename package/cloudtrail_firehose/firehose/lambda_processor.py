@@ -28,7 +28,6 @@ LOG = logging.getLogger("cloudtrail_firehose.lambda")
 RESPONSE_LIMIT = 6 * 1024 * 1024
 RESPONSE_BUDGET = RESPONSE_LIMIT - 64 * 1024  # room for the JSON around the records
 MAX_REINGEST = 3
-REINGEST_MARK = "cloudtrailFirehoseReingest"
 MAX_DECOMPRESSED = 16 * 1024 * 1024
 REDACTED = "*** redacted ***"
 
@@ -160,7 +159,8 @@ def _pieces(payload: dict, generation: int, budget: int) -> list[bytes]:
         size += cost
     if current:
         pieces.append(current)
-    return [gzip.compress(json.dumps({**payload, "logEvents": part, REINGEST_MARK: generation}).encode())
+    # Fast compression: these records are read once more, by this function's next invocation.
+    return [_with_generation(gzip.compress(json.dumps({**payload, "logEvents": part}).encode(), 1), generation)
             for part in pieces]  # fmt: skip
 
 
@@ -169,10 +169,15 @@ def process(request: dict, options: Options, reingest: Reingest | None = None, b
     records = request.get("records") if isinstance(request, dict) else None
     results: list[dict] = []
     used = 0
-    deferred: list[tuple[int, dict, int]] = []  # (index in results, payload, generation)
+    deferred: list[tuple[int, str]] = []  # (index in results, the record's original data)
     for record in records if isinstance(records, list) else []:
         record_id = record.get("recordId") if isinstance(record, dict) else None
         data = record.get("data", "") if isinstance(record, dict) else ""
+        if used > budget - 1024:
+            # The response is full: decide about this record after the loop, without spending time on it now.
+            results.append({"recordId": record_id, "result": "Dropped"})
+            deferred.append((len(results) - 1, data))
+            continue
         try:
             payload = decode_payload(data)
             if payload["messageType"] == "CONTROL_MESSAGE":
@@ -193,31 +198,87 @@ def process(request: dict, options: Options, reingest: Reingest | None = None, b
             used += len(encoded) + 128
             results.append({"recordId": record_id, "result": "Ok", "data": encoded})
             continue
-        generation = payload.get(REINGEST_MARK, 0)
-        generation = generation + 1 if isinstance(generation, int) else MAX_REINGEST + 1
         results.append({"recordId": record_id, "result": "Dropped"})
-        deferred.append((len(results) - 1, payload, generation))
-    _settle_deferred(results, deferred, reingest, budget)
+        deferred.append((len(results) - 1, data))
+    _settle_deferred(results, deferred, options, reingest, budget)
     return {"records": results}
 
 
-def _settle_deferred(results: list[dict], deferred: list, reingest: Reingest | None, budget: int) -> None:
-    """Put records that did not fit back into the stream, in pieces; fail them when that is not possible."""
-    for position, payload, generation in deferred:
+def _settle_deferred(results: list[dict], deferred: list[tuple[int, str]], options: Options,
+                     reingest: Reingest | None, budget: int) -> None:  # fmt: skip
+    """Put records that did not fit back into the stream; fail them when that is not possible."""
+    for position, data in deferred:
         record_id = results[position]["recordId"]
-        if generation > MAX_REINGEST or reingest is None:
-            LOG.error("record %s: too large for the response after %d re-ingestions: ProcessingFailed",
-                      record_id, generation - 1)  # fmt: skip
+        try:
+            pieces, generation = _put_back_as(data, budget)
+        except MalformedError as error:
+            LOG.warning("record %s: ProcessingFailed: %s", record_id, error)
             results[position] = {"recordId": record_id, "result": "ProcessingFailed", "data": ""}
             continue
-        pieces = _pieces(payload, generation, budget // 4)
+        if not pieces:
+            continue  # a CONTROL_MESSAGE: already Dropped
+        if generation > MAX_REINGEST or reingest is None:
+            LOG.error("record %s: did not fit the response %d times: ProcessingFailed (the failed-delivery "
+                      "bucket keeps it; the app's recovery input reads it)", record_id, generation - 1)  # fmt: skip
+            results[position] = {"recordId": record_id, "result": "ProcessingFailed", "data": ""}
+            continue
         accepted = reingest(pieces)
         if not all(accepted):
             LOG.error("record %s: could not put %d piece(s) back into the stream: ProcessingFailed",
                       record_id, accepted.count(False))  # fmt: skip
             results[position] = {"recordId": record_id, "result": "ProcessingFailed", "data": ""}
-        else:
-            LOG.info("record %s: did not fit the response; put back as %d piece(s)", record_id, len(pieces))
+
+
+def _put_back_as(data: str, budget: int) -> tuple[list[bytes], int]:
+    """The record(s) to put back, and their generation (how often this data has been put back).
+
+    A gzip record that would fit a response on its own goes back unchanged but for its generation,
+    kept in the gzip header's extra field (no recompression); a larger one is split.
+    """
+    raw = _b64(data)
+    gzipped = raw[:2] == b"\x1f\x8b" and len(raw) > 18
+    generation = _generation(raw) + 1 if gzipped else 1
+    if gzipped and int.from_bytes(raw[-4:], "little") * 4 // 3 + 4096 <= budget:  # gzip keeps the size last
+        return [_with_generation(raw, generation)], generation
+    payload = decode_payload(data)
+    if payload["messageType"] == "CONTROL_MESSAGE":
+        return [], 0
+    return _pieces(payload, generation, budget // 4), generation
+
+
+GZIP_EXTRA_ID = b"CF"  # gzip FEXTRA subfield: how often the record was put back
+
+
+def _b64(data: str) -> bytes:
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, TypeError, ValueError) as error:
+        raise MalformedError(f"not base64: {error}") from error
+
+
+def _generation(raw: bytes) -> int:
+    if not raw[3] & 4:  # FLG.FEXTRA
+        return 0
+    length = int.from_bytes(raw[10:12], "little")
+    extra, position = raw[12 : 12 + length], 0
+    while position + 4 <= len(extra):
+        size = int.from_bytes(extra[position + 2 : position + 4], "little")
+        if extra[position : position + 2] == GZIP_EXTRA_ID and size:
+            return extra[position + 4]
+        position += 4 + size
+    return 0
+
+
+def _with_generation(raw: bytes, generation: int) -> bytes:
+    """The same gzip member with the generation in its header (the compressed data is untouched)."""
+    field_bytes = GZIP_EXTRA_ID + (1).to_bytes(2, "little") + bytes([min(generation, 255)])
+    flags = raw[3]
+    if flags & 4:  # replace an existing extra field
+        length = int.from_bytes(raw[10:12], "little")
+        rest = raw[12 + length :]
+    else:
+        rest = raw[10:]
+    return raw[:3] + bytes([flags | 4]) + raw[4:10] + len(field_bytes).to_bytes(2, "little") + field_bytes + rest
 
 
 def firehose_reingest(stream_arn: str) -> Reingest:
