@@ -28,6 +28,7 @@ class FakeSplunkd:
         self.macros: dict[str, str] = {"cloudtrail_firehose_events": '(index=* sourcetype="aws:cloudtrail")'}
         self.requests: list[tuple[str, str, dict]] = []
         self.indexed: list[dict] = []  # what searches find: rows with eventID / recovery_id
+        self.inputs: dict[str, dict[str, dict[str, str]]] = {}  # modular inputs by kind and name
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -124,6 +125,17 @@ class FakeSplunkd:
             if method == "POST":
                 self.hec_inputs[name].update(form)
             return 200, entry(f"http://{name}", self.hec_inputs[name])
+        inputs = f"{APP_NS}/data/inputs/"
+        if path.startswith(inputs):
+            kind, _, name = path.removeprefix(inputs).partition("/")
+            stored = self.inputs.setdefault(kind, {})
+            if not name and method == "POST":
+                stored[form.pop("name")] = form
+                return 201, entry(kind, form)
+            if name not in stored:
+                return 404, error("not found")
+            stored[name].update(form if method == "POST" else {})
+            return 200, entry(name, stored[name])
         if path == "services/search/jobs" and method == "POST" and form.get("exec_mode") == "oneshot":
             return 200, {"results": list(self.indexed)}
         macro = f"{APP_NS}/configs/conf-macros/"

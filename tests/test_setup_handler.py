@@ -139,6 +139,10 @@ def test_check_preview_deploy_status_remove(setup):
     assert stored_token(secret_arn) == hec_input["token"]
     assert splunkd.macros["cloudtrail_firehose_events"] == '(index="aws_cloudtrail" sourcetype="aws:cloudtrail")'
     assert any("Dashboards now read index aws_cloudtrail" in line for line in deploy["progress"])
+    recovery = splunkd.inputs["firehose_recovery"]["cloudtrail-firehose"]
+    assert recovery["bucket"] == deploy["result"]["outputs"]["FailedDeliveryBucketName"]
+    assert (recovery["region"], recovery["index"], recovery["disabled"]) == ("us-east-1", "aws_cloudtrail", "0")
+    assert splunkd.inputs["firehose_health"]["cloudtrail-firehose"]["name_prefix"] == "cloudtrail-firehose"
 
     # Re-running setup keeps the token; rotating makes a new one and hands it to Firehose.
     first_token = hec_input["token"]

@@ -169,6 +169,13 @@ class SetupService:
             outputs = pipeline.ensure_pipeline(settings, session, progress=progress, hec_token=token)
             app_config.point_dashboards_at(splunkd, index)
             progress(f"Dashboards now read index {index}")
+            app_config.ensure_input(splunkd, "firehose_recovery", settings.stack_name, {
+                "bucket": outputs["FailedDeliveryBucketName"], "region": settings.region, "index": index,
+                "interval": "300", "disabled": "0"})  # fmt: skip
+            app_config.ensure_input(splunkd, "firehose_health", settings.stack_name, {
+                "region": settings.region, "name_prefix": settings.name_prefix, "index": index,
+                "interval": "300", "disabled": "0"})  # fmt: skip
+            progress("Failed-delivery recovery and health checks run every 5 minutes")
             return {"outputs": outputs}
 
         return work

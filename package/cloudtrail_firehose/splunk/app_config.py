@@ -60,3 +60,12 @@ def point_dashboards_at(splunkd: Splunkd, index: str) -> None:
     pipeline_events = '(sourcetype="aws:firehose:health" OR sourcetype="aws:firehose:error")'
     splunkd.post(f"{NAMESPACE}/configs/conf-macros/{PIPELINE_MACRO}",
                  {"definition": f'(index="{index}" {pipeline_events})'})  # fmt: skip
+
+
+def ensure_input(splunkd: Splunkd, kind: str, name: str, values: dict[str, str]) -> None:
+    """Create or update one of the app's modular inputs (firehose_recovery, firehose_health)."""
+    path = f"{NAMESPACE}/data/inputs/{kind}"
+    if splunkd.exists(f"{path}/{quote(name)}"):
+        splunkd.post(f"{path}/{quote(name)}", values)
+    else:
+        splunkd.post(path, {"name": name, **values})
