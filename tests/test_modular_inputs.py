@@ -12,6 +12,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from cloudtrail_firehose.firehose.records import event_time
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 from test_recovery import BUCKET, EVENTS, put_objects
 
@@ -57,6 +58,14 @@ def test_recovery_validation_accepts_good_and_explains_bad_arguments():
     assert "region: 'mars-1' is not an AWS region" in message
 
 
+def input_definition(splunkd: FakeSplunkd, checkpoint_dir: Path, stanza: str, **parameters: str) -> str:
+    """What Splunk writes to a modular input's stdin in streaming mode."""
+    params = "".join(f'<param name="{k}">{v}</param>' for k, v in parameters.items())
+    return (f"<input><server_host>sh</server_host><server_uri>{splunkd.url}</server_uri>"
+            f"<session_key>{ADMIN_TOKEN}</session_key><checkpoint_dir>{checkpoint_dir}</checkpoint_dir>"
+            f'<configuration><stanza name="{stanza}">{params}</stanza></configuration></input>')
+
+
 @pytest.fixture
 def splunkd():
     fake = FakeSplunkd()
@@ -70,10 +79,7 @@ def test_recovery_streams_events_as_splunk_parses_them(endpoint, splunkd, tmp_pa
     s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="t",
                       aws_secret_access_key="t")  # fmt: skip
     put_objects(s3)
-    definition = (f"<input><server_host>sh</server_host><server_uri>{splunkd.url}</server_uri>"
-                  f"<session_key>{ADMIN_TOKEN}</session_key><checkpoint_dir>{tmp_path}</checkpoint_dir>"
-                  f'<configuration><stanza name="firehose_recovery://main"><param name="bucket">{BUCKET}</param>'
-                  f'<param name="region">us-east-1</param></stanza></configuration></input>')  # fmt: skip
+    definition = input_definition(splunkd, tmp_path, "firehose_recovery://main", bucket=BUCKET, region="us-east-1")
     result = run_input("firehose_recovery.py", [], definition, endpoint=endpoint, home=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     stream = ET.fromstring(result.stdout)
@@ -83,8 +89,7 @@ def test_recovery_streams_events_as_splunk_parses_them(endpoint, splunkd, tmp_pa
     assert all(e.findtext("index") == "aws_cloudtrail" for e in events)
     assert all(e.findtext("source").startswith(f"firehose_recovery:s3://{BUCKET}/") for e in events)
     first = next(e for e in trail if json.loads(e.findtext("data"))["eventID"] == EVENTS[0]["eventID"])
-    assert first.findtext("time").startswith(str(int(__import__("datetime").datetime.fromisoformat(
-        EVENTS[0]["eventTime"].replace("Z", "+00:00")).timestamp())))  # fmt: skip
+    assert float(first.findtext("time")) == event_time(EVENTS[0])
     log = (tmp_path / "var/log/splunk/cloudtrail_firehose_recovery.log").read_text()
     assert "3 objects, 60 events" in log
 
@@ -99,10 +104,8 @@ def test_health_scheme_and_validation():
 
 
 def test_health_streams_one_event_per_pipeline(endpoint, splunkd, tmp_path):
-    definition = (f"<input><server_host>sh</server_host><server_uri>{splunkd.url}</server_uri>"
-                  f"<session_key>{ADMIN_TOKEN}</session_key><checkpoint_dir>{tmp_path}</checkpoint_dir>"
-                  f'<configuration><stanza name="firehose_health://main"><param name="region">us-east-1</param>'
-                  f'<param name="name_prefix">never-deployed</param></stanza></configuration></input>')  # fmt: skip
+    definition = input_definition(splunkd, tmp_path, "firehose_health://main", region="us-east-1",
+                                  name_prefix="never-deployed")  # fmt: skip
     result = run_input("firehose_health.py", [], definition, endpoint=endpoint, home=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     [event] = list(ET.fromstring(result.stdout).iter("event"))

@@ -9,6 +9,7 @@ import json
 from collections import Counter
 
 import boto3
+import botocore.exceptions
 import pytest
 from cloudtrail_firehose.firehose.records import event_time
 from cloudtrail_firehose.inputs.recovery import Checkpoint, Recovery
@@ -174,3 +175,19 @@ def test_a_crash_at_any_point_then_a_restart_loses_nothing_and_duplicates_nothin
             assert got == expected, f"crash at operation {limit}"
         limit += 1 if limit < 40 else 7
     assert total_operations > 60
+
+
+def test_an_object_that_cannot_be_read_does_not_block_the_others(s3, tmp_path):
+    put_objects(s3)
+
+    def deny_part_1(params, **kwargs):
+        if params.get("Key", "").endswith("part-1"):
+            raise botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetObject")
+
+    s3.meta.events.register("before-parameter-build.s3.GetObject", deny_part_1)
+    splunk = Splunk()
+    summary = recovery(s3, splunk, tmp_path / "cp.json").run()
+    assert (summary.objects, summary.failed_objects) == (2, 1)
+    assert summary.events == 40
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert "splunk-failed/2026/11/27/part-1" in keys  # left in place for the next run

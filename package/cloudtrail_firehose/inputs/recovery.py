@@ -170,6 +170,7 @@ class Summary:
     events: int = 0
     errors: int = 0
     skipped_as_indexed: int = 0
+    failed_objects: int = 0
 
 
 class Recovery:
@@ -197,8 +198,13 @@ class Recovery:
             raise
         self.checkpoint.forget({o["Key"] for o in objects})
         for item in objects:
-            self._recover(item["Key"], item["ETag"].strip('"'), summary)
-            summary.objects += 1
+            try:
+                self._recover(item["Key"], item["ETag"].strip('"'), summary)
+                summary.objects += 1
+            except (ClientError, BotoCoreError) as error:
+                # One object that cannot be read or moved must not block the others; the next run retries it.
+                self.log.error("s3://%s/%s: %s; will retry on the next run", self.bucket, item["Key"], error)
+                summary.failed_objects += 1
         return summary
 
     def _recover(self, key: str, etag: str, summary: Summary) -> None:

@@ -113,7 +113,7 @@ class SetupService:
         if secret is not None:
             app_config.store_secret_key(splunkd, secret)
         app_config.save_settings(splunkd, values)
-        return {"saved": True, "has_secret": True if values.get("aws_auth", "keys") == "keys" else has_secret}
+        return {"saved": True, "has_secret": has_secret}
 
     def _load(self, splunkd: Splunkd, need_session: bool = True):
         config = app_config.read_settings(splunkd)
