@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
+import zipfile
 
 import boto3
 import moto_shims  # noqa: F401 - registers the CloudFormation resources moto lacks
@@ -52,8 +54,9 @@ def test_plan_lists_every_resource_to_create(aws):
     assert ("AWS::KinesisFirehose::DeliveryStream", "DeliveryStream") in created
     assert ("AWS::CloudTrail::Trail", "Trail") in created
     assert ("AWS::Logs::SubscriptionFilter", "SubscriptionFilter") in created
-    assert len(created) == 14
-    assert "14 change(s)" in plan.describe()
+    # moto lists conditional resources too (the Lambda processor's three); CloudFormation would not.
+    assert len({c for c in created if not c[1].startswith("Processor")}) == 14
+    assert f"{len(plan.changes)} change(s)" in plan.describe()
     assert "+ create  AWS::S3::Bucket" in plan.describe()
 
 
@@ -249,3 +252,26 @@ class _Raw:
 
     def read(self, *args):
         return self.body
+
+
+def test_the_lambda_option_uploads_the_processor_and_deploys_it(aws):
+    settings = PipelineSettings(hec_url=SETTINGS.hec_url, region=REGION, processor="lambda")
+    outputs, messages = deploy(aws, settings)
+    assert any("without the processor first" in m for m in messages)
+    bucket = outputs["FailedDeliveryBucketName"]
+    [key] = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=bucket, Prefix="lambda/")["Contents"]]
+    with zipfile.ZipFile(io.BytesIO(aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())) as archive:
+        assert archive.namelist() == ["lambda_processor.py"]
+        assert archive.read("lambda_processor.py") == pipeline.PROCESSOR_PATH.read_bytes()
+    # The second step passes the code's key, which switches the stream to the processor. (moto sees no
+    # change when only parameters change, so it does not create the function; cfn-lint and checkov
+    # check those resources, tests/test_aws_template.py.)
+    sent = []
+
+    def record_parameters(params, **kwargs):
+        sent.append({p["ParameterKey"]: p["ParameterValue"] for p in params["Parameters"]})
+
+    aws.events.register("provide-client-params.cloudformation.CreateChangeSet", record_parameters)
+    deploy(aws, settings)
+    assert sent[-1]["Processor"] == "lambda"
+    assert sent[-1]["ProcessorCodeKey"] == key

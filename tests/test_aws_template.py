@@ -34,6 +34,7 @@ OPTIONS = {
     "FilterPreset": ["all", "write-only", "custom"],
     "OrganizationTrail": ["false", "true"],
     "MultiRegionTrail": ["true", "false"],
+    "Processor": ["native", "lambda"],
 }
 
 
@@ -58,6 +59,8 @@ def test_cfn_lint_is_clean_for_every_option_combination(combination):
     values = dict(zip(OPTIONS, combination, strict=True))
     if values["FilterPreset"] == "custom":
         values["CustomFilterPattern"] = "{ $.eventSource = iam.amazonaws.com }"
+    if values["Processor"] == "lambda":
+        values["ProcessorCodeKey"] = "lambda/processor-0123456789abcdef.zip"
     matches = lint(with_defaults(TEMPLATE_PATH.read_text(), values), config=ManualArgs(regions=["us-east-1"]))
     assert [str(m) for m in matches] == []
 

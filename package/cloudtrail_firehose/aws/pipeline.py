@@ -7,10 +7,13 @@ tests pass moto-backed ones and AWS_ENDPOINT_URL points everything at an emulato
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import time
+import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
 from cloudtrail_firehose.aws.settings import PipelineSettings
 
 TEMPLATE_PATH = Path(__file__).with_name("template.yaml")
+PROCESSOR_PATH = Path(__file__).resolve().parents[1] / "firehose" / "lambda_processor.py"
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
 CHANGE_SET_PREFIX = "cloudtrail-firehose-"
 # Standard retry mode backs off on throttling and transient errors.
@@ -270,6 +274,46 @@ def ensure_pipeline(
 ) -> dict[str, str]:
     """Converge the stack on these settings (apply), then the HEC token secret; return the outputs."""
     client = clients(session, settings.region)
+    if settings.processor == "lambda":
+        settings = _ensure_processor_code(settings, session, progress, sleep)
+    _converge(settings, session, progress, sleep)
+    outputs = stack_outputs(client("cloudformation"), settings.stack_name)
+    if hec_token is not None:
+        ensure_hec_token_secret(client("secretsmanager"), outputs["HecTokenSecretArn"], hec_token, progress)
+    return outputs
+
+
+def processor_zip() -> bytes:
+    """The Lambda processor as a deployment package: one file, standard library only."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo("lambda_processor.py", date_time=(2020, 1, 1, 0, 0, 0))
+        info.external_attr = 0o644 << 16
+        archive.writestr(info, PROCESSOR_PATH.read_bytes())
+    return buffer.getvalue()
+
+
+def _ensure_processor_code(settings: PipelineSettings, session, progress: Progress, sleep) -> PipelineSettings:
+    """Upload the processor's code to the failed-delivery bucket (created first if needed)."""
+    client = clients(session, settings.region)
+    code = processor_zip()
+    key = f"lambda/processor-{hashlib.sha256(code).hexdigest()[:16]}.zip"
+    account = _call("checking AWS credentials", client("sts").get_caller_identity)["Account"]
+    bucket = bucket_names(settings, account)[0]
+    s3 = client("s3")
+    if not _bucket_exists(s3, bucket):
+        progress("Creating the stack without the processor first: its code goes into the stack's bucket")
+        _converge(replace(settings, processor_code_key=""), session, progress, sleep)
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError:
+        _call("uploading the processor's code", s3.put_object, Bucket=bucket, Key=key, Body=code)
+        progress(f"Processor code uploaded to s3://{bucket}/{key}")
+    return replace(settings, processor_code_key=key)
+
+
+def _converge(settings: PipelineSettings, session, progress: Progress, sleep) -> None:
+    client = clients(session, settings.region)
     current = plan(settings, session, sleep)
     progress(current.describe())
     if current.has_changes:
@@ -281,10 +325,6 @@ def ensure_pipeline(
         if final not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
             raise PipelineError(_failure_reason(cfn, settings.stack_name, before, final))
         progress(f"Stack {settings.stack_name}: {final}")
-    outputs = stack_outputs(client("cloudformation"), settings.stack_name)
-    if hec_token is not None:
-        ensure_hec_token_secret(client("secretsmanager"), outputs["HecTokenSecretArn"], hec_token, progress)
-    return outputs
 
 
 def ensure_hec_token_secret(secrets, secret_arn: str, token: str, progress: Progress = print) -> bool:
@@ -481,4 +521,5 @@ def export(settings: PipelineSettings, directory: Path) -> tuple[Path, Path]:
     parameters = directory / "cloudtrail_firehose.parameters.json"
     template.write_text(TEMPLATE_PATH.read_text())
     parameters.write_text(json.dumps(settings.template_parameters(), indent=2) + "\n")
+    (directory / "cloudtrail_firehose.processor.zip").write_bytes(processor_zip())
     return template, parameters

@@ -18,6 +18,8 @@ import botocore.session
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)  # fmt: skip
 FILTER_PRESETS = ("all", "write-only", "custom")
+PROCESSORS = ("native", "lambda")
+PROCESSOR_CODE_KEY = re.compile(r"^(lambda/[A-Za-z0-9._-]+\.zip)?$")
 NAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{2,30}$")
 LOG_GROUP_NAME = re.compile(r"^[A-Za-z0-9_/.#-]{1,512}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -60,6 +62,9 @@ class PipelineSettings:
     custom_filter_pattern: str = _setting("CustomFilterPattern", "")
     failed_delivery_retention_days: int = _setting("FailedDeliveryRetentionDays", 90, minimum=7, maximum=3650)
     trail_log_retention_days: int = _setting("TrailLogRetentionDays", 365, minimum=1, maximum=3650)
+    processor: str = _setting("Processor", "native", allowed=PROCESSORS)
+    # Set by the app when it uploads the processor's code (aws/pipeline.py); not a user choice.
+    processor_code_key: str = _setting("ProcessorCodeKey", "")
 
     @property
     def stack_name(self) -> str:
@@ -116,6 +121,8 @@ class PipelineSettings:
             problems.append("custom_filter_pattern: filter_preset is 'custom'; give a CloudWatch Logs filter pattern")
         if len(self.custom_filter_pattern) > 1024:
             problems.append("custom_filter_pattern: at most 1024 characters")
+        if not PROCESSOR_CODE_KEY.match(self.processor_code_key):
+            problems.append("processor_code_key: set by the app (lambda/<name>.zip); leave it empty")
         if self.organization_trail and self.existing_log_group:
             problems.append("organization_trail: only applies when the app creates the trail; clear existing_log_group")
         if problems:
