@@ -73,7 +73,9 @@ def run(argv: list[str] | None = None, out=print) -> int:
                 f"{settings.stack_name} --template-file {template} --capabilities CAPABILITY_NAMED_IAM "
                 f"--parameter-overrides $(jq -r '.[] | \"\\(.ParameterKey)=\\(.ParameterValue)\"' {parameters})\n"
                 "then put the HEC token into the secret named in the HecTokenSecretArn output as "
-                '{"hec_token": "<token>"}.')  # fmt: skip
+                '{"hec_token": "<token>"}. For processor=lambda, upload cloudtrail_firehose.processor.zip '
+                "to the failed-delivery bucket as lambda/processor.zip and deploy again with "
+                "ProcessorCodeKey=lambda/processor.zip.")  # fmt: skip
             return 0
         session = boto3.Session(profile_name=args.profile, region_name=settings.region or None)
         if args.command == "preflight":
