@@ -29,6 +29,7 @@ class FakeSplunkd:
         self.requests: list[tuple[str, str, dict]] = []
         self.indexed: list[dict] = []  # what searches find: rows with eventID / recovery_id
         self.inputs: dict[str, dict[str, dict[str, str]]] = {}  # modular inputs by kind and name
+        self.app_configured = False
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -125,6 +126,9 @@ class FakeSplunkd:
             if method == "POST":
                 self.hec_inputs[name].update(form)
             return 200, entry(f"http://{name}", self.hec_inputs[name])
+        if path == "services/apps/local/cloudtrail_firehose" and method == "POST":
+            self.app_configured = form.get("configured") == "1"
+            return 200, entry("cloudtrail_firehose", form)
         inputs = f"{APP_NS}/data/inputs/"
         if path.startswith(inputs):
             kind, _, name = path.removeprefix(inputs).partition("/")

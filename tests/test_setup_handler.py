@@ -143,6 +143,7 @@ def test_check_preview_deploy_status_remove(setup):
     assert recovery["bucket"] == deploy["result"]["outputs"]["FailedDeliveryBucketName"]
     assert (recovery["region"], recovery["index"], recovery["disabled"]) == ("us-east-1", "aws_cloudtrail", "0")
     assert splunkd.inputs["firehose_health"]["cloudtrail-firehose"]["name_prefix"] == "cloudtrail-firehose"
+    assert splunkd.app_configured  # Splunk Web stops opening the setup page
 
     # Re-running setup keeps the token; rotating makes a new one and hands it to Firehose.
     first_token = hec_input["token"]

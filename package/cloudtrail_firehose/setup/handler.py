@@ -176,6 +176,7 @@ class SetupService:
                 "region": settings.region, "name_prefix": settings.name_prefix, "index": index,
                 "interval": "300", "disabled": "0"})  # fmt: skip
             progress("Failed-delivery recovery and health checks run every 5 minutes")
+            app_config.mark_configured(splunkd)
             return {"outputs": outputs}
 
         return work

@@ -62,6 +62,11 @@ def point_dashboards_at(splunkd: Splunkd, index: str) -> None:
                  {"definition": f'(index="{index}" {pipeline_events})'})  # fmt: skip
 
 
+def mark_configured(splunkd: Splunkd) -> None:
+    """Splunk Web stops sending users to the setup page once the app is configured."""
+    splunkd.post(f"services/apps/local/{APP}", {"configured": "1"})
+
+
 def ensure_input(splunkd: Splunkd, kind: str, name: str, values: dict[str, str]) -> None:
     """Create or update one of the app's modular inputs (firehose_recovery, firehose_health)."""
     path = f"{NAMESPACE}/data/inputs/{kind}"
