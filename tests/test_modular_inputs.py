@@ -19,9 +19,10 @@ from test_recovery import BUCKET, EVENTS, put_objects
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_input(script: str, args: list[str], stdin: str, endpoint: str | None = None, home: Path | None = None):
+def run_input(script: str, args: list[str], stdin: str, endpoint: str | None = None, home: Path | None = None,
+              **extra_env: str):  # fmt: skip
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT / "package"), "HOME": str(home or ROOT),
-           "AWS_CONFIG_FILE": "/nonexistent", "PYTHONWARNINGS": "ignore"}  # fmt: skip
+           "AWS_CONFIG_FILE": "/nonexistent", "PYTHONWARNINGS": "ignore", **extra_env}  # fmt: skip
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
     if home:
@@ -113,3 +114,26 @@ def test_health_streams_one_event_per_pipeline(endpoint, splunkd, tmp_path):
     report = json.loads(event.findtext("data"))
     assert report["state"] == "not_deployed"
     assert "Deploy on the setup page" in report["why"]
+
+
+def test_recovery_without_splunkd_uses_the_environment_and_loses_nothing(endpoint, tmp_path):
+    """Run as an admin would by hand: no splunkd to ask, AWS credentials from the environment."""
+    from test_recovery import record
+
+    bucket = "manual-recovery-test"
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="t",
+                      aws_secret_access_key="t")  # fmt: skip
+    s3.create_bucket(Bucket=bucket)
+    body = b"\n".join(record(json.dumps(event).encode()) for event in EVENTS[:5])
+    s3.put_object(Bucket=bucket, Key="splunk-failed/manual/part-9", Body=body)
+    nowhere = type("Nowhere", (), {"url": "http://127.0.0.1:9"})()
+    definition = input_definition(nowhere, tmp_path, "firehose_recovery://manual", bucket=bucket, region="us-east-1",
+                                  index="main")  # fmt: skip
+    result = run_input("firehose_recovery.py", [], definition, endpoint=endpoint, home=tmp_path,
+                       AWS_ACCESS_KEY_ID="t", AWS_SECRET_ACCESS_KEY="t")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    trail = [e for e in ET.fromstring(result.stdout).iter("event") if e.findtext("sourcetype") == "aws:cloudtrail"]
+    assert sorted(json.loads(e.findtext("data"))["eventID"] for e in trail) == sorted(e["eventID"] for e in EVENTS[:5])
+    log = (tmp_path / "var/log/splunk/cloudtrail_firehose_recovery.log").read_text()
+    assert "using the environment's credentials" in log
+    assert "duplicates are possible" in log  # Splunk.AckTimeout records could not be checked

@@ -10,8 +10,7 @@ from splunklib.modularinput import Argument, Event, Scheme, Script
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from cloudtrail_firehose.inputs.health import pipeline_health
 from cloudtrail_firehose.log import get_logger
-from cloudtrail_firehose.setup.aws_access import aws_session
-from cloudtrail_firehose.splunk import app_config
+from cloudtrail_firehose.setup.aws_access import aws_session, stored_access
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 
 
@@ -32,12 +31,11 @@ class HealthInput(Script):
     def stream_events(self, inputs, ew) -> None:
         log = get_logger("health")
         splunkd = Splunkd(inputs.metadata["server_uri"], inputs.metadata["session_key"])
-        config = app_config.read_settings(splunkd)
-        secret = app_config.read_secret_key(splunkd) if config.get("aws_auth", "keys") == "keys" else None
+        config, secret = stored_access(splunkd, log)
         for stanza, parameters in inputs.inputs.items():
             chosen = settings(parameters)
             report = pipeline_health(chosen, aws_session(config, secret, chosen.region))
-            index = parameters.get("index") or config.get("index")
+            index = parameters.get("index") or config.get("index") or "main"
             ew.write_event(Event(data=json.dumps(report), stanza=stanza, time=f"{time.time():.3f}", index=index,
                                  source=f"firehose_health:{chosen.stack_name}", sourcetype="aws:firehose:health"))
             log.info("%s: %s (%s)", chosen.stack_name, report["state"], report["why"])

@@ -16,9 +16,8 @@ from splunklib.modularinput import Argument, Event, Scheme, Script
 from cloudtrail_firehose.aws.settings import known_regions
 from cloudtrail_firehose.inputs.recovery import Checkpoint, Output, Recovery
 from cloudtrail_firehose.log import get_logger
-from cloudtrail_firehose.setup.aws_access import aws_session
-from cloudtrail_firehose.splunk import app_config
-from cloudtrail_firehose.splunk.splunkd import Splunkd
+from cloudtrail_firehose.setup.aws_access import aws_session, stored_access
+from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -49,8 +48,7 @@ class RecoveryInput(Script):
         log = get_logger("recovery")
         metadata = inputs.metadata
         splunkd = Splunkd(metadata["server_uri"], metadata["session_key"])
-        config = app_config.read_settings(splunkd)
-        secret = app_config.read_secret_key(splunkd) if config.get("aws_auth", "keys") == "keys" else None
+        config, secret = stored_access(splunkd, log)
         for stanza, parameters in inputs.inputs.items():
             index = parameters.get("index") or config.get("index", "main")
             session = aws_session(config, secret, parameters["region"])
@@ -63,7 +61,7 @@ class RecoveryInput(Script):
                                      time=f"{output.time:.3f}" if output.time is not None else None))  # fmt: skip
 
             recovery = Recovery(session.client("s3"), parameters["bucket"], write, checkpoint,
-                                lambda ids, index=index: indexed_identities(splunkd, index, ids))  # fmt: skip
+                                lambda ids, index=index: indexed_identities(splunkd, index, ids, log))  # fmt: skip
             summary = recovery.run()
             log.info("%s: %d objects, %d events, %d error events, %d already indexed", stanza, summary.objects,
                      summary.events, summary.errors, summary.skipped_as_indexed)  # fmt: skip
@@ -78,10 +76,22 @@ def validation_problems(parameters: dict) -> list[str]:
     return problems
 
 
-def indexed_identities(splunkd: Splunkd, index: str, identities: list[str]) -> set[str]:
-    """Which of these events Splunk already has (eventID of CloudTrail events, recovery_id of errors)."""
+def indexed_identities(splunkd: Splunkd, index: str, identities: list[str], log=None) -> set[str]:
+    """Which of these events Splunk already has (eventID of CloudTrail events, recovery_id of errors).
+
+    When Splunk cannot be asked, the answer is "none": writing an event twice is better than losing it.
+    """
     if not identities:
         return set()
+    try:
+        return _search_identities(splunkd, index, identities)
+    except SplunkdError as error:
+        if log:
+            log.warning("cannot ask Splunk which events it has (%s); writing them, duplicates are possible", error)
+        return set()
+
+
+def _search_identities(splunkd: Splunkd, index: str, identities: list[str]) -> set[str]:
     quoted = ", ".join(json.dumps(i) for i in identities)
     # Any source: an event Firehose delivered itself (acknowledgement timeout) counts too.
     search = (f"search index={json.dumps(index)} (sourcetype=aws:cloudtrail OR sourcetype=aws:firehose:error) "

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudtrail_firehose.aws.errors import explain
+from cloudtrail_firehose.splunk import app_config
+from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 
 MODES = ("keys", "role", "instance")
 ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
@@ -49,3 +52,16 @@ def aws_session(config: dict[str, str], secret: str | None, region: str) -> boto
     return boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
                          aws_secret_access_key=credentials["SecretAccessKey"],
                          aws_session_token=credentials["SessionToken"], region_name=region)  # fmt: skip
+
+
+def stored_access(splunkd: Splunkd, log: logging.Logger) -> tuple[dict[str, str], str | None]:
+    """The AWS access the setup page stored; the environment's credentials when splunkd cannot say."""
+    try:
+        config = app_config.read_settings(splunkd)
+        secret = app_config.read_secret_key(splunkd) if config.get("aws_auth", "keys") == "keys" else None
+    except SplunkdError as error:
+        log.warning("cannot read the app's AWS settings from splunkd (%s); using the environment's credentials", error)
+        return {"aws_auth": "instance"}, None
+    if not config:
+        return {"aws_auth": "instance"}, None
+    return config, secret
