@@ -137,3 +137,14 @@ def test_recovery_without_splunkd_uses_the_environment_and_loses_nothing(endpoin
     log = (tmp_path / "var/log/splunk/cloudtrail_firehose_recovery.log").read_text()
     assert "using the environment's credentials" in log
     assert "duplicates are possible" in log  # Splunk.AckTimeout records could not be checked
+
+
+def test_health_says_unknown_when_aws_cannot_be_reached(splunkd, tmp_path):
+    definition = input_definition(splunkd, tmp_path, "firehose_health://main", region="us-east-1",
+                                  name_prefix="cloudtrail-firehose")  # fmt: skip
+    result = run_input("firehose_health.py", [], definition, endpoint="http://127.0.0.1:9", home=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    [event] = list(ET.fromstring(result.stdout).iter("event"))
+    report = json.loads(event.findtext("data"))
+    assert report["state"] == "unknown"
+    assert "could not reach AWS" in report["why"]

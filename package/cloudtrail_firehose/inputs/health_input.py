@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import time
 
+from botocore.exceptions import BotoCoreError, ClientError
 from splunklib.modularinput import Argument, Event, Scheme, Script
 
+from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from cloudtrail_firehose.inputs.health import pipeline_health
 from cloudtrail_firehose.log import get_logger
@@ -34,7 +36,11 @@ class HealthInput(Script):
         config, secret = stored_access(splunkd, log)
         for stanza, parameters in inputs.inputs.items():
             chosen = settings(parameters)
-            report = pipeline_health(chosen, aws_session(config, secret, chosen.region))
+            try:
+                report = pipeline_health(chosen, aws_session(config, secret, chosen.region))
+            except (PipelineError, ClientError, BotoCoreError) as error:
+                report = {"pipeline": chosen.stack_name, "region": chosen.region, "state": "unknown",
+                          "why": f"the health check could not reach AWS: {error}"}  # fmt: skip
             index = parameters.get("index") or config.get("index") or "main"
             ew.write_event(Event(data=json.dumps(report), stanza=stanza, time=f"{time.time():.3f}", index=index,
                                  source=f"firehose_health:{chosen.stack_name}", sourcetype="aws:firehose:health"))

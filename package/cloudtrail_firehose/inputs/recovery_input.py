@@ -11,8 +11,10 @@ import json
 import re
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from splunklib.modularinput import Argument, Event, Scheme, Script
 
+from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import known_regions
 from cloudtrail_firehose.inputs.recovery import Checkpoint, Output, Recovery
 from cloudtrail_firehose.log import get_logger
@@ -62,7 +64,11 @@ class RecoveryInput(Script):
 
             recovery = Recovery(session.client("s3"), parameters["bucket"], write, checkpoint,
                                 lambda ids, index=index: indexed_identities(splunkd, index, ids, log))  # fmt: skip
-            summary = recovery.run()
+            try:
+                summary = recovery.run()
+            except (ClientError, BotoCoreError, PipelineError) as error:
+                log.error("%s: cannot read s3://%s (%s); the next run tries again", stanza, parameters["bucket"], error)
+                continue
             log.info("%s: %d objects, %d events, %d error events, %d already indexed", stanza, summary.objects,
                      summary.events, summary.errors, summary.skipped_as_indexed)  # fmt: skip
 
