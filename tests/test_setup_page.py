@@ -162,6 +162,14 @@ def test_walk_through_check_preview_deploy(browser_page):
 
     page.click("#ctf-status")
     page.wait_for_function("document.querySelector('#ctf-message').textContent.includes('ACTIVE')", timeout=30_000)
+
+    with page.expect_download() as download:
+        page.click("#ctf-template")
+    assert "AWS::KinesisFirehose::DeliveryStream" in Path(download.value.path()).read_text()
+
+    page.click("#ctf-remove")  # the confirmation dialog is accepted
+    page.wait_for_function("document.querySelector('#ctf-message').textContent.startsWith('Removed')", timeout=60_000)
+    assert "Kept buckets: cloudtrail-firehose-failed-" in page.inner_text("#ctf-message")
     assert web.external_requests == []  # nothing outside the app: no CDN, no external network
 
 
