@@ -179,7 +179,7 @@ def ensure_chromium() -> str:
     if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
         step("installing Debian's chromium for the setup page tests (apt-get install chromium)")
         run(["apt-get", "update", "-q"])
-        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"])
+        run(["apt-get", "install", "-y", "-q", "chromium"])
         if shutil.which("chromium"):
             return shutil.which("chromium")
     raise BuildError("the setup page tests need Chromium: install it (Debian: apt-get install chromium) and retry")
