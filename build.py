@@ -178,6 +178,7 @@ def ensure_chromium() -> str:
         return found
     if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
         step("installing Debian's chromium for the setup page tests (apt-get install chromium)")
+        os.environ.setdefault("DEBIAN_FRONTEND", "noninteractive")
         run(["apt-get", "update", "-q"])
         run(["apt-get", "install", "-y", "-q", "chromium"])
         if shutil.which("chromium"):
