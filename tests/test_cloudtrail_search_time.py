@@ -322,3 +322,11 @@ def test_traffic_mirror_rules_give_source_and_destination_port_ranges():
     call = {"eventSource": "ec2.amazonaws.com", "eventName": "CreateTrafficMirrorFilterRule"}
     f = fields({**call, "requestParameters": request})
     assert (one(f, "src_port_range"), one(f, "dest_port_range")) == ("1024-65535", "443-443")
+
+
+def test_s3_calls_name_the_object_path():
+    f = fields(event_named("CopyObject"))
+    request = event_named("CopyObject")["requestParameters"]
+    assert one(f, "object_path") == f"{request['bucketName']}/{request['key']}"
+    assert one(fields(event_named("PutBucketVersioning")), "object_path") == \
+        event_named("PutBucketVersioning")["requestParameters"]["bucketName"]
