@@ -19,6 +19,7 @@
     {name: "custom_filter_pattern", label: "Custom filter pattern", group: "pipeline", def: "", whenPreset: "custom"},
     {name: "existing_log_group", label: "Existing trail's log group (optional)", group: "pipeline", def: "", hint: "Leave empty to create a multi-region trail."},
     {name: "name_prefix", label: "Name prefix", group: "advanced", def: "cloudtrail-firehose"},
+    {name: "processor", label: "Processing in Firehose", group: "advanced", type: "select", def: "native", options: [["native", "Native decompression (recommended)"], ["lambda", "The app's Lambda processor"]]},
     {name: "multi_region", label: "Multi-region trail", group: "advanced", type: "select", def: "true", options: [["true", "Yes"], ["false", "No"]]},
     {name: "organization_trail", label: "Organization trail", group: "advanced", type: "select", def: "false", options: [["false", "No"], ["true", "Yes (management account)"]]},
     {name: "hec_ack_timeout", label: "Acknowledgement timeout (s)", group: "advanced", type: "number", def: "300", min: 180, max: 600},
