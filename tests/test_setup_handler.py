@@ -242,3 +242,15 @@ def test_the_bin_entry_point_hands_splunk_requests_to_the_service(setup, monkeyp
     answer = entry.SetupHandler("", "").handle(json.dumps(request))
     assert answer["status"] == 200
     assert json.loads(answer["payload"]) == {"config": {}, "has_secret": False}
+
+
+def test_odd_requests_get_answers_not_tracebacks(setup):
+    service, splunkd = setup
+    assert call(service, splunkd, "GET", "nothing-here")[0] == 404
+    assert call(service, splunkd, "GET", "jobs/unknown")[0] == 404
+    status, body = call(service, splunkd, "POST", "config", {"colour": "blue"})
+    assert (status, body["error"]) == (400, "unknown fields: colour")
+    call(service, splunkd, "POST", "config", FORM)
+    job = call(service, splunkd, "POST", "preview", {})[1]["job"]
+    assert call(service, splunkd, "GET", f"jobs/{job['id']}", query={"since": "not-a-number"})[0] == 200
+    wait(service, splunkd, job)

@@ -74,16 +74,17 @@ class SetupService:
         if (method, path) == ("POST", "config"):
             return self.save(splunkd, payload)
         if (method, path) == ("GET", "status"):
-            config, settings, session = self._load(splunkd)
+            _, settings, session = self._load(splunkd)
             return {"status": pipeline.status(settings, session)}
         if (method, path) == ("GET", "template"):
-            config, settings, _ = self._load(splunkd, need_session=False)
+            _, settings, _ = self._load(splunkd, need_session=False)
             return {"template": pipeline.TEMPLATE_PATH.read_text(), "parameters": settings.template_parameters()}
         if method == "GET" and path.startswith("jobs/"):
             job = self.jobs.get(path.removeprefix("jobs/"))
             if job is None:
                 raise RequestError(404, "no such job", "start the operation again")
-            return job.view(int(query.get("since", 0)))
+            since = str(query.get("since", "0"))
+            return job.view(int(since) if since.isdigit() else 0)
         if method == "POST" and path in ("check", "preview", "deploy", "remove"):
             work = getattr(self, f"_{path}")(splunkd, payload)
             try:
