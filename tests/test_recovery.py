@@ -76,8 +76,9 @@ def s3(monkeypatch):
         yield boto3.client("s3", region_name="us-east-1")
 
 
-def recovery(s3, splunk: Splunk, checkpoint_path, batch_size: int = 7) -> Recovery:
-    return Recovery(s3, BUCKET, splunk.write, Checkpoint(checkpoint_path), splunk.already_indexed, batch_size)
+def recovery(s3, splunk: Splunk, checkpoint_path, batch_size: int = 7, waits: list | None = None) -> Recovery:
+    sleep = (waits.append if waits is not None else lambda seconds: None)
+    return Recovery(s3, BUCKET, splunk.write, Checkpoint(checkpoint_path), splunk.already_indexed, batch_size, sleep)
 
 
 def test_every_event_comes_back_once_with_its_time_and_a_source_naming_the_object(s3, tmp_path):
@@ -191,3 +192,24 @@ def test_an_object_that_cannot_be_read_does_not_block_the_others(s3, tmp_path):
     assert summary.events == 40
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert "splunk-failed/2026/11/27/part-1" in keys  # left in place for the next run
+
+
+def test_after_a_crash_recovery_waits_for_recent_events_to_become_searchable(s3, tmp_path):
+    put_objects(s3)
+    splunk = Splunk()
+    crashing = recovery(s3, splunk, tmp_path / "cp.json")
+    writes = {"count": 0}
+
+    def crash_on_third(output, w=splunk.write):
+        writes["count"] += 1
+        if writes["count"] == 3:
+            raise CrashError
+        w(output)
+
+    crashing.write = crash_on_third
+    with pytest.raises(CrashError):
+        crashing.run()
+    waits: list[float] = []
+    recovery(s3, splunk, tmp_path / "cp.json", waits=waits).run()
+    assert len(waits) == 1
+    assert 50 < waits[0] <= 60  # the crash was a moment ago: wait out Splunk's search latency

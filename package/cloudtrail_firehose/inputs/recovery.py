@@ -33,6 +33,7 @@ from cloudtrail_firehose.log import get_logger
 
 PREFIXES = ("splunk-failed/", "processing-failed/", "decompression-failed/")
 RECOVERED, NEEDS_ATTENTION = "recovered/", "needs-attention/"
+SEARCHABLE_AFTER_SECONDS = 60  # indexing-to-search latency to wait out before asking Splunk after a crash
 SOURCE_PREFIX = "firehose_recovery:"
 # Failures after which Splunk may have indexed the data anyway (Firehose's own documentation says so).
 MAYBE_INDEXED = ("Splunk.AckTimeout",)
@@ -175,8 +176,9 @@ class Summary:
 
 class Recovery:
     def __init__(self, s3, bucket: str, write: Callable[[Output], None], checkpoint: Checkpoint,
-                 already_indexed: Callable[[list[str]], set[str]], batch_size: int = 500) -> None:  # fmt: skip
-        self.s3, self.bucket, self.write = s3, bucket, write
+                 already_indexed: Callable[[list[str]], set[str]], batch_size: int = 500,
+                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+        self.s3, self.bucket, self.write, self.sleep = s3, bucket, write, sleep
         self.checkpoint, self.already_indexed, self.batch_size = checkpoint, already_indexed, batch_size
         self.log = get_logger("recovery")
         self.hints = remediations()
@@ -241,9 +243,12 @@ class Recovery:
         # After a crash the pending batch may be half written; after an acknowledgement timeout
         # Splunk may have the events already. Either way, write only what Splunk does not have.
         doubtful = batch if state["pending"] else [o for o in batch if o.maybe_indexed]
+        if state["pending"]:
+            # Events written just before the crash need a moment to become searchable.
+            self.sleep(max(0.0, state.get("pending_since", 0) + SEARCHABLE_AFTER_SECONDS - time.time()))
         indexed = self.already_indexed([o.identity for o in doubtful]) if doubtful else set()
         if not state["pending"]:
-            state["pending"] = bounds
+            state["pending"], state["pending_since"] = bounds, time.time()
             self.checkpoint.save()
         for output in batch:
             if output.identity in indexed:
