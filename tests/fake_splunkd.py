@@ -84,8 +84,9 @@ class FakeSplunkd:
             return 403, error("permission denied")
         conf = f"{APP_NS}/configs/conf-cloudtrail_firehose"
         if path == conf and method == "POST":
-            self.conf.setdefault(form["name"], {})
-            return 201, entry(form["name"], {})
+            name = form.pop("name")
+            self.conf.setdefault(name, {}).update(form)
+            return 201, entry(name, dict(self.conf[name]))
         if path.startswith(conf + "/"):
             stanza = path.removeprefix(conf + "/")
             if stanza not in self.conf:

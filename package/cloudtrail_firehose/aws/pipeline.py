@@ -391,11 +391,15 @@ def _failure_reason(cfn, stack_name: str, before: set[str], final: str) -> str:
     return f"deploy failed at {first['LogicalResourceId']} ({first['ResourceType']}): {reason}. {advice}.{rollback}"
 
 
+def _outputs(stack: dict) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
 def stack_outputs(cfn, stack_name: str) -> dict[str, str]:
     stack = _stack(cfn, stack_name)
     if stack is None:
         raise PipelineError(f"stack {stack_name} does not exist; run apply first")
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return _outputs(stack)
 
 
 # --- status, destroy, export ---------------------------------------------------------------------
@@ -413,7 +417,7 @@ def status(
     stack = _stack(cfn, settings.stack_name)
     if stack is None:
         return {"stack": settings.stack_name, "status": "NOT_DEPLOYED"}
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    outputs = _outputs(stack)
     last_drift = stack.get("DriftInformation", {}).get("StackDriftStatus", "NOT_CHECKED")
     report = {"stack": settings.stack_name, "status": stack["StackStatus"], "outputs": outputs,
               "drift": _drift(cfn, settings.stack_name, sleep) if detect_drift else last_drift}  # fmt: skip

@@ -63,10 +63,7 @@ class MalformedError(ValueError):
 
 
 def decode_payload(data: str) -> dict:
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, TypeError, ValueError) as error:
-        raise MalformedError(f"not base64: {error}") from error
+    raw = _b64(data)
     if raw[:2] == b"\x1f\x8b":
         decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
@@ -88,9 +85,9 @@ def decode_payload(data: str) -> dict:
 
 def _is_base64(data: object) -> bool:
     try:
-        base64.b64decode(data, validate=True)
+        _b64(data)
         return isinstance(data, str)
-    except (binascii.Error, TypeError, ValueError):
+    except MalformedError:
         return False
 
 
@@ -120,12 +117,12 @@ def transform(payload: dict, options: Options) -> bytes:
     group, stream = str(payload.get("logGroup", "")), str(payload.get("logStream", ""))
     sourcetype = next((st for prefix, st in options.sourcetype_map.items() if group.startswith(prefix)),
                       options.sourcetype)  # fmt: skip
+    needs_json = options.drop_read_only or options.drop_events or options.redact_paths or options.mode == "event"
     out = []
     for log_event in payload["logEvents"]:
         if not isinstance(log_event, dict) or not isinstance(log_event.get("message"), str):
             raise MalformedError("a log event has no message")
         message = log_event["message"].rstrip("\r\n")
-        needs_json = options.drop_read_only or options.drop_events or options.redact_paths or options.mode == "event"
         event: object = message
         if needs_json:
             try:

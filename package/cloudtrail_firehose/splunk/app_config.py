@@ -26,27 +26,21 @@ def read_settings(splunkd: Splunkd) -> dict[str, str]:
 
 
 def save_settings(splunkd: Splunkd, values: dict[str, str]) -> None:
-    if not splunkd.exists(f"{CONF_PATH}/{STANZA}"):
-        splunkd.post(CONF_PATH, {"name": STANZA})
-    splunkd.post(f"{CONF_PATH}/{STANZA}", values)
+    splunkd.upsert(CONF_PATH, STANZA, values, {"name": STANZA})
 
 
-def _password_path() -> str:
-    return f"{NAMESPACE}/storage/passwords/{quote(f'{PASSWORD_REALM}:{PASSWORD_USER}:')}"
+PASSWORDS = f"{NAMESPACE}/storage/passwords"
+PASSWORD_ID = f"{PASSWORD_REALM}:{PASSWORD_USER}:"
 
 
 def store_secret_key(splunkd: Splunkd, secret: str) -> None:
     """The AWS secret access key goes to storage/passwords only."""
-    if splunkd.exists(_password_path()):
-        splunkd.post(_password_path(), {"password": secret})
-    else:
-        splunkd.post(f"{NAMESPACE}/storage/passwords", {"name": PASSWORD_USER, "realm": PASSWORD_REALM,
-                                                         "password": secret})  # fmt: skip
+    splunkd.upsert(PASSWORDS, PASSWORD_ID, {"password": secret}, {"name": PASSWORD_USER, "realm": PASSWORD_REALM})
 
 
 def read_secret_key(splunkd: Splunkd) -> str | None:
     try:
-        return splunkd.get(_password_path())["entry"][0]["content"]["clear_password"]
+        return splunkd.get(f"{PASSWORDS}/{quote(PASSWORD_ID)}")["entry"][0]["content"]["clear_password"]
     except SplunkdError as error:
         if error.status == 404:
             return None
@@ -69,8 +63,4 @@ def mark_configured(splunkd: Splunkd) -> None:
 
 def ensure_input(splunkd: Splunkd, kind: str, name: str, values: dict[str, str]) -> None:
     """Create or update one of the app's modular inputs (firehose_recovery, firehose_health)."""
-    path = f"{NAMESPACE}/data/inputs/{kind}"
-    if splunkd.exists(f"{path}/{quote(name)}"):
-        splunkd.post(f"{path}/{quote(name)}", values)
-    else:
-        splunkd.post(path, {"name": name, **values})
+    splunkd.upsert(f"{NAMESPACE}/data/inputs/{kind}", name, values, {"name": name})

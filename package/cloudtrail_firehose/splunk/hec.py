@@ -51,11 +51,8 @@ def ensure_hec_input(splunkd: Splunkd, index: str, rotate: bool = False) -> str:
     """Create or update the app's HEC input; return its token. The same token is kept unless rotate."""
     settings = hec_input_settings(index)
     path = f"{REST_ENDPOINT}/{quote(INPUT_NAME)}"
-    if splunkd.exists(path) and rotate:
+    if rotate and splunkd.exists(path):
         splunkd.delete(path)
-    if splunkd.exists(path):
-        update = {k: v for k, v in settings.items() if k != "name"}
-        entry = splunkd.post(path, update)["entry"][0]
-    else:
-        entry = splunkd.post(REST_ENDPOINT, settings)["entry"][0]
+    update = {k: v for k, v in settings.items() if k != "name"}
+    entry = splunkd.upsert(REST_ENDPOINT, INPUT_NAME, update, {"name": INPUT_NAME})["entry"][0]
     return entry["content"]["token"]

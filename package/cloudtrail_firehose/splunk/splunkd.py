@@ -54,6 +54,13 @@ class Splunkd:
     def delete(self, path: str) -> dict:
         return self.request("DELETE", path)
 
+    def upsert(self, collection: str, entity: str, values: dict[str, Any], create: dict[str, Any]) -> dict:
+        """Update the entity at collection/entity, or create it in collection with the create fields."""
+        path = f"{collection}/{quote(entity)}"
+        if self.exists(path):
+            return self.post(path, values)
+        return self.post(collection, {**create, **values})
+
     def exists(self, path: str) -> bool:
         try:
             self.get(path)
