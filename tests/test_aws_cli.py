@@ -86,3 +86,11 @@ def test_unreachable_endpoint_is_explained():
     assert result.returncode == 1
     assert "cannot reach AWS" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_preflight_with_a_role_to_assume(endpoint):
+    result = cli(endpoint, "preflight", *HEC, "--skip-certificate-check", "--role-arn",
+                 "arn:aws:iam::123456789012:role/deployer", "--external-id", "ext-7")  # fmt: skip
+    assert "[ok  ] AWS identity: arn:aws:sts::123456789012:assumed-role/deployer/cloudtrail-firehose-setup" in (
+        result.stdout
+    ), result.stdout + result.stderr

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -116,8 +119,9 @@ def test_health_streams_one_event_per_pipeline(endpoint, splunkd, tmp_path):
     assert "Deploy on the setup page" in report["why"]
 
 
-def test_recovery_without_splunkd_uses_the_environment_and_loses_nothing(endpoint, tmp_path):
-    """Run as an admin would by hand: no splunkd to ask, AWS credentials from the environment."""
+def test_recovery_without_splunkd_stops_with_a_clear_error_and_moves_nothing(endpoint, tmp_path):
+    """splunkd does not answer: the input must not fall back to other AWS credentials (here the
+    environment's, which could read the bucket) but say why it did nothing."""
     from test_recovery import record
 
     bucket = "manual-recovery-test"
@@ -132,11 +136,75 @@ def test_recovery_without_splunkd_uses_the_environment_and_loses_nothing(endpoin
     result = run_input("firehose_recovery.py", [], definition, endpoint=endpoint, home=tmp_path,
                        AWS_ACCESS_KEY_ID="t", AWS_SECRET_ACCESS_KEY="t")  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    trail = [e for e in ET.fromstring(result.stdout).iter("event") if e.findtext("sourcetype") == "aws:cloudtrail"]
-    assert sorted(json.loads(e.findtext("data"))["eventID"] for e in trail) == sorted(e["eventID"] for e in EVENTS[:5])
+    assert list(ET.fromstring(result.stdout or "<stream/>").iter("event")) == []
     log = (tmp_path / "var/log/splunk/cloudtrail_firehose_recovery.log").read_text()
-    assert "using the environment's credentials" in log
-    assert "duplicates are possible" in log  # Splunk.AckTimeout records could not be checked
+    assert "cannot read the app's AWS access from splunkd at http://127.0.0.1:9" in log
+    assert "check that splunkd is running" in log
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys == ["splunk-failed/manual/part-9"]
+
+
+def test_health_without_splunkd_reports_unknown_with_the_reason(endpoint, tmp_path):
+    nowhere = type("Nowhere", (), {"url": "http://127.0.0.1:9"})()
+    definition = input_definition(nowhere, tmp_path, "firehose_health://main", region="us-east-1",
+                                  name_prefix="never-deployed", index="main")  # fmt: skip
+    result = run_input("firehose_health.py", [], definition, endpoint=endpoint, home=tmp_path,
+                       AWS_ACCESS_KEY_ID="t", AWS_SECRET_ACCESS_KEY="t")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    [event] = list(ET.fromstring(result.stdout).iter("event"))
+    report = json.loads(event.findtext("data"))
+    assert report["state"] == "unknown"  # not "not_deployed": that would be the environment's account speaking
+    assert "no AWS access: cannot read the app's AWS access from splunkd" in report["why"]
+
+
+class RecordingAws:
+    """An AWS endpoint that refuses everything (403 AccessDenied, not retried) and keeps each request's headers."""
+
+    def __init__(self) -> None:
+        self.headers: list[dict[str, str]] = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _refuse(self) -> None:
+                recorder.headers.append(dict(self.headers))
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = (b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+                        b"<Message>recorded</Message></Error></ErrorResponse>")  # fmt: skip
+                self.send_response(403)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_HEAD = _refuse  # noqa: N815 - http.server's naming
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+@pytest.mark.parametrize(("script", "parameters"), [
+    ("firehose_recovery.py", {"bucket": BUCKET, "region": "us-east-1"}),
+    ("firehose_health.py", {"region": "us-east-1", "name_prefix": "cloudtrail-firehose"}),
+])  # fmt: skip
+def test_inputs_call_aws_with_the_apps_client_config(splunkd, tmp_path, script, parameters):
+    recorder = RecordingAws()
+    try:
+        definition = input_definition(splunkd, tmp_path, f"{script[:-3]}://main", **parameters)
+        result = run_input(script, [], definition, endpoint=recorder.url, home=tmp_path)
+    finally:
+        recorder.server.shutdown()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert recorder.headers, "the input sent nothing to AWS"
+    version = re.search(r"^version\s*=\s*(\S+)", (ROOT / "default/app.conf").read_text(), re.M).group(1)
+    for headers in recorder.headers:
+        assert f"cloudtrail_firehose/{version}" in headers["User-Agent"]
+        # botocore's standard retry mode announces its attempt budget (the first try + the app's 8 retries).
+        assert headers["amz-sdk-request"] == "attempt=1; max=9"
+        assert "Credential=AKIAIOSFODNN7EXAMPLE/" in headers["Authorization"]
 
 
 def test_health_says_unknown_when_aws_cannot_be_reached(splunkd, tmp_path):

@@ -183,9 +183,11 @@ def test_a_role_to_assume_is_used_with_its_external_id(setup):
     status, body = call(service, splunkd, "POST", "config", role)
     assert status == 200, body
     assert splunkd.passwords == {}
+    before = len(splunkd.requests)
     check = wait(service, splunkd, call(service, splunkd, "POST", "check", {})[1]["job"])
     identity = next(c for c in check["result"] if c["name"] == "AWS identity")
     assert ":assumed-role/splunk-setup/cloudtrail-firehose-setup" in identity["detail"]
+    assert [path for _, path, _ in splunkd.requests[before:] if "storage/passwords" in path] == []
 
 
 def test_a_missing_index_stops_the_deploy_before_aws(setup):

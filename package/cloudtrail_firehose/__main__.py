@@ -1,7 +1,8 @@
 """Command line for the AWS side: python -m cloudtrail_firehose preflight|plan|apply|status|destroy|export.
 
 Every setting can come from --config FILE (JSON, keys as in PipelineSettings) and be overridden by
-an option. AWS access: --profile, or the usual AWS_* environment variables or instance role;
+an option. AWS access: --profile, or the usual AWS_* environment variables or instance role, and
+--role-arn to assume a role from there (credentials refreshed while a long deploy runs);
 AWS_ENDPOINT_URL points every client at an emulator such as moto_server.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError
 
+from cloudtrail_firehose import access
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
@@ -32,6 +34,8 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--config", type=Path, help="JSON file with settings (options override it)")
     top.add_argument("--profile", help="AWS profile from ~/.aws/config")
     top.add_argument("--region", help="AWS region (default: AWS_DEFAULT_REGION)")
+    top.add_argument("--role-arn", help="assume this IAM role (from the profile or environment credentials)")
+    top.add_argument("--external-id", default="", help="the external id the role's trust policy requires")
     for f in fields(PipelineSettings):
         if f.name == "region":
             continue
@@ -63,6 +67,15 @@ def settings_from(args: argparse.Namespace) -> PipelineSettings:
     return PipelineSettings.from_mapping(values)
 
 
+def cli_clients(args: argparse.Namespace, region: str) -> access.Clients:
+    """The command's clients: the profile or default chain, or a role assumed from it."""
+    base = boto3.Session(profile_name=args.profile, region_name=region or None)
+    if not args.role_arn:
+        return access.Clients(base, region)
+    role = {"aws_auth": "role", "aws_role_arn": args.role_arn, "aws_external_id": args.external_id}
+    return access.clients_for(role, None, region, base=base)
+
+
 def run(argv: list[str] | None = None, out=print) -> int:
     args = parser().parse_args(argv)
     try:
@@ -77,7 +90,7 @@ def run(argv: list[str] | None = None, out=print) -> int:
                 "to the failed-delivery bucket as lambda/processor.zip and deploy again with "
                 "ProcessorCodeKey=lambda/processor.zip.")  # fmt: skip
             return 0
-        session = boto3.Session(profile_name=args.profile, region_name=settings.region or None)
+        session = cli_clients(args, settings.region)
         if args.command == "preflight":
             checks = pipeline.preflight(settings, session, check_certificate=not args.skip_certificate_check)
             for check in checks:

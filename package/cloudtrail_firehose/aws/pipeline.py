@@ -1,8 +1,9 @@
 """Drive the CloudFormation stack that holds the AWS side: preflight, plan, apply, status, destroy, export.
 
 CloudFormation does the ordering, rollback and teardown; this module prepares, watches and explains.
-Every function takes a boto3 session (default: boto3.Session(region_name=settings.region)), so
-tests pass moto-backed ones and AWS_ENDPOINT_URL points everything at an emulator.
+Every function takes the flow's access.Clients (or a boto3 session to build them from; default: the
+default credential chain), so tests pass moto-backed ones and AWS_ENDPOINT_URL points everything at
+an emulator. A flow's functions pass their Clients on: each client is made once.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from botocore.parsers import ResponseParserError
 
+from cloudtrail_firehose.access import Clients, clients
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
 from cloudtrail_firehose.aws.settings import PipelineSettings
@@ -30,8 +31,6 @@ TEMPLATE_PATH = Path(__file__).with_name("template.yaml")
 PROCESSOR_PATH = Path(__file__).resolve().parents[1] / "firehose" / "lambda_processor.py"
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
 CHANGE_SET_PREFIX = "cloudtrail-firehose-"
-# Standard retry mode backs off on throttling and transient errors.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, user_agent_extra="cloudtrail_firehose")
 DONE = ("_COMPLETE", "_FAILED")
 FAILED_STACK = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED")
 REQUIRED_ACTIONS = (
@@ -44,6 +43,7 @@ REQUIRED_ACTIONS = (
 )  # fmt: skip
 
 Progress = Callable[[str], None]
+Session = Clients | boto3.Session | None
 
 
 @dataclass
@@ -82,11 +82,6 @@ class Plan:
         return f"Stack {self.stack_name}: {len(self.changes)} change(s)\n" + "\n".join(map(str, self.changes))
 
 
-def clients(session: boto3.Session | None, region: str):
-    session = session or boto3.Session(region_name=region or None)
-    return lambda name: session.client(name, region_name=region or None, config=CLIENT_CONFIG)
-
-
 def _call(doing: str, function, **kwargs):
     try:
         return function(**kwargs)
@@ -109,12 +104,12 @@ def _stack(cfn, stack_name: str) -> dict | None:
 
 
 def preflight(
-    settings: PipelineSettings, session: boto3.Session | None = None, check_certificate: bool = True
+    settings: PipelineSettings, session: Session = None, check_certificate: bool = True
 ) -> list[Check]:
     """Everything that can be checked before deploying, each with what to do when it fails."""
     client = clients(session, settings.region)
     settings.validate()
-    identity = _call("checking AWS credentials", client("sts").get_caller_identity)
+    identity = client.identity()
     checks = [Check("AWS identity", True, f"{identity['Arn']} in account {identity['Account']}")]
     settings.validate(account_id=identity["Account"])
     checks.append(_permissions(client("iam"), identity["Arn"]))
@@ -197,7 +192,7 @@ def _failed_stack_advice(stack: dict) -> str:
 # --- plan and apply -------------------------------------------------------------------------------
 
 
-def plan(settings: PipelineSettings, session: boto3.Session | None = None, sleep=time.sleep) -> Plan:
+def plan(settings: PipelineSettings, session: Session = None, sleep=time.sleep) -> Plan:
     """Create a change set and describe what it would do. The change set is kept for apply."""
     settings.validate()
     cfn = clients(session, settings.region)("cloudformation")
@@ -267,7 +262,7 @@ def _wait_for_change_set(cfn, stack_name: str, name: str, sleep) -> dict | None:
 
 def ensure_pipeline(
     settings: PipelineSettings,
-    session: boto3.Session | None = None,
+    session: Session = None,
     progress: Progress = print,
     hec_token: str | None = None,
     sleep=time.sleep,
@@ -275,8 +270,8 @@ def ensure_pipeline(
     """Converge the stack on these settings (apply), then the HEC token secret; return the outputs."""
     client = clients(session, settings.region)
     if settings.processor == "lambda":
-        settings = _ensure_processor_code(settings, session, progress, sleep)
-    _converge(settings, session, progress, sleep)
+        settings = _ensure_processor_code(settings, client, progress, sleep)
+    _converge(settings, client, progress, sleep)
     outputs = stack_outputs(client("cloudformation"), settings.stack_name)
     if hec_token is not None:
         ensure_hec_token_secret(client("secretsmanager"), outputs["HecTokenSecretArn"], hec_token, progress)
@@ -293,17 +288,15 @@ def processor_zip() -> bytes:
     return buffer.getvalue()
 
 
-def _ensure_processor_code(settings: PipelineSettings, session, progress: Progress, sleep) -> PipelineSettings:
+def _ensure_processor_code(settings: PipelineSettings, client: Clients, progress: Progress, sleep) -> PipelineSettings:
     """Upload the processor's code to the failed-delivery bucket (created first if needed)."""
-    client = clients(session, settings.region)
     code = processor_zip()
     key = f"lambda/processor-{hashlib.sha256(code).hexdigest()[:16]}.zip"
-    account = _call("checking AWS credentials", client("sts").get_caller_identity)["Account"]
-    bucket = bucket_names(settings, account)[0]
+    bucket = bucket_names(settings, client.account)[0]
     s3 = client("s3")
     if not _bucket_exists(s3, bucket):
         progress("Creating the stack without the processor first: its code goes into the stack's bucket")
-        _converge(replace(settings, processor_code_key=""), session, progress, sleep)
+        _converge(replace(settings, processor_code_key=""), client, progress, sleep)
     try:
         s3.head_object(Bucket=bucket, Key=key)
     except ClientError:
@@ -312,9 +305,8 @@ def _ensure_processor_code(settings: PipelineSettings, session, progress: Progre
     return replace(settings, processor_code_key=key)
 
 
-def _converge(settings: PipelineSettings, session, progress: Progress, sleep) -> None:
-    client = clients(session, settings.region)
-    current = plan(settings, session, sleep)
+def _converge(settings: PipelineSettings, client: Clients, progress: Progress, sleep) -> None:
+    current = plan(settings, client, sleep)
     progress(current.describe())
     if current.has_changes:
         cfn = client("cloudformation")
@@ -406,7 +398,7 @@ def stack_outputs(cfn, stack_name: str) -> dict[str, str]:
 
 
 def status(
-    settings: PipelineSettings, session: boto3.Session | None = None, sleep=time.sleep, detect_drift: bool = True
+    settings: PipelineSettings, session: Session = None, sleep=time.sleep, detect_drift: bool = True
 ) -> dict:
     """The stack's state, outputs, drift, the stream's state and the failed-delivery backlog.
 
@@ -451,7 +443,7 @@ def _drift(cfn, stack_name: str, sleep) -> str:
 
 def destroy(
     settings: PipelineSettings,
-    session: boto3.Session | None = None,
+    session: Session = None,
     delete_data: bool = False,
     progress: Progress = print,
     sleep=time.sleep,
@@ -470,8 +462,7 @@ def destroy(
             raise PipelineError(_failure_reason(cfn, settings.stack_name, before, final))
         progress(f"Stack {settings.stack_name}: DELETE_COMPLETE")
     s3 = client("s3")
-    buckets = [b for b in bucket_names(settings, _call("checking AWS credentials", client("sts").get_caller_identity)
-                                       ["Account"]) if _bucket_exists(s3, b)]  # fmt: skip
+    buckets = [b for b in bucket_names(settings, client.account) if _bucket_exists(s3, b)]
     if not delete_data:
         for bucket in buckets:
             progress(f"Kept S3 bucket {bucket}: it may hold CloudTrail logs or failed deliveries. "

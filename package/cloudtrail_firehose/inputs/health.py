@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cloudtrail_firehose.access import Clients, clients
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import explain
 from cloudtrail_firehose.aws.settings import PipelineSettings
@@ -65,17 +65,16 @@ def verdict(report: dict) -> tuple[str, str]:
     return "flowing", "events reach Splunk"
 
 
-def pipeline_health(settings: PipelineSettings, session: boto3.Session | None = None,
-                    now: datetime | None = None) -> dict:  # fmt: skip
+def pipeline_health(settings: PipelineSettings, session: pipeline.Session = None, now: datetime | None = None) -> dict:
     now = now or datetime.now(UTC)
-    session = session or boto3.Session(region_name=settings.region)
-    state = pipeline.status(settings, session, detect_drift=False)
+    client: Clients = clients(session, settings.region)
+    state = pipeline.status(settings, client, detect_drift=False)
     report = {"pipeline": settings.stack_name, "region": settings.region, "stack_status": state["status"]}
     if state["status"] != "NOT_DEPLOYED":
         report.update(drift=state["drift"], delivery_stream=state.get("delivery_stream"),
                       failed_delivery_backlog=state.get("failed_delivery_objects"))  # fmt: skip
         stream = state["outputs"].get("DeliveryStreamName", settings.stack_name)
-        report["metrics"] = delivery_metrics(session.client("cloudwatch", region_name=settings.region), stream, now)
+        report["metrics"] = delivery_metrics(client("cloudwatch"), stream, now)
     else:
         report["metrics"] = {field: None for _, field in METRICS.values()}
     report["state"], report["why"] = verdict(report)

@@ -8,11 +8,11 @@ import time
 from botocore.exceptions import BotoCoreError, ClientError
 from splunklib.modularinput import Argument, Event, Scheme, Script
 
+from cloudtrail_firehose import access
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from cloudtrail_firehose.inputs.health import pipeline_health
 from cloudtrail_firehose.log import get_logger
-from cloudtrail_firehose.setup.aws_access import aws_session, stored_access
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 
 
@@ -33,18 +33,29 @@ class HealthInput(Script):
     def stream_events(self, inputs, ew) -> None:
         log = get_logger("health")
         splunkd = Splunkd(inputs.metadata["server_uri"], inputs.metadata["session_key"])
-        config, secret = stored_access(splunkd, log)
+        try:
+            config, secret = access.stored_access(splunkd)
+            no_access = None
+        except access.AccessError as error:
+            config, secret, no_access = {}, None, f"the health check has no AWS access: {error}"
         for stanza, parameters in inputs.inputs.items():
             chosen = settings(parameters)
-            try:
-                report = pipeline_health(chosen, aws_session(config, secret, chosen.region))
-            except (PipelineError, ClientError, BotoCoreError) as error:
-                report = {"pipeline": chosen.stack_name, "region": chosen.region, "state": "unknown",
-                          "why": f"the health check could not reach AWS: {error}"}  # fmt: skip
+            report = unknown(chosen, no_access) if no_access else health(chosen, config, secret)
             index = parameters.get("index") or config.get("index") or "main"
             ew.write_event(Event(data=json.dumps(report), stanza=stanza, time=f"{time.time():.3f}", index=index,
                                  source=f"firehose_health:{chosen.stack_name}", sourcetype="aws:firehose:health"))
             log.info("%s: %s (%s)", chosen.stack_name, report["state"], report["why"])
+
+
+def health(chosen: PipelineSettings, config: dict[str, str], secret: str | None) -> dict:
+    try:
+        return pipeline_health(chosen, access.clients_for(config, secret, chosen.region))
+    except (PipelineError, ClientError, BotoCoreError) as error:
+        return unknown(chosen, f"the health check could not reach AWS: {error}")
+
+
+def unknown(chosen: PipelineSettings, why: str) -> dict:
+    return {"pipeline": chosen.stack_name, "region": chosen.region, "state": "unknown", "why": why}
 
 
 def settings(parameters: dict) -> PipelineSettings:

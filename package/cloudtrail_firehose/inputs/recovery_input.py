@@ -1,7 +1,7 @@
 """The firehose_recovery modular input: splunklib's protocol around inputs.recovery.Recovery.
 
 AWS access is the one the setup page stored (cloudtrail_firehose.conf and storage/passwords),
-read through splunkd with the session key Splunk hands the input.
+read through splunkd with the session key Splunk hands the input (cloudtrail_firehose.access).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 from splunklib.modularinput import Argument, Event, Scheme, Script
 
+from cloudtrail_firehose import access
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import known_regions
 from cloudtrail_firehose.inputs.recovery import Checkpoint, Output, Recovery
 from cloudtrail_firehose.log import get_logger
-from cloudtrail_firehose.setup.aws_access import aws_session, stored_access
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -50,10 +50,14 @@ class RecoveryInput(Script):
         log = get_logger("recovery")
         metadata = inputs.metadata
         splunkd = Splunkd(metadata["server_uri"], metadata["session_key"])
-        config, secret = stored_access(splunkd, log)
+        try:
+            config, secret = access.stored_access(splunkd)
+        except access.AccessError as error:
+            log.error("no failed-delivery object was read: %s", error)
+            return
         for stanza, parameters in inputs.inputs.items():
             index = parameters.get("index") or config.get("index", "main")
-            session = aws_session(config, secret, parameters["region"])
+            aws = access.clients_for(config, secret, parameters["region"])
             name = hashlib.sha256(stanza.encode()).hexdigest()[:16]
             checkpoint = Checkpoint(Path(metadata["checkpoint_dir"]) / f"recovery-{name}.json")
 
@@ -62,7 +66,7 @@ class RecoveryInput(Script):
                                      sourcetype=output.sourcetype,
                                      time=f"{output.time:.3f}" if output.time is not None else None))  # fmt: skip
 
-            recovery = Recovery(session.client("s3"), parameters["bucket"], write, checkpoint,
+            recovery = Recovery(aws("s3"), parameters["bucket"], write, checkpoint,
                                 lambda ids, index=index: indexed_identities(splunkd, index, ids, log))  # fmt: skip
             try:
                 summary = recovery.run()

@@ -1,1 +1,1 @@
-"""The setup page's server side: configuration, AWS access, the Splunk side, and deploy jobs."""
+"""The setup page's server side: configuration, the Splunk side, and deploy jobs (AWS access: ../access.py)."""

@@ -21,12 +21,10 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
-import boto3
-
+from cloudtrail_firehose import access
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
-from cloudtrail_firehose.setup.aws_access import access_problems, aws_session
 from cloudtrail_firehose.setup.jobs import JobConflictError, Jobs
 from cloudtrail_firehose.splunk import app_config, hec
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
@@ -35,7 +33,7 @@ CAPABILITY = "cloudtrail_firehose_admin"
 SPLUNK_KEYS = ("index", "aws_auth", "aws_access_key_id", "aws_role_arn", "aws_external_id")
 PIPELINE_KEYS = tuple(f.name for f in fields(PipelineSettings))
 
-SessionFactory = Callable[[dict[str, str], str | None, str], boto3.Session]
+ClientsFactory = Callable[[dict[str, str], str | None, str], access.Clients]
 
 
 class RequestError(Exception):
@@ -47,9 +45,9 @@ class RequestError(Exception):
 class SetupService:
     """One per handler process; jobs live as long as the process."""
 
-    def __init__(self, session_factory: SessionFactory = aws_session) -> None:
+    def __init__(self, clients_factory: ClientsFactory = access.clients_for) -> None:
         self.jobs = Jobs()
-        self.session_factory = session_factory
+        self.clients_factory = clients_factory
 
     def handle(self, method: str, path: str, splunkd: Splunkd, payload: dict | None = None,
                query: dict | None = None) -> tuple[int, dict]:  # fmt: skip
@@ -102,7 +100,7 @@ class SetupService:
         secret = payload.get("aws_secret_access_key") or None
         values = {k: str(v).strip() for k, v in payload.items() if k != "aws_secret_access_key" and v is not None}
         has_secret = secret is not None or app_config.read_secret_key(splunkd) is not None
-        problems = access_problems(values, has_secret)
+        problems = access.access_problems(values, has_secret)
         try:
             PipelineSettings.from_mapping({k: v for k, v in values.items() if k in PIPELINE_KEYS}).validate()
         except SettingsError as error:
@@ -121,11 +119,10 @@ class SetupService:
         if not config:
             raise RequestError(409, "nothing is configured yet", "fill in the form and save it first")
         settings = PipelineSettings.from_mapping({k: v for k, v in config.items() if k in PIPELINE_KEYS}).validate()
-        session = None
-        if need_session:
-            secret = app_config.read_secret_key(splunkd) if config.get("aws_auth", "keys") == "keys" else None
-            session = self.session_factory(config, secret, settings.region)
-        return config, settings, session
+        aws = None
+        if need_session:  # one Clients per request or job: each AWS client made once
+            aws = self.clients_factory(config, access.read_secret(splunkd, config), settings.region)
+        return config, settings, aws
 
     # --- jobs ------------------------------------------------------------------------------------
 

@@ -1,0 +1,222 @@
+"""AWS access for everyone (setup handler, modular inputs, CLI).
+
+Three ways in, chosen by the setting aws_auth:
+
+- keys: an access key id from cloudtrail_firehose.conf and its secret from storage/passwords;
+- role: a role assumed from the default credential chain (optional external id), its credentials
+  refreshed before they expire, as botocore does for the CLI's role profiles;
+- instance: the default credential chain (instance role, environment, profile).
+
+`Clients` then holds every AWS client of one flow, each created once with the app's client config
+(standard retries, a user agent naming the app), and asks for the caller identity once.
+AWS_ENDPOINT_URL still points every client at an emulator (botocore reads it itself).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cloudtrail_firehose.aws.errors import PipelineError, explain
+from cloudtrail_firehose.splunk import app_config
+from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
+
+MODES = ("keys", "role", "instance")
+ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+ROLE_SESSION_NAME = "cloudtrail-firehose-setup"
+# One hour is what every role allows (MaxSessionDuration is at least 3600); refresh covers longer runs.
+ROLE_DURATION_SECONDS = 3600
+APP_CONF = Path(__file__).resolve().parents[2] / "default" / "app.conf"
+
+Clock = Callable[[], datetime]
+
+
+class AccessError(PipelineError):
+    """The app's AWS access cannot be set up; the message says what failed and what to do."""
+
+
+@cache
+def app_version() -> str:
+    """The app's version from default/app.conf (next to lib/ in the app, next to package/ in a clone)."""
+    try:
+        found = re.search(r"^\[id\][^\[]*?^version\s*=\s*(\S+)", APP_CONF.read_text(encoding="utf-8"), re.M | re.S)
+    except OSError:
+        found = None
+    return found.group(1) if found else "unknown"
+
+
+@cache
+def client_config() -> Config:
+    """Standard retries back off on throttling and transient errors; the user agent names the app."""
+    return Config(retries={"mode": "standard", "max_attempts": 8},
+                  user_agent_extra=f"cloudtrail_firehose/{app_version()}")  # fmt: skip
+
+
+# --- which access, and its secret --------------------------------------------------------------
+
+
+def mode_of(config: Mapping[str, str]) -> str:
+    return config.get("aws_auth") or "keys"
+
+
+def known_mode(config: Mapping[str, str]) -> str:
+    mode = mode_of(config)
+    if mode not in MODES:
+        raise AccessError(f"aws_auth: {mode!r} is not one of {', '.join(MODES)}; choose one on the setup page")
+    return mode
+
+
+def access_problems(config: Mapping[str, str], has_secret: bool) -> list[str]:
+    mode = mode_of(config)
+    if mode not in MODES:
+        return [f"aws_auth: {mode!r} is not one of {', '.join(MODES)}"]
+    problems = []
+    if mode == "keys":
+        if not ACCESS_KEY_ID.match(config.get("aws_access_key_id", "")):
+            problems.append("aws_access_key_id: an access key id starts with AKIA (or ASIA) and has 16+ letters/digits")
+        if not has_secret:
+            problems.append("aws_secret_access_key: enter the secret access key that belongs to the key id")
+    if mode == "role" and not ROLE_ARN.match(config.get("aws_role_arn", "")):
+        problems.append("aws_role_arn: give the ARN of the role to assume, arn:aws:iam::<account>:role/<name>")
+    return problems
+
+
+def read_secret(splunkd: Splunkd, config: Mapping[str, str]) -> str | None:
+    """The secret access key, read in keys mode only: no other mode ever touches storage/passwords."""
+    return app_config.read_secret_key(splunkd) if mode_of(config) == "keys" else None
+
+
+def stored_access(splunkd: Splunkd) -> tuple[dict[str, str], str | None]:
+    """The settings the setup page stored and, in keys mode, the secret key.
+
+    No stored settings means setup never ran: the default chain (instance mode) applies. splunkd not
+    answering is an error, never a reason to use other credentials than the configured ones.
+    """
+    try:
+        config = app_config.read_settings(splunkd)
+        if not config:
+            return {"aws_auth": "instance"}, None
+        secret = read_secret(splunkd, config)
+    except SplunkdError as error:
+        raise AccessError(
+            f"cannot read the app's AWS access from splunkd at {splunkd.base_url} ({error}); "
+            "check that splunkd is running and reachable from this process; the input tries again at its next run"
+        ) from error
+    if known_mode(config) == "keys" and not secret:
+        raise AccessError("aws_auth is keys but no secret access key is stored; enter it on the setup page and save")
+    return config, secret
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+
+def clients_for(config: Mapping[str, str], secret: str | None, region: str, base: boto3.Session | None = None,
+                clock: Clock | None = None) -> Clients:  # fmt: skip
+    """The flow's clients on the configured access. base: the default chain (the CLI passes its profile)."""
+    return Clients(session_for(config, secret, region, base, clock), region)
+
+
+def session_for(config: Mapping[str, str], secret: str | None, region: str, base: boto3.Session | None = None,
+                clock: Clock | None = None) -> boto3.Session:  # fmt: skip
+    """A boto3 session for the configured mode."""
+    mode = known_mode(config)
+    if mode == "keys":
+        return boto3.Session(aws_access_key_id=config.get("aws_access_key_id"), aws_secret_access_key=secret,
+                             region_name=region)  # fmt: skip
+    base = base or boto3.Session(region_name=region or None)
+    if mode == "instance":
+        return base
+    return assumed_role_session(base, config["aws_role_arn"], config.get("aws_external_id", ""), region, clock)
+
+
+def assumed_role_session(base: boto3.Session, role_arn: str, external_id: str = "", region: str = "",
+                         clock: Clock | None = None) -> boto3.Session:  # fmt: skip
+    """A session whose credentials come from sts:AssumeRole and are fetched again before they expire.
+
+    botocore refreshes them itself (15 minutes before expiry when it can, 10 minutes before at the
+    latest), so a deploy watched for longer than the role's session duration keeps working.
+    """
+    sts = base.client("sts", region_name=region or None, config=client_config())
+    arguments = {"RoleArn": role_arn, "RoleSessionName": ROLE_SESSION_NAME, "DurationSeconds": ROLE_DURATION_SECONDS}
+    if external_id:
+        arguments["ExternalId"] = external_id
+
+    def fetch() -> dict[str, str]:
+        try:
+            credentials = sts.assume_role(**arguments)["Credentials"]
+        except (ClientError, BotoCoreError) as error:
+            what = explain(error, f"assuming role {role_arn}")
+            raise AccessError(f"{what}. The role's trust policy must allow this identity (and the external id, "
+                              "if one is set) to call sts:AssumeRole") from error  # fmt: skip
+        return {"access_key": credentials["AccessKeyId"], "secret_key": credentials["SecretAccessKey"],
+                "token": credentials["SessionToken"], "expiry_time": credentials["Expiration"].isoformat()}  # fmt: skip
+
+    options: dict[str, Any] = {"time_fetcher": clock} if clock else {}
+    credentials = DeferredRefreshableCredentials(refresh_using=fetch, method="assume-role", **options)
+    # The base's profile still gives the settings other than credentials (CA bundle, endpoints).
+    core = botocore.session.Session(profile=base.profile_name if base.profile_name in base.available_profiles else None)
+    # Only this provider: an assumed role must never quietly become the chain's own identity.
+    core.register_component("credential_provider", CredentialResolver([_Given(credentials)]))
+    return boto3.Session(botocore_session=core, region_name=region or None)
+
+
+class _Given(CredentialProvider):
+    METHOD = "assume-role"
+
+    def __init__(self, credentials: DeferredRefreshableCredentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> DeferredRefreshableCredentials:
+        return self._credentials
+
+
+# --- clients -----------------------------------------------------------------------------------
+
+
+class Clients:
+    """Every AWS client of one flow, each made once with the app's client config, for one region."""
+
+    def __init__(self, session: boto3.Session | None = None, region: str = "") -> None:
+        self.session = session or boto3.Session(region_name=region or None)
+        self.region = region or self.session.region_name or ""
+        self._made: dict[str, Any] = {}
+        self._identity: dict[str, str] | None = None
+
+    def __call__(self, service: str) -> BaseClient:
+        if service not in self._made:
+            self._made[service] = self.session.client(service, region_name=self.region or None,
+                                                      config=client_config())  # fmt: skip
+        return self._made[service]
+
+    def identity(self) -> dict[str, str]:
+        """sts:GetCallerIdentity, asked once per flow."""
+        if self._identity is None:
+            try:
+                self._identity = self("sts").get_caller_identity()
+            except (ClientError, BotoCoreError) as error:
+                raise explain(error, "checking AWS credentials") from error
+        return self._identity
+
+    @property
+    def account(self) -> str:
+        return self.identity()["Account"]
+
+
+def clients(session: Clients | boto3.Session | None, region: str) -> Clients:
+    """The flow's clients: the ones given when they are for this region, else new ones."""
+    if isinstance(session, Clients):
+        return session if session.region == region or not region else Clients(session.session, region)
+    return Clients(session, region)
