@@ -74,14 +74,18 @@ def mode_of(config: Mapping[str, str]) -> str:
 def known_mode(config: Mapping[str, str]) -> str:
     mode = mode_of(config)
     if mode not in MODES:
-        raise AccessError(f"aws_auth: {mode!r} is not one of {', '.join(MODES)}; choose one on the setup page")
+        raise AccessError(_not_a_mode(mode))
     return mode
+
+
+def _not_a_mode(mode: str) -> str:
+    return f"aws_auth: {mode!r} is not one of {', '.join(MODES)}; choose one on the setup page"
 
 
 def access_problems(config: Mapping[str, str], has_secret: bool) -> list[str]:
     mode = mode_of(config)
     if mode not in MODES:
-        return [f"aws_auth: {mode!r} is not one of {', '.join(MODES)}"]
+        return [_not_a_mode(mode)]
     problems = []
     if mode == "keys":
         if not ACCESS_KEY_ID.match(config.get("aws_access_key_id", "")):
