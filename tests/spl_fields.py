@@ -1,7 +1,7 @@
 """Which fields an SPL pipeline reads, and which it hands to the next command.
 
-Enough of SPL for the app's own dashboards and saved searches: search terms, eval, where, stats,
-timechart, bin, sort, head, fields, table, iplocation, geostats. Any other command is an error,
+Enough of SPL for the app's own dashboards and saved searches: search terms, eval, where, fillnull,
+stats, timechart, bin, sort, head, fields, table, iplocation, geostats. Any other command is an error,
 so a new panel that uses one has to teach this module first instead of going unchecked.
 """
 
@@ -124,6 +124,10 @@ def _stage(name: str, rest: str, fields: set[str]) -> tuple[set[str], set[str]]:
             return reads | by | {"lat", "lon"}, writes | {"geobin", "latitude", "longitude"}
         # timechart: one column per split value, which later stages name freely.
         return reads | by | {"_time"}, writes | {"_time"} | ({"*split*"} if by else set())
+    if name == "fillnull":
+        # Fills the named fields (creating them); without names, every field of the results.
+        names = {w for w in rest.split() if not w.startswith("value=")}
+        return set(), fields | names
     if name == "bin":
         return {rest.split()[0]}, fields
     if name == "sort":

@@ -1,16 +1,33 @@
 """A small model of Splunk's search-time field pipeline, to test the shipped configuration.
 
-No Splunk runs here, so this applies what the app ships, in Splunk's documented order:
-KV_MODE=json -> FIELDALIAS -> EVAL -> LOOKUP -> eventtypes -> tags. It implements exactly the
-subset of the eval language the app uses (and fails loudly on anything else), with Splunk's
-null semantics: a comparison with null is null, if() takes the false branch on null, concatenation
-with null is null. Regular expressions use the `regex` module (PCRE-compatible).
+No Splunk runs here, so this applies what the app ships, as Splunk's documents describe it:
+
+- "The sequence of search-time operations" (Knowledge Manager Manual): KV_MODE=json -> FIELDALIAS
+  -> EVAL -> LOOKUP -> eventtypes -> tags; each step sees only what the steps before it made.
+- props.conf.spec FIELDALIAS and "Field alias behavior change" (7.2.4+): an alias whose source
+  field is absent removes the destination field (ASNEW would keep it; the app does not use it).
+- props.conf.spec EVAL-: calculated fields are evaluated independently, all against the fields
+  as they were before any EVAL; one cannot use another's result.
+- "Configure CSV lookups" / lookup command: an automatic lookup matches every value of a
+  multivalue input field; the output field gets one value per matched input value.
+- "stats" command reference: an event whose by-field is null is left out of every group; an
+  event with a multivalue by-field counts in the group of each value (`stats_by`).
+- Multivalue eval functions: mvzip pairs values; coalesce/lower/replace keep every value. Where
+  the documents do not say what an operator does with a multivalue operand (comparison, `.`,
+  match, like), the model refuses (EvalError) instead of guessing.
+
+It implements exactly the subset of the eval language the app uses (and fails loudly on anything
+else), with Splunk's null semantics: a comparison with null is null, if() takes the false branch
+on null, concatenation with null is null. Regular expressions use the `regex` module
+(PCRE-compatible). What it does not model is listed in README.md ("Testing against Splunk's
+documented behaviour").
 """
 
 from __future__ import annotations
 
 import csv
 import fnmatch
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,8 +203,12 @@ class Parser:
         raise EvalError(f"unexpected {value!r}")
 
 
-def _first(value):
-    return value[0] if isinstance(value, list) else value
+def _single(value, what: str):
+    if isinstance(value, list):
+        if len(value) == 1:
+            return value[0]
+        raise EvalError(f"{what} of a multivalue field is not modelled (use an mv function): {value!r}")
+    return value
 
 
 def _truth(value) -> bool:
@@ -217,7 +238,8 @@ def evaluate(node, fields: Fields):
         value = evaluate(node[1], fields)
         return None if value is None else not value
     if kind == "cmp":
-        left, right = _first(evaluate(node[2], fields)), _first(evaluate(node[3], fields))
+        left = _single(evaluate(node[2], fields), "comparison")
+        right = _single(evaluate(node[3], fields), "comparison")
         if left is None or right is None:
             return None
         op = node[1]
@@ -227,7 +249,8 @@ def evaluate(node, fields: Fields):
             return left != right
         raise EvalError(f"operator {op} is not modelled")
     if kind == "concat":
-        left, right = _first(evaluate(node[1], fields)), _first(evaluate(node[2], fields))
+        left = _single(evaluate(node[1], fields), "concatenation")
+        right = _single(evaluate(node[2], fields), "concatenation")
         return None if left is None or right is None else f"{left}{right}"
     if kind == "call":
         return call(node[1], node[2], fields)
@@ -240,6 +263,10 @@ def _map(value, function):
     if isinstance(value, list):
         return [function(v) for v in value]
     return function(value)
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 def call(name: str, args: list, fields: Fields):
@@ -269,14 +296,22 @@ def call(name: str, args: list, fields: Fields):
     if name == "lower":
         return _map(values[0], str.lower)
     if name == "match":
-        subject = _first(values[0])
+        subject = _single(values[0], "match()")
         return None if subject is None else regex.search(values[1], subject) is not None
     if name == "like":
-        subject = _first(values[0])
+        subject = _single(values[0], "like()")
         if subject is None:
             return None
         pattern = "".join(".*" if c == "%" else "." if c == "_" else regex.escape(c) for c in values[1])
         return regex.fullmatch(pattern, subject, flags=regex.S) is not None
+    if name == "mvzip":
+        # Multivalue eval functions: the first value of X with the first of Y, and so on.
+        if values[0] is None or values[1] is None:
+            return None
+        delimiter = values[2] if len(values) > 2 else ","
+        left, right = _as_list(values[0]), _as_list(values[1])
+        zipped = [f"{a}{delimiter}{b}" for a, b in zip(left, right, strict=False)]
+        return zipped[0] if len(zipped) == 1 else zipped
     if name == "replace":
         pattern, replacement = values[1], values[2]
         return _map(values[0], lambda v: regex.sub(pattern, replacement, v))
@@ -384,6 +419,8 @@ class SearchTime:
         for source, target in self.aliases:
             if source in fields:
                 aliased[target] = list(fields[source])
+            else:
+                aliased.pop(target, None)  # Splunk 7.2.4+: no source, no destination
         fields = aliased
         computed = {}
         for name, node in self.evals.items():
@@ -397,17 +434,7 @@ class SearchTime:
             else:
                 fields[name] = value if isinstance(value, list) else [value]
         for table, inputs, outputs in self.lookups:
-            keys = {column: fields[field_name][0] for column, field_name in inputs if field_name in fields}
-            if len(keys) != len(inputs):
-                continue  # Splunk skips a lookup whose input fields are missing
-            row = table.match(keys)
-            if row is None:
-                continue
-            for column, field_name in outputs:
-                if row.get(column):
-                    fields[field_name] = [row[column]]
-                else:
-                    fields.pop(field_name, None)
+            self._apply_lookup(table, inputs, outputs, fields)
         matched = sorted(name for name, search in self.eventtypes.items() if search_matches(search, fields))
         if matched:
             fields["eventtype"] = matched
@@ -428,6 +455,28 @@ class SearchTime:
                 fields[f"tag::{field_name}"] = sorted(values)
         return fields
 
+    @staticmethod
+    def _apply_lookup(table: Lookup, inputs, outputs, fields: Fields) -> None:
+        if any(field_name not in fields for _, field_name in inputs):
+            return  # Splunk skips a lookup whose input fields are missing
+        multivalue = [field_name for _, field_name in inputs if len(fields[field_name]) > 1]
+        if len(inputs) > 1 and multivalue:
+            raise EvalError(f"a multivalue input ({multivalue}) to a lookup of several fields is not modelled")
+        # Every value of a multivalue input is looked up; each match adds its output values.
+        rows = []
+        for values in zip(*(fields[field_name] for _, field_name in inputs), strict=True):
+            row = table.match({column: value for (column, _), value in zip(inputs, values, strict=True)})
+            if row is not None:
+                rows.append(row)
+        if not rows:
+            return
+        for column, field_name in outputs:
+            values = [row[column] for row in rows if row.get(column)]
+            if values:
+                fields[field_name] = values
+            else:
+                fields.pop(field_name, None)
+
     def produced_fields(self) -> set[str]:
         """Every field name the configuration can add (the static measure)."""
         names = {target for _, target in self.aliases} | set(self.evals)
@@ -438,6 +487,28 @@ class SearchTime:
         if self.tags:
             names |= {"tag"} | {f"tag::{pair.partition('=')[0]}" for pair in self.tags}
         return names
+
+
+# --- stats ... by ---------------------------------------------------------------------------------
+
+
+def stats_by(rows: list[Fields], by: list[str]) -> dict[tuple[str, ...], int]:
+    """Event counts per group, as `stats count by <by>` gives them ("stats" command reference):
+    an event with a null (absent) by-field is in no group; a multivalue by-field puts the event
+    in the group of each of its values."""
+    groups: dict[tuple[str, ...], int] = {}
+    for fields in rows:
+        columns = [[v for v in fields.get(name, []) if v != ""] for name in by]
+        if not all(columns):
+            continue
+        for key in itertools.product(*columns):
+            groups[key] = groups.get(key, 0) + 1
+    return groups
+
+
+def kept_by(rows: list[Fields], by: list[str]) -> int:
+    """How many of the events reach at least one group of `stats ... by <by>`."""
+    return sum(1 for fields in rows if stats_by([fields], by))
 
 
 # --- eventtype searches -------------------------------------------------------------------------
@@ -500,4 +571,3 @@ def search_matches(search: str, fields: Fields) -> bool:
         return term_matches(name, op, pattern)
 
     return parse_or()
-

@@ -104,7 +104,7 @@ def test_aws_service_principals_are_named_by_service():
     event = event_named("AssumeRole", lambda e: e["userIdentity"]["type"] == "AWSService")
     f = fields(event)
     assert one(f, "user") == event["userIdentity"]["invokedBy"]
-    assert "src_ip" not in f or one(f, "src_ip") != event["sourceIPAddress"] or ":" in event["sourceIPAddress"]
+    assert one(f, "src_ip") == event["sourceIPAddress"]
 
 
 def test_account_and_region_fields():
@@ -169,13 +169,69 @@ def test_read_only_calls_are_not_changes():
     assert "action" not in f
 
 
-def test_src_ip_only_holds_addresses():
+def test_src_ip_is_every_source_address_as_the_addon_gives_it():
+    """Service names and "AWS Internal" too: detections filter src_ip!="AWS Internal" themselves."""
+    kinds = set()
     for _, event in cloudtrail_events():
-        f = fields(event)
         source = event.get("sourceIPAddress")
-        if source and source.endswith(".amazonaws.com"):
-            assert "src_ip" not in f
-            assert one(f, "src") == source
+        if source:
+            f = fields(event)
+            assert one(f, "src_ip") == one(f, "src") == source
+            kinds.add("service" if source.endswith(".amazonaws.com") else source if " " in source else "address")
+    assert {"service", "AWS Internal", "address"} <= kinds
+
+
+def test_username_is_given_for_every_identity_type():
+    examples = {"IAMUser": "CreateUser", "AssumedRole": "PutBucketReplication", "Root": "CreateVirtualMFADevice"}
+    for identity_type, event_name in examples.items():
+        event = event_named(event_name)
+        assert event["userIdentity"]["type"] == identity_type
+        f = fields(event)
+        assert one(f, "userName") == one(f, "user_name"), identity_type
+    assumed = fields(event_named("PutBucketReplication"))
+    issuer = event_named("PutBucketReplication")["userIdentity"]["sessionContext"]["sessionIssuer"]
+    assert one(assumed, "userName") == issuer["userName"]
+    assert one(fields(event_named("CreateVirtualMFADevice")), "userName") == "root"
+
+
+def test_username_and_user_name_are_computed_alike():
+    from splunk_conf import read_conf
+
+    props = read_conf(ROOT / "default" / "props.conf")["aws:cloudtrail"]
+    assert props["EVAL-userName"] == props["EVAL-user_name"]
+    assert props["EVAL-src_user"] == props["EVAL-user_arn"]
+
+
+def test_failed_console_sign_in_of_an_iam_user_gets_its_arn():
+    event = event_named("ConsoleLogin", lambda e: e.get("errorMessage") == "Failed authentication")
+    assert "arn" not in event["userIdentity"]
+    f = fields(event)
+    identity = event["userIdentity"]
+    expected = f"arn:aws:iam::{identity['accountId']}:user/{identity['userName']}"
+    assert one(f, "user_arn") == one(f, "src_user") == expected
+    # An unknown user name is hidden by CloudTrail: there is no user, so no ARN.
+    hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
+    unknown = fields(event_named("ConsoleLogin", lambda e: e["userIdentity"].get("userName") == hidden))
+    assert "user_arn" not in unknown
+    china = fields({**event, "awsRegion": "cn-north-1"})
+    assert one(china, "user_arn") == expected.replace("arn:aws:", "arn:aws-cn:")
+
+
+def test_every_rule_of_a_security_group_change_is_described():
+    """Two rules in one call: every value of the multivalue fields reaches the port range and the
+    protocol lookup (Splunk's automatic lookups match each value of a multivalue input)."""
+    rules = [
+        {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}},
+        {"ipProtocol": "17", "fromPort": 53, "toPort": 53, "ipRanges": {"items": [{"cidrIp": "10.0.0.0/8"}]}},
+    ]
+    event = {"eventSource": "ec2.amazonaws.com", "eventName": "AuthorizeSecurityGroupIngress",
+             "requestParameters": {"groupId": "sg-0123", "ipPermissions": {"items": rules}}}  # fmt: skip
+    f = fields(event)
+    assert f["dest_port_range"] == ["22-22", "53-53"]
+    assert f["protocol_code"] == ["tcp", "17"]
+    assert f["protocol"] == ["tcp", "udp"]
+    assert f["src_ip_range"] == ["0.0.0.0/0", "10.0.0.0/8"]
+    assert one(f, "direction") == "inbound"
 
 
 # --- lookups as data ---------------------------------------------------------------------------
@@ -330,3 +386,45 @@ def test_s3_calls_name_the_object_path():
     assert one(f, "object_path") == f"{request['bucketName']}/{request['key']}"
     assert one(fields(event_named("PutBucketVersioning")), "object_path") == \
         event_named("PutBucketVersioning")["requestParameters"]["bucketName"]
+
+
+# --- security content detections ---------------------------------------------------------------
+
+# Detections the app does not serve on the pool events, and why (the event lacks what is needed).
+UNSERVED_DETECTIONS = {
+    "AWS Multiple Failed MFA Requests For User": (
+        "no pool event is a failed MFA sign-in: the data-source example names an unknown user "
+        "(CloudTrail hides it, so there is no user and no ARN) and the Stratus sign-in succeeded "
+        "(no errorMessage)"
+    ),
+}
+
+
+def detection_report() -> dict[str, tuple[str, str]]:
+    """(app, TA) served verdicts per detection, from ../shared/tools/detection_fields.py."""
+    import subprocess
+    import sys
+
+    tool = CORPUS.parent / "tools" / "detection_fields.py"
+    content = CORPUS / "splunk_security_content"
+    command = [sys.executable, str(tool), str(ROOT), str(content / "detections"), str(content / "data_sources"),
+               str(CORPUS / "stratus-red-team" / "detonation-logs")]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    verdicts, name = {}, None
+    for line in output.splitlines():
+        if line.startswith("== "):
+            name = line[3:]
+        elif line.strip().startswith("served:"):
+            app, ta = (part.split()[-1] for part in line.split(":", 1)[1].split(","))
+            verdicts[name] = (app, ta)
+    return verdicts
+
+
+def test_detections_find_the_fields_they_need():
+    verdicts = detection_report()
+    assert len(verdicts) >= 20
+    unserved = {name for name, (app, _) in verdicts.items() if app != "yes"}
+    assert unserved == set(UNSERVED_DETECTIONS)
+    served_by_app = sum(app == "yes" for app, _ in verdicts.values())
+    served_by_addon = sum(ta == "yes" for _, ta in verdicts.values())
+    assert served_by_app > served_by_addon

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from corpus import cloudtrail_events
-from spl_fields import analyse, search_term_fields
+from spl_fields import analyse, search_term_fields, split_pipeline
 from splint.linter import lint_text
 from splunk_conf import read_conf
 from splunk_search import SearchTime, json_paths
@@ -235,3 +235,153 @@ def test_the_data_macro_is_the_only_place_that_names_the_index():
         assert "index=" not in query, where
     assert "index=" in MACROS["cloudtrail_firehose_events"]["definition"]
     assert "index=" in MACROS["cloudtrail_firehose_pipeline"]["definition"]
+
+
+# --- every event reaches the panels and alerts ------------------------------------------------
+
+CORPUS_FIELDS = [SearchTime.load(ROOT).fields_of(event) for _, event in cloudtrail_events()]
+
+
+def by_fields_kept(query: str, rows: list[dict], apply_filter: bool) -> tuple[list[str], int, int]:
+    """(by-fields, events matching the filter, events reaching a group) of the first `stats ... by`,
+    after the search's own eval and fillnull, on the model's fields (stats drops a null by-field)."""
+    from splunk_search import compile_eval, evaluate, kept_by, search_matches
+
+    commands = split_pipeline(without_tokens(query))
+    if apply_filter:
+        terms = re.sub(r"`[^`]*`", " ", commands[0])
+        rows = [r for r in rows if search_matches(terms, r)]
+    rows = [dict(r) for r in rows]
+    for command in commands[1:]:
+        name, _, rest = command.partition(" ")
+        if name == "eval":
+            target, _, expression = rest.partition("=")
+            node = compile_eval(expression)
+            for r in rows:
+                value = evaluate(node, r)
+                if value is None:
+                    r.pop(target.strip(), None)
+                else:
+                    r[target.strip()] = value if isinstance(value, list) else [value]
+        elif name == "fillnull":
+            value = re.search(r'value=("[^"]*"|\S+)', rest)
+            filler = value.group(1).strip('"') if value else "0"
+            for r in rows:
+                for field_name in (w for w in rest.split() if not w.startswith("value=")):
+                    r.setdefault(field_name, [filler])
+        elif name == "stats" and " by " in rest:
+            by = [w for w in rest.partition(" by ")[2].split() if "=" not in w and w != "_time"]
+            return by, len(rows), kept_by(rows, by)
+        elif name in ("stats", "timechart"):
+            return [], len(rows), len(rows)  # no by-clause, or timechart's NULL series: nothing dropped
+    raise AssertionError(f"no stats in {query!r}")
+
+
+def cloudtrail_searches() -> list[tuple[str, str, bool]]:
+    searches = []
+    for path in VIEWS:
+        for search in ET.parse(path).getroot().iter("search"):
+            query = search.findtext("query") or ""
+            if search.get("id") and "`cloudtrail_firehose_events`" in query:
+                searches.append((f"{path.name}#{search.get('id')}", query, False))
+    for name, stanza in SAVED.items():
+        if stanza["search"].startswith("`cloudtrail_firehose_events`"):
+            searches.append((f"savedsearches.conf[{name}]", stanza["search"], True))
+    return searches
+
+
+@pytest.mark.parametrize(("where", "query", "filtered"), cloudtrail_searches(), ids=[w for w, _, _ in
+                                                                                    cloudtrail_searches()])
+def test_every_event_reaches_the_panels_and_alerts(where, query, filtered):
+    """Dashboard base searches over every corpus event (filters at their defaults count every
+    event); alerts over the events their own filter selects."""
+    by, matching, kept = by_fields_kept(query, CORPUS_FIELDS, filtered)
+    assert kept == matching, f"{where}: `by {' '.join(by)}` keeps {kept} of {matching} events"
+
+
+def test_the_by_field_check_sees_a_null_by_field():
+    rows = [{"user": ["alice"]}, {"src_ip": ["192.0.2.1"]}]
+    assert by_fields_kept("x | stats count by user", rows, False)[1:] == (2, 1)
+    assert by_fields_kept('x | fillnull value="unknown" user | stats count by user', rows, False)[1:] == (2, 2)
+    assert by_fields_kept("x | eval user=coalesce(user, src_ip) | stats count by user", rows, False)[1:] == (2, 2)
+
+
+def test_some_alert_filters_select_corpus_events():
+    selected = [by_fields_kept(q, CORPUS_FIELDS, True)[1] for _, q, filtered in cloudtrail_searches() if filtered]
+    assert sum(1 for n in selected if n) >= 4
+
+
+# --- drilldowns --------------------------------------------------------------------------------
+
+
+def drilldown_links() -> list[tuple[str, str]]:
+    return [(path.name, link.text) for path in VIEWS for link in ET.parse(path).getroot().iter("link")]
+
+
+def render(link: str, row: dict[str, str]) -> str:
+    """Substitute tokens as Simple XML does: |u URL-encodes the value, no filter inserts it as is."""
+    from urllib.parse import quote
+
+    def token(match: re.Match) -> str:
+        name, _, token_filter = match.group(1).partition("|")
+        value = row.get(name.removeprefix("row."), "-24h@h")
+        return quote(value, safe="") if token_filter == "u" else value
+
+    return re.sub(r"\$([\w.:]+(?:\|\w)?)\$", token, link)
+
+
+@pytest.mark.parametrize(("view", "link"), drilldown_links(), ids=[f"{v}:{i}" for i, (v, _) in
+                                                                    enumerate(drilldown_links())])
+def test_drilldown_values_with_spaces_stay_one_search_term(view, link):
+    from urllib.parse import parse_qs, urlsplit
+
+    row = {name: "AWS Internal" for name in re.findall(r"\$row\.(\w+)", link)}
+    rendered = urlsplit(render(link, row))
+    query = parse_qs(rendered.query)
+    if "q" in query:
+        search = query["q"][0]
+        terms = re.findall(r'(\w+)=("[^"]*"|[^\s()]+)', search)
+        assert terms, search
+        assert all(value == '"AWS Internal"' for _, value in terms), search  # every term is a row value
+    for field_name, values in query.items():
+        if field_name.startswith("form.") and field_name.removeprefix("form.") in row:
+            assert values == ["AWS Internal"]
+
+
+# --- alerts fire once per event ------------------------------------------------------------------
+
+
+def minutes(relative: str) -> int:
+    if relative == "now":
+        return 0
+    match = re.fullmatch(r"-(\d+)([mh])@m", relative)
+    assert match, f"use -<n>m@m or -<n>h@m so windows line up with the schedule: {relative}"
+    return int(match.group(1)) * (60 if match.group(2) == "h" else 1)
+
+
+def cron_period_minutes(cron: str) -> int:
+    minute, hour, *_ = cron.split()
+    assert hour == "*", cron
+    if minute.startswith("*/"):
+        return int(minute[2:])
+    assert minute.isdigit(), cron
+    return 60
+
+
+@pytest.mark.parametrize("name", sorted(SAVED))
+def test_alert_windows_do_not_overlap_or_are_suppressed_by_their_groups(name):
+    stanza = SAVED[name]
+    window = minutes(stanza["dispatch.earliest_time"]) - minutes(stanza["dispatch.latest_time"])
+    period = cron_period_minutes(stanza["cron_schedule"])
+    assert window >= period, f"{name}: a {window} min window every {period} min misses events"
+    if window > period:
+        # Overlapping windows see an event twice: suppression by the alert's own groups stops the
+        # second firing.
+        assert stanza.get("alert.suppress") == "1", name
+        by = set(stanza["search"].partition(" by ")[2].split("\n")[0].split())
+        suppressed = set(stanza["alert.suppress.fields"].replace(",", " ").split())
+        assert suppressed, name
+        assert suppressed <= by, name
+        period_text = stanza["alert.suppress.period"]
+        suppressed_for = int(period_text[:-1]) * {"m": 1, "h": 60, "d": 1440}[period_text[-1]]
+        assert suppressed_for >= window, name

@@ -1,0 +1,109 @@
+"""The search-time model (tests/splunk_search.py) behaves as Splunk's documents say.
+
+Each test names the document it follows. The app's own tests are only as good as this model, so
+where the model and a document disagree, the model is fixed first.
+"""
+
+from __future__ import annotations
+
+import pytest
+from splunk_search import EvalError, Lookup, SearchTime, compile_eval, kept_by, stats_by
+
+
+def model(aliases=(), evals=None, lookups=(), eventtypes=None, tags=None) -> SearchTime:
+    compiled = {name: compile_eval(expression) for name, expression in (evals or {}).items()}
+    return SearchTime(list(aliases), compiled, list(lookups), eventtypes or {}, tags or {})
+
+
+def protocols(case_sensitive: bool = True) -> Lookup:
+    rows = [{"code": "6", "name": "tcp"}, {"code": "17", "name": "udp"}]
+    return Lookup(rows, set(), case_sensitive)
+
+
+# --- "stats" command reference (Search Reference) ------------------------------------------------
+
+
+def test_stats_by_leaves_out_events_whose_by_field_is_null():
+    rows = [{"user": ["alice"], "src_ip": ["192.0.2.1"]}, {"user": ["bob"]}, {"user": ["carol"], "src_ip": [""]}]
+    assert stats_by(rows, ["user", "src_ip"]) == {("alice", "192.0.2.1"): 1}
+    assert kept_by(rows, ["user", "src_ip"]) == 1
+    assert kept_by(rows, ["user"]) == 3
+
+
+def test_stats_by_a_multivalue_field_counts_the_event_under_each_value():
+    rows = [{"object": ["i-1", "i-2"], "user": ["alice"]}, {"object": ["i-1"], "user": ["alice"]}]
+    assert stats_by(rows, ["object", "user"]) == {("i-1", "alice"): 2, ("i-2", "alice"): 1}
+
+
+# --- props.conf.spec FIELDALIAS; "Field alias behavior change" (Splunk 7.2.4+) --------------------
+
+
+def test_field_alias_copies_every_value_of_its_source():
+    fields = model(aliases=[("a{}", "b")]).fields_of({"a": ["x", "y"]})
+    assert fields["b"] == ["x", "y"]
+    assert fields["a{}"] == ["x", "y"]  # an alias does not remove its source
+
+
+def test_field_alias_with_an_absent_source_removes_the_destination():
+    event_with_destination_only = {"b": "stale"}
+    fields = model(aliases=[("a", "b")]).fields_of(event_with_destination_only)
+    assert "b" not in fields
+
+
+# --- props.conf.spec EVAL-: calculated fields are evaluated independently ----------------------
+
+
+def test_calculated_fields_cannot_see_each_other():
+    config = model(evals={"x": '"computed"', "y": 'coalesce(x, "no x")'})
+    assert config.fields_of({})["y"] == ["no x"]
+    fields = config.fields_of({"x": "extracted"})
+    assert fields["x"] == ["computed"]  # EVAL replaces the extracted field ...
+    assert fields["y"] == ["extracted"]  # ... but the other EVAL saw the value from before
+
+
+def test_a_calculated_field_that_evaluates_to_null_removes_the_field():
+    assert "x" not in model(evals={"x": "null()"}).fields_of({"x": "extracted"})
+
+
+# --- Multivalue eval functions; automatic lookups of multivalue fields -------------------------
+
+
+def test_eval_keeps_every_value_of_a_multivalue_field():
+    config = model(evals={"ports": 'mvzip(\'r{}.from\', \'r{}.to\', "-")', "low": "lower('r{}.name')",
+                          "first": "coalesce(missing, 'r{}.name')"})  # fmt: skip
+    fields = config.fields_of({"r": [{"from": 22, "to": 22, "name": "A"}, {"from": 80, "to": 90, "name": "B"}]})
+    assert fields["ports"] == ["22-22", "80-90"]
+    assert fields["low"] == ["a", "b"]
+    assert fields["first"] == ["A", "B"]
+
+
+@pytest.mark.parametrize("expression", ["'r{}' . \"x\"", "'r{}' == \"a\"", "match('r{}', \"a\")"])
+def test_the_model_refuses_operators_the_documents_leave_undefined_for_multivalue(expression):
+    with pytest.raises(EvalError, match="multivalue"):
+        model(evals={"x": expression}).fields_of({"r": ["a", "b"]})
+
+
+def test_an_automatic_lookup_matches_every_value_of_a_multivalue_input():
+    config = model(lookups=[(protocols(), [("code", "codes{}")], [("name", "protocol")])])
+    assert config.fields_of({"codes": ["6", "17", "99"]})["protocol"] == ["tcp", "udp"]
+    assert config.fields_of({"codes": ["17"]})["protocol"] == ["udp"]
+    assert "protocol" not in config.fields_of({"other": "6"})  # no input field: the lookup is skipped
+
+
+# --- "The sequence of search-time operations" (Knowledge Manager Manual) -----------------------
+
+
+def test_each_operation_sees_only_what_the_operations_before_it_made():
+    config = model(
+        aliases=[("proto", "code")],
+        evals={"code": "coalesce(code, \"6\")", "seen_protocol": "coalesce(protocol, \"none\")"},
+        lookups=[(protocols(), [("code", "code")], [("name", "protocol")])],
+        eventtypes={"tcp_traffic": "protocol=tcp"},
+        tags={"eventtype=tcp_traffic": {"network"}},
+    )
+    fields = config.fields_of({"proto": "6"})
+    assert fields["protocol"] == ["tcp"]  # the lookup used the alias and the calculated field
+    assert fields["seen_protocol"] == ["none"]  # the calculated field ran before the lookup
+    assert fields["eventtype"] == ["tcp_traffic"]  # event types see lookup outputs
+    assert fields["tag"] == ["network"]  # tags come last, from event types
+    assert config.fields_of({})["protocol"] == ["tcp"]  # the lookup input came from EVAL alone
