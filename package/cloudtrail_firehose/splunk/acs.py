@@ -1,0 +1,351 @@
+"""HEC tokens on Splunk Cloud Platform through the Admin Config Service (ACS) API.
+
+Splunk Cloud gives no access to inputs.conf or to the indexers' data/inputs/http, so the token Firehose
+uses is managed through ACS ("Manage HTTP Event Collector (HEC) tokens in Splunk Cloud Platform"):
+https://admin.splunk.com/{stack}/adminconfig/v2/inputs/http-event-collectors, authenticated with an
+ACS (JWT) token as a bearer. Writes are asynchronous: POST, PUT and DELETE answer 202 and the change
+shows up in a later GET, so every write here polls until it is visible. Errors come as
+{"code": "<status>-<reason>", "message": ...} ("Troubleshoot ACS error messages"); 424 "dependency
+incomplete", 429 and 502/503/504 are retried, everything else becomes an AcsError that says what
+failed and what to do. The HEC token value is never logged nor put in an error message.
+
+Not yet wired into the setup page (issue 15): setup.handler will call ensure_hec_token when the user
+chooses "Splunk Cloud through ACS".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+import ssl
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cloudtrail_firehose.log import get_logger
+from cloudtrail_firehose.splunk.hec import INPUT_NAME, SOURCE, SOURCETYPE
+
+ACS_URL = "https://admin.splunk.com"
+COLLECTION = "adminconfig/v2/inputs/http-event-collectors"
+PAGE_SIZE = 100  # the API's maximum `count`
+RETRY_STATUSES = {429, 502, 503, 504}
+STACK_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+# Facts the setup page shows as they are; kept as data so page and docs say the same thing.
+FIREHOSE_SUPPORT_CAVEAT = (
+    "Splunk Cloud Platform accepts Amazon Data Firehose only on the Firehose HEC endpoint "
+    "https://http-inputs-firehose-{stack}.splunkcloud.com, which on some stacks must first be enabled "
+    "by Splunk Support: file a support case asking to enable HEC for AWS Firehose on stack {stack} "
+    "(\"Set up and use HTTP Event Collector in Splunk Web\", HEC and Splunk Cloud Platform caveats). "
+    "Until then Firehose cannot connect (Splunk.ConnectionTimeout or Splunk.SSLHandshake)."
+)
+ACS_REQUIREMENTS = (
+    "ACS manages HEC tokens on Splunk Cloud Platform 8.1.2101 or later, Victoria and Classic Experience, "
+    "on deployments with separate search heads or a search head cluster (not single-instance stacks); "
+    "the ACS token's user needs the ACS HEC capabilities (the sc_admin role has them)."
+)
+
+class AcsError(Exception):
+    """An ACS call that failed, with ACS's own code and what the user can do about it."""
+
+    def __init__(self, operation: str, status: int, code: str, message: str, action: str) -> None:
+        self.operation, self.status, self.code, self.message, self.action = operation, status, code, message, action
+        where = f"ACS answered {status} {code}" if status else "ACS could not be reached"
+        super().__init__(f"{operation} failed: {where}: {message}. {action}".replace("..", "."))
+
+
+@dataclass(frozen=True)
+class HecToken:
+    """One HEC token as ACS describes it. The value is kept out of repr so it cannot end up in a log."""
+
+    name: str
+    default_index: str = ""
+    allowed_indexes: tuple[str, ...] = ()
+    default_source: str = ""
+    default_sourcetype: str = ""
+    use_ack: bool = False
+    disabled: bool = False
+    value: str = field(default="", repr=False)
+
+    def spec(self) -> dict[str, Any]:
+        """The request body ACS takes (HecSpec), in the manual's field names; the value is never sent."""
+        return {
+            "name": self.name,
+            "defaultIndex": self.default_index,
+            "allowedIndexes": list(self.allowed_indexes),
+            "defaultSource": self.default_source,
+            "defaultSourcetype": self.default_sourcetype,
+            "useACK": self.use_ack,
+            "disabled": self.disabled,
+        }
+
+    def settings(self) -> tuple:
+        return dataclasses.astuple(dataclasses.replace(self, value=""))
+
+
+@dataclass(frozen=True)
+class EnsuredToken:
+    """What ensure_hec_token did. retire names the old token to delete once Firehose uses the new one."""
+
+    token: HecToken
+    outcome: str  # created | reused | updated | rotated
+    endpoint: str
+    retire: str | None = None
+
+
+def validate_stack(stack: str) -> str:
+    stack = (stack or "").strip()
+    if not STACK_NAME.match(stack):
+        raise ValueError(
+            f"not a Splunk Cloud stack name: {stack!r}. The stack name is the first part of your Splunk Cloud "
+            "URL: for https://acme.splunkcloud.com it is acme (lowercase letters, digits and hyphens)."
+        )
+    return stack
+
+
+def firehose_endpoint(stack: str) -> str:
+    """The HEC URL Firehose must use on Splunk Cloud (the stack's Firehose-specific HEC endpoint)."""
+    return f"https://http-inputs-firehose-{validate_stack(stack)}.splunkcloud.com"
+
+
+def desired_token(index: str, name: str = INPUT_NAME) -> HecToken:
+    """The token Firehose needs: acknowledgement on, only the chosen index, the app's source and sourcetype."""
+    if not index or any(c.isspace() for c in index):
+        raise ValueError(f"not an index name: {index!r}")
+    return HecToken(name=name, default_index=index, allowed_indexes=(index,), default_source=SOURCE,
+                    default_sourcetype=SOURCETYPE, use_ack=True, disabled=False)  # fmt: skip
+
+
+class Acs:
+    def __init__(
+        self,
+        stack: str,
+        token: str,
+        base_url: str = ACS_URL,
+        timeout: float = 30,
+        attempts: int = 6,
+        poll_interval: float = 5,
+        poll_timeout: float = 600,
+        sleep: Callable[[float], None] = time.sleep,
+        context: ssl.SSLContext | None = None,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.stack = validate_stack(stack)
+        if not token or any(c.isspace() for c in token.strip()):
+            raise ValueError("the ACS token is empty or not a single JWT; paste the token value, not its id")
+        self.token = token.strip()
+        self.base_url = base_url.rstrip("/")
+        if not self.base_url.startswith(("https://", "http://")):
+            raise ValueError(f"not an ACS URL: {base_url!r}")
+        self.timeout, self.attempts = timeout, attempts
+        self.poll_interval, self.poll_timeout, self.sleep = poll_interval, poll_timeout, sleep
+        self.context = context or ssl.create_default_context()
+        self.log = log or get_logger("setup")
+
+    # --- the five documented operations ---
+
+    def list_hec_tokens(self) -> list[HecToken]:
+        tokens: list[HecToken] = []
+        offset = 0
+        while True:
+            page = self._call("list HEC tokens", "GET", COLLECTION, query={"count": PAGE_SIZE, "offset": offset})
+            items = page.get("http_event_collectors") or []
+            tokens += [_from_info(item) for item in items]
+            if len(items) < PAGE_SIZE:
+                return tokens
+            offset += len(items)
+
+    def describe_hec_token(self, name: str) -> HecToken | None:
+        """The token named name, or None when ACS does not (yet) know it."""
+        try:
+            body = self._call(f"describe HEC token {name}", "GET", f"{COLLECTION}/{_quote(name)}")
+        except AcsError as error:
+            if error.status == 404 and error.code != "404-stack-not-found":
+                return None
+            raise
+        return _from_info(body.get("http-event-collector") or {})
+
+    def create_hec_token(self, wanted: HecToken) -> HecToken:
+        """Submit the token and wait until ACS has created it; returns it with its value."""
+        self._call(f"create HEC token {wanted.name}", "POST", COLLECTION, wanted.spec())
+        self.log.info("ACS accepted HEC token %s on stack %s; waiting for it", wanted.name, self.stack)
+        return self.wait(f"creation of HEC token {wanted.name}", wanted.name, lambda t: t is not None and t.value)
+
+    def update_hec_token(self, wanted: HecToken) -> HecToken:
+        """Replace the token's settings (its value stays) and wait until ACS shows them."""
+        self._call(f"update HEC token {wanted.name}", "PUT", f"{COLLECTION}/{_quote(wanted.name)}", wanted.spec())
+        return self.wait(f"update of HEC token {wanted.name}", wanted.name,
+                          lambda t: t is not None and _same_settings(t, wanted))  # fmt: skip
+
+    def delete_hec_token(self, name: str) -> None:
+        self._call(f"delete HEC token {name}", "DELETE", f"{COLLECTION}/{_quote(name)}", {})
+        self.wait(f"deletion of HEC token {name}", name, lambda t: t is None)
+
+    # --- plumbing ---
+
+    def wait(self, what: str, name: str, done: Callable[[HecToken | None], Any]) -> HecToken:
+        deadline = time.monotonic() + self.poll_timeout
+        while True:
+            current = self.describe_hec_token(name)
+            if done(current):
+                return current  # type: ignore[return-value]
+            if time.monotonic() >= deadline:
+                raise AcsError(what, 0, "timeout", f"not done after {self.poll_timeout:.0f} s",
+                               "ACS applies changes asynchronously; check the stack's HEC tokens in Splunk Web "
+                               "and run the step again in a few minutes.")  # fmt: skip
+            self.sleep(self.poll_interval)
+
+    def _call(self, operation: str, method: str, path: str, body: dict | None = None,
+              query: dict | None = None) -> dict:  # fmt: skip
+        url = f"{self.base_url}/{urllib.parse.quote(self.stack)}/{path}"
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        for attempt in range(1, self.attempts + 1):
+            request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - checked
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:  # noqa: S310
+                    return _json(response.read())
+            except urllib.error.HTTPError as error:
+                status, answer = error.code, _json(error.read())
+                code = str(answer.get("code") or status)
+                message = str(answer.get("message") or error.reason or "")
+                retry_after = error.headers.get("Retry-After") if error.headers else None
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+                reason = getattr(error, "reason", error)
+                if attempt == self.attempts:
+                    raise AcsError(operation, 0, "unreachable", f"cannot reach {self.base_url} ({reason})",
+                                   "Check that this Splunk instance can open HTTPS connections to admin.splunk.com "
+                                   "(outbound firewall or proxy).") from error  # fmt: skip
+                self.sleep(self._backoff(attempt, None))
+                continue
+            if not _retryable(status, code, message) or attempt == self.attempts:
+                raise AcsError(operation, status, code, message, _action(status, code, message, attempt))
+            self.log.info("ACS answered %s %s to %s; retrying (attempt %d of %d)", status, code, operation, attempt,
+                     self.attempts)  # fmt: skip
+            self.sleep(self._backoff(attempt, retry_after))
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+
+    def _backoff(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after and retry_after.isdigit():
+            return min(float(retry_after), 120.0)
+        return min(2.0 ** attempt, 60.0)
+
+
+def ensure_hec_token(acs: Acs, index: str, name: str = INPUT_NAME, rotate: bool = False) -> EnsuredToken:
+    """Create the app's HEC token through ACS, reuse it when it is right, or fix its settings.
+
+    rotate makes before it breaks: a new token (name-2, name-3, ...) is created while the old one keeps
+    working; the caller points Secrets Manager and Firehose at it, then calls retire_hec_token(retire).
+    """
+    wanted = desired_token(index, name)
+    endpoint = firehose_endpoint(acs.stack)
+    current = acs.describe_hec_token(name)
+    if current is None:
+        try:
+            return EnsuredToken(acs.create_hec_token(wanted), "created", endpoint)
+        except AcsError as error:
+            if error.status != 409:
+                raise
+            # Created meanwhile (another setup run, or ACS's listing lagging): use what is there.
+            current = acs.wait(f"HEC token {name}", name, lambda t: t is not None and t.value)
+    if rotate:
+        successor = dataclasses.replace(wanted, name=_next_name(name, {t.name for t in acs.list_hec_tokens()}))
+        return EnsuredToken(acs.create_hec_token(successor), "rotated", endpoint, retire=name)
+    if _same_settings(current, wanted):
+        return EnsuredToken(current, "reused", endpoint)
+    updated = acs.update_hec_token(wanted)
+    return EnsuredToken(dataclasses.replace(updated, value=updated.value or current.value), "updated", endpoint)
+
+
+def retire_hec_token(acs: Acs, name: str) -> bool:
+    """Delete a token that Firehose no longer uses; False when it was already gone."""
+    if acs.describe_hec_token(name) is None:
+        return False
+    acs.delete_hec_token(name)
+    return True
+
+
+def _next_name(name: str, taken: set[str]) -> str:
+    base = re.sub(r"-\d+$", "", name)
+    number = 2
+    while f"{base}-{number}" in taken or f"{base}-{number}" == name:
+        number += 1
+    return f"{base}-{number}"
+
+
+def _same_settings(token: HecToken, wanted: HecToken) -> bool:
+    return token.settings() == wanted.settings()
+
+
+def _from_info(info: dict) -> HecToken:
+    """A HecInfo ({"spec": HecSpec, "token": value}) as a HecToken; keys are matched case-insensitively
+    because the manual writes useACK and the OpenAPI document useAck."""
+    spec = {str(k).lower(): v for k, v in (info.get("spec") or info).items()}
+    value = info.get("token") or spec.get("token") or ""
+    return HecToken(
+        name=str(spec.get("name", "")),
+        default_index=str(spec.get("defaultindex") or ""),
+        allowed_indexes=tuple(str(i) for i in spec.get("allowedindexes") or ()),
+        default_source=str(spec.get("defaultsource") or ""),
+        default_sourcetype=str(spec.get("defaultsourcetype") or ""),
+        use_ack=bool(spec.get("useack")),
+        disabled=bool(spec.get("disabled")),
+        value=str(value),
+    )
+
+
+def _retryable(status: int, code: str, message: str) -> bool:
+    if status == 424:
+        # "424-dependency-incomplete" / "A deployment task is still in progress" pass; a failed one does not.
+        return "incomplete" in code or "in progress" in message.lower()
+    return status in RETRY_STATUSES
+
+
+def _action(status: int, code: str, message: str, attempts: int) -> str:
+    tried = f" (tried {attempts} times)" if attempts > 1 else ""
+    if status == 401:
+        return ("The ACS token is expired, not yet valid or not a token of this stack. Create a new authentication "
+                "token on the stack (Settings > Tokens) and enter its value (not its token id).")
+    if status == 403:
+        return ("The ACS token's user lacks the capabilities to manage HEC tokens (the sc_admin role has them), or "
+                "this stack's Experience does not support the operation. " + ACS_REQUIREMENTS)
+    if status == 404:
+        return ("Check the stack name: it is the first part of the Splunk Cloud URL "
+                "(https://<stack>.splunkcloud.com).")
+    if status == 409:
+        return "A HEC token with this name already exists on the stack; reuse it or choose another name."
+    if status == 424:
+        if _retryable(status, code, message):
+            return f"A deployment task is still running on the stack{tried}; run the step again in a few minutes."
+        return ("An earlier operation on the stack failed. Retry it through ACS (\"Retry failed operations in "
+                "Splunk Cloud Platform\") or contact Splunk Support, then run the step again.")
+    if status == 429:
+        return f"ACS is rate limiting requests{tried}; wait a minute and run the step again."
+    if status == 500:
+        return ("ACS had an internal error. ACS does not support single-instance deployments; if the stack has "
+                "separate search heads, run the step again later or contact Splunk Support.")
+    if status >= 500:
+        return f"ACS is unavailable{tried} (concurrent requests can cause this); run the step again later."
+    return "ACS refused the request; check the index name and the token settings."
+
+
+def _json(raw: bytes) -> dict:
+    try:
+        answer = json.loads(raw.decode(errors="replace") or "{}")
+    except json.JSONDecodeError:
+        return {"message": raw.decode(errors="replace")[:300]}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _quote(name: str) -> str:
+    return urllib.parse.quote(name, safe="")
