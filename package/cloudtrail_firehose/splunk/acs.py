@@ -137,9 +137,9 @@ class Acs:
         log: logging.Logger | None = None,
     ) -> None:
         self.stack = validate_stack(stack)
-        if not token or any(c.isspace() for c in token.strip()):
+        self.token = (token or "").strip()
+        if not self.token or any(c.isspace() for c in self.token):
             raise ValueError("the ACS token is empty or not a single JWT; paste the token value, not its id")
-        self.token = token.strip()
         self.base_url = base_url.rstrip("/")
         if not self.base_url.startswith(("https://", "http://")):
             raise ValueError(f"not an ACS URL: {base_url!r}")
