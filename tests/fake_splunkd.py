@@ -3,6 +3,13 @@
 It answers in splunkd's JSON shape ({"entry": [{"name", "content"}]}, errors as {"messages"}) and
 keeps what was stored where, so tests can assert that the AWS secret key is only in
 storage/passwords and the HEC token only in the HEC input.
+
+Distributed topologies: `peers` are indexers this search head searches, each with its own indexes
+(indexes that exist only there, not in this splunkd's data/indexes); `| rest splunk_server=*
+/services/data/indexes` answers one row per server and index, as the rest command does across
+search peers. `local_hec = False` is a splunkd that offers no HEC inputs (data/inputs/http
+answers 404), like a search head whose HEC tier is elsewhere; `rest_allowed = False` is a
+user without the rest capability (the search fails).
 """
 
 from __future__ import annotations
@@ -30,6 +37,11 @@ class FakeSplunkd:
         self.indexed: list[dict] = []  # what searches find: rows with eventID / recovery_id
         self.inputs: dict[str, dict[str, dict[str, str]]] = {}  # modular inputs by kind and name
         self.app_configured = False
+        self.server_name = "sh1"
+        self.peers: dict[str, set[str]] = {}  # indexer -> its indexes
+        self.disabled_on_peers: set[tuple[str, str]] = set()  # (indexer, index)
+        self.local_hec = True
+        self.rest_allowed = True
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -108,6 +120,8 @@ class FakeSplunkd:
         if path.startswith("services/data/indexes/"):
             name = path.removeprefix("services/data/indexes/")
             return (200, entry(name, {})) if name in self.indexes else (404, error(f"no index {name}"))
+        if path.startswith("services/data/inputs/http") and not self.local_hec:
+            return 404, error("Not Found: this splunkd offers no HTTP Event Collector inputs")
         if path == "services/data/inputs/http/http":
             return 200, entry("http", {"disabled": "0" if self.hec_enabled else "1"})
         if path == "services/data/inputs/http/http/enable":
@@ -142,12 +156,28 @@ class FakeSplunkd:
             stored[name].update(form if method == "POST" else {})
             return 200, entry(name, stored[name])
         if path == "services/search/jobs" and method == "POST" and form.get("exec_mode") == "oneshot":
+            if form.get("search", "").lstrip().startswith("| rest"):
+                return self._rest_search(form["search"])
             return 200, {"results": list(self.indexed)}
         macro = f"{APP_NS}/configs/conf-macros/"
         if path.startswith(macro) and method == "POST":
             self.macros[path.removeprefix(macro)] = form["definition"]
             return 200, entry(path.removeprefix(macro), form)
         return 404, error(f"fake splunkd has no {method} {path}")
+
+
+    def _rest_search(self, search: str) -> tuple[int, dict]:
+        if not self.rest_allowed:
+            return 400, error("Error in 'rest' command: You do not have the capability to run the rest command")
+        if "/services/data/indexes" not in search:
+            return 400, error(f"fake splunkd cannot run {search}")
+        servers = {self.server_name: self.indexes}
+        if "splunk_server=local" not in search:
+            servers |= self.peers
+        rows = [{"splunk_server": server, "title": index,
+                 "disabled": "1" if (server, index) in self.disabled_on_peers else "0"}
+                for server, indexes in servers.items() for index in sorted(indexes)]  # fmt: skip
+        return 200, {"results": rows}
 
 
 def entry(name: str, content: dict) -> dict:
