@@ -12,6 +12,7 @@ from cloudtrail_firehose.splunk.acs import (
     FIREHOSE_SUPPORT_CAVEAT,
     Acs,
     AcsError,
+    desired_token,
     ensure_hec_token,
     firehose_endpoint,
     retire_hec_token,
@@ -173,3 +174,9 @@ def test_stack_names_and_the_firehose_endpoint():
     assert "Splunk Support" in FIREHOSE_SUPPORT_CAVEAT.format(stack="acme")
     with pytest.raises(ValueError, match="not its id"):
         Acs(STACK, "two words")
+
+
+def test_creating_a_name_that_is_taken_says_so(fake, acs):
+    fake.seed("cloudtrail_firehose")
+    with pytest.raises(AcsError, match="409-object-already-exists.*already exists on the stack; reuse it"):
+        acs.create_hec_token(desired_token("main"))
