@@ -127,6 +127,8 @@ class FakeSplunkd:
         if path == "services/data/inputs/http/http/enable":
             self.hec_enabled = True
             return 200, entry("http", {"disabled": "0"})
+        if path == "services/data/inputs/http" and method == "GET":
+            return 200, {"entry": [{"name": f"http://{n}", "content": c} for n, c in self.hec_inputs.items()]}
         if path == "services/data/inputs/http" and method == "POST":
             name = form.pop("name")
             self.hec_inputs[name] = {**form, "token": str(uuid.uuid4())}

@@ -7,8 +7,11 @@ from __future__ import annotations
 import socket
 
 import pytest
-from cloudtrail_firehose.splunk.hec_check import check_hec_token
+from cloudtrail_firehose.splunk.hec import ensure_hec_input
+from cloudtrail_firehose.splunk.hec_check import check_hec_token, settings_from_splunkd
+from cloudtrail_firehose.splunk.splunkd import Splunkd
 from fake_hec import FakeHec
+from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 
 RIGHT = {"source": "http:cloudtrail_firehose", "sourcetype": "aws:cloudtrail", "index": "aws_cloudtrail",
          "indexes": ["aws_cloudtrail"]}  # fmt: skip
@@ -101,3 +104,17 @@ def test_source_and_sourcetype_are_checked_when_known_and_explained_when_not(hec
     assert len(wrong.warnings) == 3
     assert "default sourcetype is _json; set it to aws:cloudtrail" in wrong.warnings[1]
     assert "add aws_cloudtrail to its allowed indexes" in wrong.warnings[2]
+
+
+def test_settings_read_from_the_hec_tier_feed_the_check(hec):
+    tier = FakeSplunkd()
+    try:
+        splunkd = Splunkd(tier.url, ADMIN_TOKEN)
+        value = ensure_hec_input(splunkd, "aws_cloudtrail")
+        settings = settings_from_splunkd(splunkd, value)
+        assert (settings["source"], settings["sourcetype"]) == ("http:cloudtrail_firehose", "aws:cloudtrail")
+        assert settings_from_splunkd(splunkd, "00000000-0000-0000-0000-000000000000") is None
+        hec.tokens[value] = {"ack": True, "disabled": False}
+        assert check(hec, value, index="aws_cloudtrail", token_settings=settings).warnings == ()
+    finally:
+        tier.close()

@@ -30,7 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
-from cloudtrail_firehose.splunk.hec import SOURCE, SOURCETYPE
+from cloudtrail_firehose.splunk.hec import REST_ENDPOINT, SOURCE, SOURCETYPE
+from cloudtrail_firehose.splunk.splunkd import Splunkd
 
 UNUSED_ACK_ID = 0  # asking for an ack id that was never issued is harmless and answers false
 
@@ -143,6 +144,17 @@ def _explain(status: int, answer: dict, base: str) -> str:
     if status >= 500:
         return f"{said}. HEC had a server error (Splunk.ServerError); check splunkd.log on the HEC tier."
     return f"{said}, which Firehose would not accept; check that the URL points at HEC."
+
+
+def settings_from_splunkd(splunkd: Splunkd, token: str) -> dict | None:
+    """The settings of the HEC input that holds this token value, read from the HEC tier's splunkd
+    (data/inputs/http), or None when no input there has it."""
+    entries = splunkd.get(REST_ENDPOINT, count="0").get("entry", [])
+    for entry in entries:
+        content = entry.get("content", {})
+        if content.get("token") == token.strip():
+            return {key: content.get(key) for key in ("source", "sourcetype", "index", "indexes", "useACK")}
+    return None
 
 
 def _settings_warnings(settings: Mapping[str, object] | None, index: str | None) -> tuple[str, ...]:
