@@ -101,7 +101,8 @@ class _Hec:
         if auth:
             headers["Authorization"] = f"Splunk {self.token}"
         data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
-        request = urllib.request.Request(f"{self.base}/{path}", data=data, method=method, headers=headers)  # noqa: S310 - https only
+        url = f"{self.base}/{path}"  # base is https:// (checked by check_hec_token)
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:  # noqa: S310
                 return response.status, _json(response.read())
