@@ -21,6 +21,7 @@ SETUP_JS = (ROOT / "appserver" / "static" / "setup.js").read_text(encoding="utf-
 HANDLER = (ROOT / "package" / "cloudtrail_firehose" / "setup" / "handler.py").read_text(encoding="utf-8")
 PROXY_PREFIX = "/splunkd/__raw/services/"
 SAMPLE_SEGMENT = "c0ffee42"  # what a non-literal part of a path (a job id, a variable) stands for
+PLACEHOLDER = re.compile(r"<\w+>")  # <id> in the handler's list
 
 
 def pattern_matches(pattern: str, path: str) -> bool:
@@ -74,7 +75,7 @@ def setup_js_requests() -> list[tuple[str, str]]:
 
 def handler_endpoints() -> list[tuple[str, str]]:
     documented = re.findall(r"^\s+(GET|POST|DELETE|PUT)\s+(\S+)", HANDLER.split('"""')[1], re.M)
-    return sorted({(m, f"{base_path()}/{re.sub(r'<\w+>', SAMPLE_SEGMENT, p)}") for m, p in documented})
+    return sorted({(method, f"{base_path()}/{PLACEHOLDER.sub(SAMPLE_SEGMENT, path)}") for method, path in documented})
 
 
 def test_the_requests_are_read_from_setup_js():

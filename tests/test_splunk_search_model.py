@@ -107,3 +107,14 @@ def test_each_operation_sees_only_what_the_operations_before_it_made():
     assert fields["eventtype"] == ["tcp_traffic"]  # event types see lookup outputs
     assert fields["tag"] == ["network"]  # tags come last, from event types
     assert config.fields_of({})["protocol"] == ["tcp"]  # the lookup input came from EVAL alone
+
+
+def test_each_shipped_alias_names_its_own_destination():
+    """props.conf.spec FIELDALIAS: one alias name applies to one source field, and a calculated field
+    of the same name would replace it; the app keeps aliases and EVALs apart."""
+    from pathlib import Path
+
+    shipped = SearchTime.load(Path(__file__).resolve().parents[1])
+    destinations = [target for _, target in shipped.aliases]
+    assert len(destinations) == len(set(destinations))
+    assert not set(destinations) & set(shipped.evals)
