@@ -322,6 +322,25 @@ def udp_socket_calls(tree: Path) -> list[str]:
     return offenders
 
 
+# --- generated from the settings schema ------------------------------------------------------
+
+
+def write_generated_files() -> list[Path]:
+    """README/cloudtrail_firehose.conf.spec and the template's Parameters, from package/.../settings.py."""
+    spec = importlib.util.spec_from_file_location("_settings_schema", PACKAGE_SRC / "settings.py")
+    schema = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = schema  # dataclasses look their module up there
+    spec.loader.exec_module(schema)
+    template = PACKAGE_SRC / "aws" / "template.yaml"
+    targets = {ROOT / "README" / f"{APP_ID}.conf.spec": schema.conf_spec(),
+               template: schema.with_template_parameters(template.read_text(encoding="utf-8"))}  # fmt: skip
+    changed = [path for path, text in targets.items() if path.read_text(encoding="utf-8") != text]
+    for path in changed:
+        path.write_text(targets[path], encoding="utf-8")
+        step(f"regenerated {path.relative_to(ROOT)} from the settings schema")
+    return changed
+
+
 # --- assemble and package --------------------------------------------------------------------
 
 
@@ -403,6 +422,7 @@ def appinspect_problems(report: dict) -> list[str]:
 def build() -> int:
     python = ensure_venv()
     version = app_version()
+    write_generated_files()
     app = assemble(python)
     spl = package(app)
     size = spl.stat().st_size

@@ -1,12 +1,9 @@
 """Splunk's persistent REST handler for the setup page; all logic is in cloudtrail_firehose.setup."""
 
-import json
-
 import cloudtrail_firehose_bootstrap  # noqa: F401 - puts lib/ first on sys.path
 from splunk.persistconn.application import PersistentServerConnectionApplication
 
-from cloudtrail_firehose.setup.handler import SetupService, parse_request
-from cloudtrail_firehose.splunk.splunkd import Splunkd
+from cloudtrail_firehose.setup.handler import SetupService, answer_splunk
 
 SERVICE = SetupService()
 
@@ -16,7 +13,4 @@ class SetupHandler(PersistentServerConnectionApplication):
         super().__init__()
 
     def handle(self, in_string):
-        request = parse_request(in_string)
-        splunkd = Splunkd(request["rest_uri"], request["token"])
-        status, body = SERVICE.handle(request["method"], request["path"], splunkd, request["payload"], request["query"])
-        return {"status": status, "payload": json.dumps(body), "headers": {"Content-Type": "application/json"}}
+        return answer_splunk(SERVICE, in_string)

@@ -33,7 +33,7 @@ def test_good_settings_pass_and_become_template_parameters():
         ({"hec_url": "https://203.0.113.10:8088"}, "uses an IP address"),
         ({"hec_url": "https://[2001:db8::1]"}, "uses an IP address"),
         ({"hec_url": "https://hec.example.com/services/collector"}, "Firehose adds the path"),
-        ({"hec_url": "https://splunk"}, "is not a public host name"),
+        ({"hec_url": "https://splunk"}, "is not https:// and a public host name"),
         ({"hec_url": "https://hec.example.com:99999"}, "port"),
         ({"hec_url": ""}, "give the public HTTP Event Collector URL"),
         ({"hec_ack_timeout": 60}, "hec_ack_timeout: 60 is out of range; use 180 to 600"),
@@ -54,6 +54,11 @@ def test_good_settings_pass_and_become_template_parameters():
 )
 def test_bad_settings_are_explained(overrides, message):
     assert message in problems(**overrides)
+
+
+def test_a_line_break_in_a_free_text_setting_is_refused():
+    assert "must not hold control characters" in problems(filter_preset="custom",
+                                                          custom_filter_pattern="x\n[pipeline]\nindex = main")
 
 
 def test_every_problem_is_reported_at_once():

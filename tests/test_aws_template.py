@@ -1,4 +1,5 @@
-"""The CloudFormation template: cfn-lint and checkov clean for every option, and in step with the settings."""
+"""The CloudFormation template: cfn-lint and checkov clean for every option (its Parameters are generated
+from the settings schema: tests/test_settings.py)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,12 @@ import itertools
 import json
 import os
 import subprocess
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
 import yaml
 from cfnlint.api import ManualArgs, lint
 from cloudtrail_firehose.aws.pipeline import TEMPLATE_PATH
-from cloudtrail_firehose.aws.settings import PipelineSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,21 +87,6 @@ def test_checkov_finds_no_failed_check_and_every_skip_is_explained_and_needed():
             assert len(skip.get("comment", "")) > 20, f"{logical_id} {skip['id']} needs a reason"
             declared.add((skip["id"], logical_id))
     assert declared == used
-
-
-def test_settings_and_template_parameters_agree():
-    parameters = template()["Parameters"]
-    for f in fields(PipelineSettings):
-        spec = f.metadata.get("setting")
-        if spec is None:
-            continue
-        parameter = parameters.pop(spec.parameter)
-        default = f.default if not isinstance(f.default, bool) else str(f.default).lower()
-        assert str(parameter.get("Default", "")) == str(default), f.name
-        assert parameter.get("MinValue") == spec.minimum, f.name
-        assert parameter.get("MaxValue") == spec.maximum, f.name
-        assert tuple(parameter.get("AllowedValues", ())) in (tuple(spec.allowed), ("true", "false")), f.name
-    assert parameters == {}, "every template parameter is a setting"
 
 
 def test_iam_policies_name_their_resources():

@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import moto_shims  # noqa: F401 - CloudFormation resources moto lacks
 import pytest
-from cloudtrail_firehose.setup.handler import SetupService, parse_request
+from cloudtrail_firehose.setup.handler import SetupService, answer_splunk, parse_body, parse_request
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 from fake_splunkd import ADMIN_TOKEN, USER_TOKEN, FakeSplunkd
 from moto import mock_aws
@@ -61,7 +61,7 @@ def wait(service, splunkd, job: dict) -> dict:
 def test_users_without_the_capability_are_refused_everything(setup):
     service, splunkd = setup
     for method, path in (("GET", "config"), ("POST", "config"), ("POST", "deploy"), ("GET", "status"),
-                         ("POST", "remove"), ("GET", "template")):  # fmt: skip
+                         ("POST", "remove"), ("GET", "template"), ("POST", "drift")):  # fmt: skip
         status, body = call(service, splunkd, method, path, FORM, token=USER_TOKEN)
         assert status == 403
         assert "lacks the capability cloudtrail_firehose_admin" in body["error"]
@@ -220,8 +220,106 @@ def test_the_request_splunk_hands_the_handler_is_parsed():
     })  # fmt: skip
     request = parse_request(raw)
     assert (request["method"], request["path"], request["query"]) == ("POST", "/deploy", {"since": "3"})
-    assert request["payload"] == {"rotate_token": True}
-    assert parse_request(json.dumps({"payload": "not json"}))["payload"] == {}
+    assert request["payload"] == '{"rotate_token": true}'  # parsed only once the caller is authorized
+    assert parse_body(request["payload"]) == {"rotate_token": True}
+
+
+def test_the_index_is_checked_by_splunks_rules_before_it_reaches_a_macro(setup):
+    service, splunkd = setup
+    for index in ('aws" OR index=*', "_internal", "Main", "x" * 256, "a\nb"):
+        status, body = call(service, splunkd, "POST", "config", FORM | {"index": index})
+        assert status == 400, index
+        assert any(p.startswith("index:") for p in body["problems"]), body
+    assert splunkd.conf == {}
+    # Even a hand-edited conf file cannot get a bad index into the macros.
+    call(service, splunkd, "POST", "config", FORM)
+    splunkd.conf["pipeline"]["index"] = 'aws" OR index=*'
+    status, body = call(service, splunkd, "POST", "deploy", {})
+    assert status == 400
+    assert "index:" in body["problems"][0]
+    assert splunkd.macros["cloudtrail_firehose_events"] == '(index=* sourcetype="aws:cloudtrail")'  # untouched
+
+
+@pytest.mark.parametrize("field", ["custom_filter_pattern", "aws_external_id", "hec_url", "aws_access_key_id"])
+@pytest.mark.parametrize("bad", ["x\n[pipeline]\nindex = main", "x\rindex=main", "x\u2028y", "xy\\"])
+def test_no_saved_value_carries_a_line_break_or_a_stanza(setup, field, bad):
+    service, splunkd = setup
+    form = FORM | {"filter_preset": "custom", "aws_auth": "role", "aws_role_arn": "arn:aws:iam::123456789012:role/r"}
+    status, body = call(service, splunkd, "POST", "config", form | {field: bad})
+    assert status == 400
+    assert any(p.startswith(f"{field}:") for p in body["problems"]), body
+    assert splunkd.conf == {}
+
+
+def test_saved_values_are_written_as_the_schema_writes_them(setup):
+    service, splunkd = setup
+    status, _ = call(service, splunkd, "POST", "config", FORM | {"multi_region": "no", "retry_duration": " 600 "})
+    assert status == 200
+    assert (splunkd.conf["pipeline"]["multi_region"], splunkd.conf["pipeline"]["retry_duration"]) == ("false", "600")
+
+
+def test_the_schema_is_served_to_the_page(setup):
+    service, splunkd = setup
+    status, body = call(service, splunkd, "GET", "schema")
+    assert status == 200
+    assert "index" in [s["name"] for s in body["settings"]]
+    assert call(service, splunkd, "GET", "schema", token=USER_TOKEN)[0] == 403
+
+
+def test_get_status_starts_no_drift_detection_and_the_drift_action_does(setup, monkeypatch):
+    service, splunkd = setup
+    detections = []
+    monkeypatch.setattr("cloudtrail_firehose.aws.pipeline._drift", lambda cfn, name, sleep: detections.append(name)
+                        or "IN_SYNC")  # fmt: skip
+    call(service, splunkd, "POST", "config", FORM)
+    assert wait(service, splunkd, call(service, splunkd, "POST", "deploy", {})[1]["job"])["state"] == "succeeded"
+    status, body = call(service, splunkd, "GET", "status")
+    assert status == 200
+    assert body["status"]["drift"] == "NOT_CHECKED"
+    assert detections == []
+    drift = wait(service, splunkd, call(service, splunkd, "POST", "drift", {})[1]["job"])
+    assert drift["state"] == "succeeded", drift["error"]
+    assert drift["result"]["status"]["drift"] == "IN_SYNC"
+    assert detections == ["cloudtrail-firehose"]
+    assert call(service, splunkd, "GET", "drift")[0] == 404  # never on a GET
+
+
+HOSTILE_BODIES = {
+    "deeply nested": "[" * 20_000 + "]" * 20_000,  # under the size bound: the depth bound answers
+    "nested in a field": json.dumps({"index": {"a": {"b": {"c": [[[1]]]}}}}),
+    "huge number": '{"hec_ack_timeout": ' + "9" * 5000 + "}",
+    "huge body": json.dumps({"index": "x" * 200_000}),
+    "not json": "{index=main",
+    "not an object": "[1, 2]",
+    "NaN": '{"hec_ack_timeout": NaN}',
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_BODIES)
+def test_hostile_bodies_get_a_clear_4xx_and_only_after_the_capability_check(setup, name):
+    service, splunkd = setup
+    body = HOSTILE_BODIES[name]
+    status, answer = call(service, splunkd, "POST", "config", body, token=USER_TOKEN)
+    assert status == 403, answer  # not even parsed for a user without the capability
+    status, answer = call(service, splunkd, "POST", "config", body)
+    assert 400 <= status < 500, answer
+    assert answer["error"]
+    assert answer["what_to_do"]
+    assert splunkd.conf == {}
+
+
+def test_a_field_that_is_an_object_is_refused(setup):
+    service, splunkd = setup
+    status, body = call(service, splunkd, "POST", "config", json.dumps(FORM | {"region": {"$ne": 1}}))
+    assert status == 400
+    assert "region" in body["error"]
+
+
+def test_an_envelope_too_large_for_any_form_is_refused_before_anything_else(setup):
+    service, _ = setup
+    answer = answer_splunk(service, json.dumps({"payload": "x" * 300_000, "session": {"authtoken": USER_TOKEN}}))
+    assert answer["status"] == 413
+    assert answer_splunk(service, "not json")["status"] == 400
 
 
 def test_the_bin_entry_point_hands_splunk_requests_to_the_service(setup, monkeypatch):

@@ -8,6 +8,7 @@ form key like Splunk Web's proxy, and answers the app's endpoints with the real 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import urllib.parse
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import moto_shims  # noqa: F401
 import pytest
+from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.setup.handler import SetupService
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
@@ -80,7 +82,7 @@ class SplunkWeb:
                     if method == "POST" and self.headers.get("X-Splunk-Form-Key") != FORM_KEY:
                         return self._send(401, b'{"error": "missing CSRF form key"}', "application/json")
                     length = int(self.headers.get("Content-Length") or 0)
-                    payload = json.loads(self.rfile.read(length) or b"{}")
+                    payload = self.rfile.read(length).decode()  # raw, as Splunk hands it to the handler
                     query = dict(urllib.parse.parse_qsl(parts.query))
                     splunkd = Splunkd(web.splunkd.url, ADMIN_TOKEN)
                     status, body = web.service.handle(method, parts.path.removeprefix(PROXY), splunkd, payload, query)
@@ -173,16 +175,46 @@ def test_walk_through_check_preview_deploy(browser_page):
     assert web.external_requests == []  # nothing outside the app: no CDN, no external network
 
 
+def test_the_form_is_rendered_from_the_schema(browser_page):
+    page, _, _ = browser_page
+    for setting in schema.SETTINGS:
+        selector = f"#ctf-{setting.name}"
+        if not setting.shown:
+            assert page.locator(selector).count() == 0, setting.name
+            continue
+        assert page.inner_text(f'label[for="ctf-{setting.name}"]') == setting.label
+        assert page.input_value(selector) == ("" if setting.secret else schema.text(setting.default)), setting.name
+    # Every pattern the server matches compiles, and judges alike, in the browser.
+    patterns = [p for s in schema.SETTINGS for p in [s.pattern, *(r for r, _ in schema.COMMON_REFUSALS + s.refuse)] if p]
+    samples = ["main", "_internal", "https://hec.example.com", "a\nb", "x\\", "AKIAIOSFODNN7EXAMPLE", "us-east-1"]
+    judged = page.evaluate("([patterns, samples]) => patterns.map(p => samples.map(v => new RegExp(p).test(v)))",
+                           [patterns, samples])  # fmt: skip
+    assert judged == [[re.search(p, v) is not None for v in samples] for p in patterns]
+
+
+def test_setup_js_holds_no_list_of_settings():
+    script = (STATIC / "setup.js").read_text()
+    for setting in schema.SETTINGS:
+        assert f'"{setting.name}"' not in script, setting.name
+        assert setting.label not in script, setting.label
+
+
 def test_a_bad_url_is_flagged_in_the_form_and_nothing_is_saved(browser_page):
     page, _, splunkd = browser_page
     fill(page, **(GOOD | {"hec_url": "http://10.0.0.5:8088"}))
-    assert "Must start with https://" in page.inner_text("#ctf-error-hec_url")
+    assert "This must start with https://" in page.inner_text("#ctf-error-hec_url")
     page.click("#ctf-deploy")
     page.wait_for_selector("#ctf-message.error")
     assert "Some fields need attention" in page.inner_text("#ctf-message")
     assert splunkd.conf == {}
     fill(page, hec_url="https://203.0.113.7")
-    assert "not an IP address" in page.inner_text("#ctf-error-hec_url")
+    assert "This uses an IP address" in page.inner_text("#ctf-error-hec_url")
+    fill(page, index="_internal")
+    assert "This is not an index name" in page.inner_text("#ctf-error-index")
+    assert not page.is_visible("#ctf-custom_filter_pattern")  # shown only for the custom preset
+    page.select_option("#ctf-filter_preset", "custom")
+    page.click("#ctf-save")
+    assert "Give a CloudWatch Logs filter pattern" in page.inner_text("#ctf-error-custom_filter_pattern")
 
 
 def test_a_failed_deploy_shows_its_message(browser_page):

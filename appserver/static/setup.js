@@ -6,31 +6,9 @@
 (function () {
   "use strict";
 
-  var FIELDS = [
-    {name: "index", label: "Splunk index", group: "splunk", def: "aws_cloudtrail", hint: "Must exist already (Settings > Indexes)."},
-    {name: "hec_url", label: "Public HEC URL", group: "splunk", def: "", hint: "https:// and a host name with a publicly trusted certificate, e.g. https://http-inputs-firehose-acme.splunkcloud.com"},
-    {name: "aws_auth", label: "AWS access", group: "aws", type: "select", def: "keys", options: [["keys", "Access key"], ["role", "Role to assume"], ["instance", "This server's instance role"]]},
-    {name: "aws_access_key_id", label: "Access key ID", group: "aws", def: "", when: "keys"},
-    {name: "aws_secret_access_key", label: "Secret access key", group: "aws", type: "password", def: "", when: "keys", hint: "Stored encrypted in Splunk (storage/passwords), never shown again."},
-    {name: "aws_role_arn", label: "Role ARN", group: "aws", def: "", when: "role"},
-    {name: "aws_external_id", label: "External ID (optional)", group: "aws", def: "", when: "role"},
-    {name: "region", label: "AWS region", group: "aws", def: "us-east-1"},
-    {name: "filter_preset", label: "Events to send", group: "pipeline", type: "select", def: "all", options: [["all", "All events"], ["write-only", "Write events only"], ["custom", "Custom filter pattern"]]},
-    {name: "custom_filter_pattern", label: "Custom filter pattern", group: "pipeline", def: "", whenPreset: "custom"},
-    {name: "existing_log_group", label: "Existing trail's log group (optional)", group: "pipeline", def: "", hint: "Leave empty to create a multi-region trail."},
-    {name: "name_prefix", label: "Name prefix", group: "advanced", def: "cloudtrail-firehose"},
-    {name: "processor", label: "Processing in Firehose", group: "advanced", type: "select", def: "native", options: [["native", "Native decompression (recommended)"], ["lambda", "The app's Lambda processor"]]},
-    {name: "multi_region", label: "Multi-region trail", group: "advanced", type: "select", def: "true", options: [["true", "Yes"], ["false", "No"]]},
-    {name: "organization_trail", label: "Organization trail", group: "advanced", type: "select", def: "false", options: [["false", "No"], ["true", "Yes (management account)"]]},
-    {name: "hec_ack_timeout", label: "Acknowledgement timeout (s)", group: "advanced", type: "number", def: "300", min: 180, max: 600},
-    {name: "retry_duration", label: "Retry duration (s)", group: "advanced", type: "number", def: "3600", min: 0, max: 7200},
-    {name: "buffer_interval", label: "Buffer interval (s)", group: "advanced", type: "number", def: "60", min: 0, max: 60},
-    {name: "buffer_size_mb", label: "Buffer size (MB)", group: "advanced", type: "number", def: "5", min: 1, max: 5},
-    {name: "log_retention_days", label: "CloudWatch Logs retention (days)", group: "advanced", type: "number", def: "14"},
-    {name: "failed_delivery_retention_days", label: "Keep failed deliveries (days)", group: "advanced", type: "number", def: "90", min: 7, max: 3650},
-    {name: "trail_log_retention_days", label: "Keep trail log files (days)", group: "advanced", type: "number", def: "365", min: 1, max: 3650}
-  ];
-  var GROUPS = [["splunk", "Splunk"], ["aws", "AWS access"], ["pipeline", "What to collect"], ["advanced", "Advanced"]];
+  // The form is rendered and checked from the app's settings schema (GET schema), never from a list here.
+  var SCHEMA = {groups: [], settings: []};
+  var hasSecret = false;
 
   function base() {
     var match = window.location.pathname.match(/^\/([^/]+)\/app\//);
@@ -73,32 +51,44 @@
     return node;
   }
 
+  function text(v) { return v === true ? "true" : (v === false ? "false" : (v === null || v === undefined ? "" : String(v))); }
+
+  function input(f) {
+    var node;
+    if (f.choices.length) {
+      node = el("select", {name: f.name, id: "ctf-" + f.name});
+      f.choices.forEach(function (c) { node.appendChild(el("option", {value: text(c[0]), text: c[1]})); });
+    } else {
+      var type = f.secret ? "password" : (f.kind === "integer" ? "number" : "text");
+      node = el("input", {name: f.name, id: "ctf-" + f.name, type: type, autocomplete: "off"});
+      if (f.minimum !== null) { node.setAttribute("min", f.minimum); node.setAttribute("max", f.maximum); }
+      if (f.kind === "string") { node.setAttribute("maxlength", f.max_length); }
+    }
+    node.value = text(f["default"]);
+    return node;
+  }
+
+  function shown(f) { return f.shown && (!f.when || value(f.when[0]) === text(f.when[1])); }
+
   function build(root) {
     root.textContent = "";
     var form = el("form", {id: "ctf-form", novalidate: "novalidate"});
-    GROUPS.forEach(function (group) {
-      var set = el("fieldset", {}, [el("legend", {text: group[1]})]);
-      FIELDS.filter(function (f) { return f.group === group[0]; }).forEach(function (f) {
-        var input;
-        if (f.type === "select") {
-          input = el("select", {name: f.name, id: "ctf-" + f.name});
-          f.options.forEach(function (o) { input.appendChild(el("option", {value: o[0], text: o[1]})); });
-        } else {
-          input = el("input", {name: f.name, id: "ctf-" + f.name, type: f.type || "text", autocomplete: "off"});
-        }
-        input.value = f.def;
-        var wrap = el("div", {"class": "field", "data-field": f.name}, [el("label", {"for": "ctf-" + f.name, text: f.label}), input,
+    SCHEMA.groups.forEach(function (group) {
+      var set = el("fieldset", {}, [el("legend", {text: group.label})]);
+      SCHEMA.settings.filter(function (f) { return f.group === group.name && f.shown; }).forEach(function (f) {
+        var node = input(f);
+        var wrap = el("div", {"class": "field", "data-field": f.name}, [el("label", {"for": "ctf-" + f.name, text: f.label}), node,
           el("div", {"class": "field-error", id: "ctf-error-" + f.name})]);
-        if (f.hint) { wrap.appendChild(el("p", {"class": "hint", text: f.hint})); }
+        if (f.help) { wrap.appendChild(el("p", {"class": "hint", text: f.help})); }
         set.appendChild(wrap);
-        input.addEventListener("input", function () { validateField(f); });
-        input.addEventListener("change", function () { validateField(f); toggle(); });
+        node.addEventListener("input", function () { validateField(f); });
+        node.addEventListener("change", function () { validateField(f); toggle(); });
       });
       form.appendChild(set);
     });
     var buttons = el("div", {"class": "buttons"});
     [["save", "Save", ""], ["check", "Check", ""], ["preview", "Preview", ""], ["deploy", "Deploy", "primary"],
-     ["status", "Status", ""], ["template", "Download template", ""], ["remove", "Remove", "danger"]].forEach(function (b) {
+     ["status", "Status", ""], ["drift", "Detect drift", ""], ["template", "Download template", ""], ["remove", "Remove", "danger"]].forEach(function (b) {
       var button = el("button", {type: "button", id: "ctf-" + b[0], "class": b[2], text: b[1]});
       button.addEventListener("click", function () { ACTIONS[b[0]](); });
       buttons.appendChild(button);
@@ -115,50 +105,48 @@
 
   function value(name) { var node = document.getElementById("ctf-" + name); return node ? node.value.trim() : ""; }
 
+  function formFields() { return SCHEMA.settings.filter(function (f) { return f.shown; }); }
+
   function toggle() {
-    FIELDS.forEach(function (f) {
-      var wrap = document.querySelector('[data-field="' + f.name + '"]');
-      var hidden = (f.when && f.when !== value("aws_auth")) || (f.whenPreset && f.whenPreset !== value("filter_preset"));
-      wrap.classList.toggle("hidden", !!hidden);
+    formFields().forEach(function (f) {
+      document.querySelector('[data-field="' + f.name + '"]').classList.toggle("hidden", !shown(f));
     });
   }
 
+  // The same rules, in the same order, as value_problems and problems in settings.py.
   function problemFor(f) {
-    var v = value(f.name);
-    if (f.name === "hec_url") {
-      if (!/^https:\/\//.test(v)) { return "Must start with https:// (Firehose only delivers over TLS)."; }
-      var host = v.replace(/^https:\/\//, "").split(/[:/]/)[0];
-      if (/^[0-9.]+$/.test(host) || host.indexOf("[") === 0) { return "Use a host name, not an IP address: Firehose needs a publicly trusted certificate."; }
-      if (host.indexOf(".") < 0) { return "Use the public host name of your HEC endpoint."; }
+    var v = value(f.name), i;
+    if (!v && f.kind === "integer") { return "Give a whole number"; }
+    if (!v) { return f.required && shown(f) && !(f.secret && hasSecret) ? f.required : ""; }
+    if (v.length > f.max_length) { return "At most " + f.max_length + " characters"; }
+    for (i = 0; i < f.refuse.length; i++) {
+      if (new RegExp(f.refuse[i][0]).test(v)) { return "This " + f.refuse[i][1]; }
     }
-    if (f.name === "index" && !/^[a-z0-9_][a-z0-9_-]*$/.test(v)) { return "An index name: lower-case letters, digits, _ and -."; }
-    if (f.name === "region" && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(v)) { return "An AWS region such as us-east-1."; }
-    if (f.name === "aws_access_key_id" && value("aws_auth") === "keys" && !/^(AKIA|ASIA)[A-Z0-9]{12,}$/.test(v)) { return "Starts with AKIA and has 20 characters."; }
-    if (f.name === "aws_role_arn" && value("aws_auth") === "role" && !/^arn:aws[a-z-]*:iam::\d{12}:role\//.test(v)) { return "arn:aws:iam::<account>:role/<name>"; }
-    if (f.type === "number" && f.min !== undefined) {
-      var n = Number(v);
-      if (v === "" || isNaN(n) || n < f.min || n > f.max) { return "Between " + f.min + " and " + f.max + "."; }
+    if (f.choices.length && !f.choices.some(function (c) { return text(c[0]) === v; })) { return "Choose one of the choices"; }
+    if (f.kind === "integer") {
+      if (!/^-?[0-9]{1,12}$/.test(v)) { return "Give a whole number"; }
+      if (f.minimum !== null && (Number(v) < f.minimum || Number(v) > f.maximum)) { return "Between " + f.minimum + " and " + f.maximum; }
     }
+    if (f.pattern && !new RegExp("^(?:" + f.pattern + ")$").test(v)) { return "This " + f.pattern_help; }
     return "";
   }
 
   function validateField(f) {
     var problem = problemFor(f);
-    document.getElementById("ctf-error-" + f.name).textContent = problem;
+    document.getElementById("ctf-error-" + f.name).textContent = problem ? problem.charAt(0).toUpperCase() + problem.slice(1) + "." : "";
     document.querySelector('[data-field="' + f.name + '"]').classList.toggle("invalid", !!problem);
     return !problem;
   }
 
   function validateAll() {
-    return FIELDS.filter(function (f) { return !document.querySelector('[data-field="' + f.name + '"]').classList.contains("hidden"); })
-      .map(validateField).every(Boolean);
+    return formFields().filter(shown).map(validateField).every(Boolean);
   }
 
   function values() {
     var out = {};
-    FIELDS.forEach(function (f) {
+    formFields().filter(shown).forEach(function (f) {
       var v = value(f.name);
-      if (f.name === "aws_secret_access_key" && !v) { return; }
+      if (f.secret && !v) { return; }
       out[f.name] = v;
     });
     return out;
@@ -207,8 +195,9 @@
 
   function save() {
     if (!validateAll()) { show("error", "Some fields need attention (marked in red)."); return Promise.reject(); }
-    return call("POST", "config", values()).then(function () {
-      document.getElementById("ctf-aws_secret_access_key").value = "";
+    return call("POST", "config", values()).then(function (answer) {
+      SCHEMA.settings.filter(function (f) { return f.secret && f.shown; }).forEach(function (f) { document.getElementById("ctf-" + f.name).value = ""; });
+      hasSecret = !!answer.has_secret;
       return true;
     }, function (error) { showError(error); throw error; });
   }
@@ -241,6 +230,9 @@
     status: function () {
       call("GET", "status").then(function (data) { show("info", JSON.stringify(data.status, null, 2)); }, showError);
     },
+    drift: function () {
+      runJob("drift", {}, function (result) { show("info", JSON.stringify(result.status, null, 2)); });
+    },
     template: function () {
       call("GET", "template").then(function (data) {
         var link = el("a", {href: "data:text/yaml;charset=utf-8," + encodeURIComponent(data.template), download: "cloudtrail_firehose.template.yaml"});
@@ -265,7 +257,10 @@
         var node = document.getElementById("ctf-" + name);
         if (node) { node.value = data.config[name]; }
       });
-      if (data.has_secret) { document.getElementById("ctf-aws_secret_access_key").placeholder = "stored (leave empty to keep)"; }
+      hasSecret = !!data.has_secret;
+      SCHEMA.settings.filter(function (f) { return f.secret && f.shown; }).forEach(function (f) {
+        if (hasSecret) { document.getElementById("ctf-" + f.name).placeholder = "stored (leave empty to keep)"; }
+      });
       toggle();
     }, showError);
   }
@@ -273,8 +268,10 @@
   function start() {
     var root = document.getElementById("ctf-setup");
     if (!root) { setTimeout(start, 100); return; }
-    build(root);
-    load();
+    call("GET", "schema").then(function (data) { SCHEMA = data; build(root); load(); }, function (error) {
+      root.textContent = "";
+      root.appendChild(el("div", {"class": "message error", text: "Cannot load the setup form: " + (error.error || "no answer") + (error.what_to_do ? "\nWhat to do: " + error.what_to_do : "")}));
+    });
   }
 
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }

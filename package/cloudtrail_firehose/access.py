@@ -28,13 +28,13 @@ from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.splunk import app_config
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 
-MODES = ("keys", "role", "instance")
-ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+# The fields and their rules are in the settings schema (cloudtrail_firehose/settings.py).
+MODES = tuple(value for value, _ in schema.BY_NAME["aws_auth"].choices)
 ROLE_SESSION_NAME = "cloudtrail-firehose-setup"
 # One hour is what every role allows (MaxSessionDuration is at least 3600); refresh covers longer runs.
 ROLE_DURATION_SECONDS = 3600
@@ -80,21 +80,6 @@ def known_mode(config: Mapping[str, str]) -> str:
 
 def _not_a_mode(mode: str) -> str:
     return f"aws_auth: {mode!r} is not one of {', '.join(MODES)}; choose one on the setup page"
-
-
-def access_problems(config: Mapping[str, str], has_secret: bool) -> list[str]:
-    mode = mode_of(config)
-    if mode not in MODES:
-        return [_not_a_mode(mode)]
-    problems = []
-    if mode == "keys":
-        if not ACCESS_KEY_ID.match(config.get("aws_access_key_id", "")):
-            problems.append("aws_access_key_id: an access key id starts with AKIA (or ASIA) and has 16+ letters/digits")
-        if not has_secret:
-            problems.append("aws_secret_access_key: enter the secret access key that belongs to the key id")
-    if mode == "role" and not ROLE_ARN.match(config.get("aws_role_arn", "")):
-        problems.append("aws_role_arn: give the ARN of the role to assume, arn:aws:iam::<account>:role/<name>")
-    return problems
 
 
 def read_secret(splunkd: Splunkd, config: Mapping[str, str]) -> str | None:

@@ -475,11 +475,8 @@ def destroy(
 
 
 def bucket_names(settings: PipelineSettings, account: str) -> list[str]:
-    """The buckets the template names (see FailedDeliveryBucket and TrailBucket)."""
-    names = [f"{settings.name_prefix}-failed-{account}-{settings.region}"]
-    if not settings.existing_log_group:
-        names.append(f"{settings.name_prefix}-trail-{account}-{settings.region}")
-    return names
+    """The buckets the template names (see FailedDeliveryBucket and TrailBucket), failed first."""
+    return settings.bucket_names(account)
 
 
 def _bucket_exists(s3, bucket: str) -> bool:

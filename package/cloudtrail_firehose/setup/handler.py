@@ -1,27 +1,30 @@
 """The setup REST endpoints, behind bin/cloudtrail_firehose_setup.py.
 
+    GET  schema            every setting (cloudtrail_firehose/settings.py): the page renders its form from it
     GET  config            saved settings (never the secret key; has_secret says whether one is stored)
-    POST config            validate and save settings; the secret key goes to storage/passwords
+    POST config            validate with the schema and save; the secret key goes to storage/passwords
     POST check             job: preflight (AWS identity, permissions, HEC certificate, names) + Splunk side
     POST preview           job: the change set
     POST deploy            job: HEC input and token, apply, token into Secrets Manager, data macro
     POST remove            job: destroy (delete_data to remove the buckets too)
-    GET  status            the deployed pipeline
+    POST drift             job: a new drift detection and the status it finds
+    GET  status            the deployed pipeline (the last drift result; a GET starts nothing)
     GET  jobs/<id>         a job's progress (since=<n> for new lines only)
     GET  template          the CloudFormation template and the parameters file
 
 Everything answers JSON; errors as {"error": what failed, "what_to_do": ...}. Only users with the
-app's capability may change state or read anything AWS-related.
+app's capability get further than the capability check, which runs before the body is even parsed;
+bodies are bounded in size and depth. GETs change nothing (Splunk Web's CSRF check covers POSTs only).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import fields
 from typing import Any
 
 from cloudtrail_firehose import access
+from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
@@ -30,8 +33,12 @@ from cloudtrail_firehose.splunk import app_config, hec
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 
 CAPABILITY = "cloudtrail_firehose_admin"
-SPLUNK_KEYS = ("index", "aws_auth", "aws_access_key_id", "aws_role_arn", "aws_external_id")
-PIPELINE_KEYS = tuple(f.name for f in fields(PipelineSettings))
+PIPELINE_KEYS = tuple(s.name for s in schema.SETTINGS if s.scope == "pipeline")
+SECRET_KEYS = tuple(s.name for s in schema.SETTINGS if s.secret)
+# A form is a flat object of a few dozen short fields; anything far bigger or deeper is not one.
+MAX_BODY_BYTES = 64 * 1024
+MAX_DEPTH = 3
+MAX_NUMBER_DIGITS = 30
 
 ClientsFactory = Callable[[dict[str, str], str | None, str], access.Clients]
 
@@ -49,11 +56,13 @@ class SetupService:
         self.jobs = Jobs()
         self.clients_factory = clients_factory
 
-    def handle(self, method: str, path: str, splunkd: Splunkd, payload: dict | None = None,
+    def handle(self, method: str, path: str, splunkd: Splunkd, payload: dict | str | None = None,
                query: dict | None = None) -> tuple[int, dict]:  # fmt: skip
+        """Answer one request; payload is the raw body (parsed only after the capability check) or a dict."""
         try:
             require_capability(splunkd)
-            return 200, self._route(method, path.strip("/"), splunkd, payload or {}, query or {})
+            body = parse_body(payload) if isinstance(payload, str | bytes) else payload or {}
+            return 200, self._route(method, path.strip("/"), splunkd, body, query or {})
         except RequestError as error:
             return error.status, {"error": error.error, "what_to_do": error.what_to_do}
         except SettingsError as error:
@@ -66,6 +75,8 @@ class SetupService:
                          "what_to_do": "check that your role may edit HEC inputs, passwords and macros"}  # fmt: skip
 
     def _route(self, method: str, path: str, splunkd: Splunkd, payload: dict, query: dict) -> dict:
+        if (method, path) == ("GET", "schema"):
+            return schema.schema()
         if (method, path) == ("GET", "config"):
             config = app_config.read_settings(splunkd)
             return {"config": config, "has_secret": app_config.read_secret_key(splunkd) is not None}
@@ -73,7 +84,7 @@ class SetupService:
             return self.save(splunkd, payload)
         if (method, path) == ("GET", "status"):
             _, settings, session = self._load(splunkd)
-            return {"status": pipeline.status(settings, session)}
+            return {"status": pipeline.status(settings, session, detect_drift=False)}
         if (method, path) == ("GET", "template"):
             _, settings, _ = self._load(splunkd, need_session=False)
             return {"template": pipeline.TEMPLATE_PATH.read_text(), "parameters": settings.template_parameters()}
@@ -83,7 +94,7 @@ class SetupService:
                 raise RequestError(404, "no such job", "start the operation again")
             since = str(query.get("since", "0"))
             return job.view(int(since) if since.isdigit() else 0)
-        if method == "POST" and path in ("check", "preview", "deploy", "remove"):
+        if method == "POST" and path in ("check", "preview", "deploy", "remove", "drift"):
             work = getattr(self, f"_{path}")(splunkd, payload)
             try:
                 return {"job": self.jobs.start(path, work).view()}
@@ -94,30 +105,40 @@ class SetupService:
     # --- configuration ---------------------------------------------------------------------------
 
     def save(self, splunkd: Splunkd, payload: dict) -> dict:
-        unknown = sorted(set(payload) - set(SPLUNK_KEYS) - set(PIPELINE_KEYS) - {"aws_secret_access_key"})
+        unknown = sorted(set(payload) - set(schema.BY_NAME))
         if unknown:
-            raise RequestError(400, f"unknown fields: {', '.join(unknown)}", "send only the form's fields")
-        secret = payload.get("aws_secret_access_key") or None
-        values = {k: str(v).strip() for k, v in payload.items() if k != "aws_secret_access_key" and v is not None}
-        has_secret = secret is not None or app_config.read_secret_key(splunkd) is not None
-        problems = access.access_problems(values, has_secret)
+            raise RequestError(400, f"unknown fields: {', '.join(unknown)}"[:300], "send only the form's fields")
+        odd = sorted(k for k, v in payload.items() if v is not None and not isinstance(v, str | int | float | bool))
+        if odd:
+            raise RequestError(400, f"fields must be text, numbers or true/false: {', '.join(odd)}",
+                               "send the form's fields as the page does")  # fmt: skip
+        values = {k: schema.text(v).strip() for k, v in payload.items() if v is not None}
+        secret = values.pop(SECRET_KEYS[0], "") or None
+        has_secret = app_config.read_secret_key(splunkd) is not None
+        problems = schema.problems({**values, SECRET_KEYS[0]: secret}, scopes=("splunk", "access"),
+                                   has_secret=has_secret)  # fmt: skip
         try:
-            PipelineSettings.from_mapping({k: v for k, v in values.items() if k in PIPELINE_KEYS}).validate()
+            settings = PipelineSettings.from_mapping({k: v for k, v in values.items() if k in PIPELINE_KEYS})
+            settings.validate()
+            # Saved as the schema writes them ("yes" becomes "true").
+            values.update({k: schema.text(getattr(settings, k)) for k in values if k in PIPELINE_KEYS})
         except SettingsError as error:
             problems += error.problems
-        if not values.get("index"):
-            problems.append("index: choose the Splunk index the CloudTrail events go to")
         if problems:
             raise SettingsError(problems)
         if secret is not None:
             app_config.store_secret_key(splunkd, secret)
         app_config.save_settings(splunkd, values)
-        return {"saved": True, "has_secret": has_secret}
+        return {"saved": True, "has_secret": has_secret or secret is not None}
 
     def _load(self, splunkd: Splunkd, need_session: bool = True):
         config = app_config.read_settings(splunkd)
         if not config:
             raise RequestError(409, "nothing is configured yet", "fill in the form and save it first")
+        # The stored file may have been edited by hand: it gets the same checks as a save.
+        problems = schema.problems(config, scopes=("splunk", "access"), has_secret=True)
+        if problems:
+            raise SettingsError(problems)
         settings = PipelineSettings.from_mapping({k: v for k, v in config.items() if k in PIPELINE_KEYS}).validate()
         aws = None
         if need_session:  # one Clients per request or job: each AWS client made once
@@ -179,6 +200,17 @@ class SetupService:
 
         return work
 
+    def _drift(self, splunkd: Splunkd, payload: dict):
+        _, settings, aws = self._load(splunkd)
+
+        def work(progress) -> dict:
+            progress("Detecting drift: CloudFormation compares each resource with the template")
+            report = pipeline.status(settings, aws, detect_drift=True)
+            progress(f"Drift: {report.get('drift', 'stack not deployed')}")
+            return {"status": report}
+
+        return work
+
     def _remove(self, splunkd: Splunkd, payload: dict):
         _, settings, session = self._load(splunkd)
         delete_data = bool(payload.get("delete_data"))
@@ -197,19 +229,84 @@ def require_capability(splunkd: Splunkd) -> None:
                            "ask an admin to run setup, or to grant the capability to your role")  # fmt: skip
 
 
-def parse_request(raw: str) -> dict[str, Any]:
-    """The JSON Splunk hands a persistent REST handler, reduced to what the service needs."""
-    request = json.loads(raw)
-    payload = request.get("payload") or "{}"
+def answer_splunk(service: SetupService, raw: str) -> dict[str, Any]:
+    """One request as Splunk's persistent handler protocol carries it, answered in that protocol."""
     try:
-        body = json.loads(payload) if isinstance(payload, str) else payload
-    except json.JSONDecodeError:
-        body = {}
+        request = parse_request(raw)
+    except RequestError as error:
+        status, body = error.status, {"error": error.error, "what_to_do": error.what_to_do}
+    else:
+        splunkd = Splunkd(request["rest_uri"], request["token"])
+        status, body = service.handle(request["method"], request["path"], splunkd, request["payload"], request["query"])
+    return {"status": status, "payload": json.dumps(body), "headers": {"Content-Type": "application/json"}}
+
+
+def parse_request(raw: str) -> dict[str, Any]:
+    """The envelope Splunk hands a persistent REST handler; the body stays raw until after authorization."""
+    if len(raw) > MAX_BODY_BYTES * 2:
+        raise RequestError(413, "the request is too large", f"send at most {MAX_BODY_BYTES // 1024} KiB")
+    try:
+        request = json.loads(raw)
+    except ValueError as error:
+        raise RequestError(400, "the request envelope is not JSON", "call the endpoint through splunkd") from error
     return {
-        "method": request.get("method", "GET").upper(),
-        "path": request.get("path_info", ""),
-        "query": dict(request.get("query", [])),
-        "payload": body if isinstance(body, dict) else {},
+        "method": str(request.get("method", "GET")).upper(),
+        "path": str(request.get("path_info", "")),
+        "query": dict(request.get("query") or []),
+        "payload": request.get("payload") or "",
         "rest_uri": request.get("server", {}).get("rest_uri", "https://127.0.0.1:8089"),
         "token": request.get("session", {}).get("authtoken", ""),
     }
+
+
+def parse_body(raw: str | bytes) -> dict[str, Any]:
+    """A request body: a JSON object, bounded in size, depth and number length, or a clear 4xx."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    if len(raw) > MAX_BODY_BYTES:
+        raise RequestError(413, f"the request body is over {MAX_BODY_BYTES // 1024} KiB", "send only the form's fields")
+    if not raw.strip():
+        return {}
+    if _depth(raw) > MAX_DEPTH:
+        raise RequestError(400, f"the request body is nested more than {MAX_DEPTH} levels deep",
+                           "send a flat JSON object of the form's fields")  # fmt: skip
+    try:
+        body = json.loads(raw, parse_int=_bounded_int, parse_constant=_no_constant)
+    except ValueError as error:  # JSONDecodeError, and the bounds above
+        raise RequestError(400, f"the request body is not valid JSON: {str(error)[:200]}",
+                           "send a JSON object of the form's fields") from error  # fmt: skip
+    if not isinstance(body, dict):
+        raise RequestError(400, "the request body must be a JSON object", "send a JSON object of the form's fields")
+    return body
+
+
+def _depth(raw: str) -> int:
+    """How deep brackets nest outside strings, without parsing (json.loads would recurse that deep)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"a number with {len(text)} digits")
+    return int(text)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")

@@ -3,6 +3,7 @@ storage/passwords (encrypted by splunkd), and the data macro that names the inde
 
 from __future__ import annotations
 
+from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError, quote
 
 APP = "cloudtrail_firehose"
@@ -49,6 +50,9 @@ def read_secret_key(splunkd: Splunkd) -> str | None:
 
 def point_dashboards_at(splunkd: Splunkd, index: str) -> None:
     """The data macro names the index, so every dashboard and alert reads the configured one."""
+    problems = schema.value_problems(schema.BY_NAME["index"], index) if index else ["index: none given"]
+    if problems:  # pasted into search strings: only a valid index name may get there
+        raise ValueError("; ".join(problems))
     splunkd.post(f"{NAMESPACE}/configs/conf-macros/{DATA_MACRO}",
                  {"definition": f'(index="{index}" sourcetype="aws:cloudtrail")'})  # fmt: skip
     pipeline_events = '(sourcetype="aws:firehose:health" OR sourcetype="aws:firehose:error")'

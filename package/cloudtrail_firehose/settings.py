@@ -1,0 +1,297 @@
+"""The one schema of every setting the app keeps: each defined once, as data.
+
+The setup page renders and checks its form from it (served by GET setup/schema), the setup handler
+validates every save with it, build.py generates README/cloudtrail_firehose.conf.spec and the
+template's Parameters from it, and aws/settings.py builds PipelineSettings from it.
+
+Patterns are matched whole (Python re.fullmatch, JavaScript ^(?:...)$) and written in the subset
+both understand: ASCII classes only ([0-9], [A-Za-z0-9_]; no \\d or \\w, which match Unicode in Python).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+# Settings land in a .conf file: a line break would start a new line (or [stanza]) there, and a
+# trailing backslash joins the next line (Splunk's line continuation). No saved value may hold either.
+COMMON_REFUSALS = (
+    ("[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]", "must not hold control characters or line breaks"),
+    ("\\\\$", "must not end with a backslash"),
+)
+GROUPS = (("splunk", "Splunk"), ("aws", "AWS access"), ("pipeline", "What to collect"), ("advanced", "Advanced"))
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)  # fmt: skip
+# The template names its buckets with this formula too (tests/test_settings.py checks its !Sub).
+BUCKET_NAME = "{prefix}-{kind}-{account}-{region}"
+BUCKET_KINDS = ("failed", "trail")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    label: str
+    group: str
+    default: str | int | bool = ""
+    kind: str = "string"  # string | integer | boolean
+    help: str = ""
+    choices: tuple[tuple[Any, str], ...] = ()  # (value, label): the only values allowed
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int = 1024
+    pattern: str = ""  # a non-empty value must match it whole
+    pattern_help: str = ""  # what to write instead, when it does not
+    refuse: tuple[tuple[str, str], ...] = ()  # (pattern found anywhere, what is wrong), checked first
+    required: str = ""  # when set: the value may not be empty, and this says what to give
+    when: tuple[str, Any] | None = None  # shown (and required) only while that setting has that value
+    secret: bool = False  # kept in storage/passwords, never in a .conf file or an answer
+    scope: str = "pipeline"  # pipeline: the AWS side (PipelineSettings); access: how to reach AWS; splunk
+    parameter: str = ""  # the CloudFormation template parameter it becomes
+    shown: bool = True  # False: set by the app, not on the form
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["choices"] = [list(c) for c in self.choices]
+        data["refuse"] = [list(r) for r in COMMON_REFUSALS + self.refuse]
+        data["when"] = list(self.when) if self.when else None
+        return data
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("index", "Splunk index", "splunk", "aws_cloudtrail", scope="splunk", max_length=255,
+            help="Where the CloudTrail events go. It must exist already (Settings > Indexes).",
+            # indexes.conf.spec: numbers, lowercase letters, underscores and hyphens, not starting with
+            # an underscore or hyphen, never containing "kvstore". 255: it names a directory on disk.
+            pattern="(?![\\s\\S]*kvstore)[a-z0-9][a-z0-9_-]*",
+            pattern_help="is not an index name: lower-case letters, digits, _ and -, not starting with _ or -, "
+                         "not containing 'kvstore'",
+            required="choose the Splunk index the CloudTrail events go to"),
+    Setting("hec_url", "Public HEC URL", "splunk", parameter="HecUrl", max_length=300,
+            help="The public HTTP Event Collector URL Firehose delivers to: https:// and a host name with a "
+                 "publicly trusted certificate, e.g. https://http-inputs-firehose-acme.splunkcloud.com",
+            refuse=(("^(?!https://)", "must start with https:// (Firehose only delivers over TLS)"),
+                    ("^https://(\\[|[0-9.]+(:|/|$))", "uses an IP address: Firehose needs a host name with a "
+                     "publicly trusted certificate (Splunk Cloud: https://http-inputs-firehose-<stack>.splunkcloud.com)")),
+            pattern="https://[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+(:[0-9]{1,5})?/?",
+            pattern_help="is not https:// and a public host name (and :port): give only those, Firehose adds the path",
+            required="give the public HTTP Event Collector URL, for example "
+                     "https://http-inputs-firehose-acme.splunkcloud.com"),
+    Setting("aws_auth", "AWS access", "aws", "keys", scope="access", help="How the app reaches AWS.",
+            choices=(("keys", "Access key"), ("role", "Role to assume"), ("instance", "This server's instance role"))),
+    Setting("aws_access_key_id", "Access key ID", "aws", scope="access", when=("aws_auth", "keys"), max_length=128,
+            help="The access key's ID (access key mode); its secret is kept in storage/passwords.",
+            pattern="(AKIA|ASIA)[A-Z0-9]{12,124}",
+            pattern_help="is not an access key ID: it starts with AKIA (or ASIA) and has 16 or more capital letters "
+                         "and digits",
+            required="give the access key ID"),
+    Setting("aws_secret_access_key", "Secret access key", "aws", scope="access", when=("aws_auth", "keys"),
+            secret=True, max_length=128,
+            help="Stored encrypted in Splunk (storage/passwords), never shown again.",
+            required="enter the secret access key that belongs to the key ID"),
+    Setting("aws_role_arn", "Role ARN", "aws", scope="access", when=("aws_auth", "role"), max_length=600,
+            help="The role the app assumes (role mode), with this server's own credentials.",
+            pattern="arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}",
+            pattern_help="is not a role ARN: arn:aws:iam::<account>:role/<name>",
+            required="give the ARN of the role to assume"),
+    Setting("aws_external_id", "External ID (optional)", "aws", scope="access", when=("aws_auth", "role"),
+            max_length=1224, pattern="[A-Za-z0-9_+=,.@:/-]{2,1224}",
+            help="Only when the role's trust policy asks for one (sts:ExternalId).",
+            pattern_help="must be 2 or more letters, digits or +=,.@:/-_ (as the role's trust policy expects)"),
+    Setting("region", "AWS region", "aws", "us-east-1", max_length=32, help="Where the pipeline is deployed.",
+            pattern="[a-z]{2}(-[a-z]+)+-[0-9]", pattern_help="is not an AWS region (for example us-east-1)",
+            required="no AWS region given; choose one, for example us-east-1 (command line: --region or "
+                     "AWS_DEFAULT_REGION)"),
+    Setting("filter_preset", "Events to send", "pipeline", "all", parameter="FilterPreset",
+            help="Which events go to Splunk. write-only drops read-only calls (readOnly true).",
+            choices=(("all", "All events"), ("write-only", "Write events only"), ("custom", "Custom filter pattern"))),
+    Setting("custom_filter_pattern", "Custom filter pattern", "pipeline", parameter="CustomFilterPattern",
+            when=("filter_preset", "custom"),
+            help="CloudWatch Logs filter pattern, used when FilterPreset is custom.",
+            required="give a CloudWatch Logs filter pattern (the preset is custom)"),
+    Setting("existing_log_group", "Existing trail's log group (optional)", "pipeline", parameter="ExistingLogGroupName",
+            max_length=512, pattern="[A-Za-z0-9_/.#-]{1,512}",
+            pattern_help="is not a CloudWatch Logs group name (1-512 letters, digits and _/.#-)",
+            help="Leave empty to create a trail and its log group; or name the log group an existing trail "
+                 "already writes to."),
+    Setting("name_prefix", "Name prefix", "advanced", "cloudtrail-firehose", parameter="NamePrefix", max_length=31,
+            help="Prefix for the names of everything the stack creates (stack, stream, buckets, roles).",
+            pattern="[a-z][a-z0-9-]{2,30}",
+            pattern_help="must be 3-31 lower-case letters, digits or hyphens, starting with a letter",
+            required="give a name prefix, for example cloudtrail-firehose"),
+    Setting("processor", "Processing in Firehose", "advanced", "native", parameter="Processor",
+            help="native - Firehose decompresses CloudWatch Logs itself; lambda - the app's processor function "
+                 "(filters, redaction).",
+            choices=(("native", "Native decompression (recommended)"), ("lambda", "The app's Lambda processor"))),
+    Setting("multi_region", "Multi-region trail", "advanced", True, "boolean", parameter="MultiRegionTrail",
+            help="The trail the stack creates logs every region.", choices=((True, "Yes"), (False, "No"))),
+    Setting("organization_trail", "Organization trail", "advanced", False, "boolean", parameter="OrganizationTrail",
+            help="Log every account of the organization (deploy in the management account).",
+            choices=((False, "No"), (True, "Yes (management account)"))),
+    Setting("hec_ack_timeout", "Acknowledgement timeout (s)", "advanced", 300, "integer",
+            parameter="HecAcknowledgmentTimeout", minimum=180, maximum=600,
+            help="Seconds Firehose waits for Splunk's indexer acknowledgement."),
+    Setting("retry_duration", "Retry duration (s)", "advanced", 3600, "integer", parameter="RetryDuration",
+            minimum=0, maximum=7200,
+            help="Seconds Firehose keeps retrying before a record goes to the failed-delivery bucket."),
+    Setting("buffer_interval", "Buffer interval (s)", "advanced", 60, "integer", parameter="BufferIntervalSeconds",
+            minimum=0, maximum=60, help="Seconds Firehose buffers events before it sends them."),
+    Setting("buffer_size_mb", "Buffer size (MB)", "advanced", 5, "integer", parameter="BufferSizeMB",
+            minimum=1, maximum=5, help="Megabytes Firehose buffers before it sends them."),
+    Setting("log_retention_days", "CloudWatch Logs retention (days)", "advanced", 14, "integer",
+            parameter="LogRetentionDays", choices=tuple((d, str(d)) for d in LOG_RETENTION_DAYS),
+            help="Days CloudWatch Logs keeps the trail's events (Splunk keeps its own copy)."),
+    Setting("failed_delivery_retention_days", "Keep failed deliveries (days)", "advanced", 90, "integer",
+            parameter="FailedDeliveryRetentionDays", minimum=7, maximum=3650,
+            help="Days the failed-delivery bucket keeps what Firehose could not deliver."),
+    Setting("trail_log_retention_days", "Keep trail log files (days)", "advanced", 365, "integer",
+            parameter="TrailLogRetentionDays", minimum=1, maximum=3650,
+            help="Days the trail's own bucket keeps its log files."),
+    Setting("processor_code_key", "Processor code key", "advanced", parameter="ProcessorCodeKey", shown=False,
+            pattern="lambda/[A-Za-z0-9._-]+\\.zip",
+            pattern_help="is set by the app (lambda/<name>.zip); leave it empty",
+            help="Key of the processor's zip in the failed-delivery bucket (the app uploads it; empty until then)."),
+)  # fmt: skip
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def schema() -> dict[str, Any]:
+    """What GET setup/schema answers: the page renders and checks its form from this."""
+    return {"groups": [{"name": n, "label": label} for n, label in GROUPS],
+            "settings": [s.as_json() for s in SETTINGS]}  # fmt: skip
+
+
+def text(value: Any) -> str:
+    """A value as the .conf file and the form hold it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def is_shown(setting: Setting, values: Mapping[str, Any]) -> bool:
+    if not setting.shown:
+        return False
+    if setting.when is None:
+        return True
+    other, wanted = setting.when
+    return text(values.get(other, BY_NAME[other].default)) == text(wanted)
+
+
+def value_problems(setting: Setting, value: Any) -> list[str]:
+    """What is wrong with one value (empty is not checked here: see problems)."""
+    value = text(value)
+    shown = "the secret" if setting.secret else value if setting.kind == "integer" else repr(value[:60])
+    where = f"{setting.name}: {shown}"
+    if len(value) > setting.max_length:
+        return [f"{setting.name}: at most {setting.max_length} characters"]
+    for pattern, message in COMMON_REFUSALS + setting.refuse:
+        if re.search(pattern, value):
+            return [f"{where} {message}"]
+    if setting.choices:
+        allowed = [text(v) for v, _ in setting.choices]
+        if value not in allowed:
+            return [f"{where} is not allowed; use one of {', '.join(allowed)}"]
+    if setting.kind == "integer":
+        if not re.fullmatch("-?[0-9]{1,12}", value):
+            return [f"{where} is not a whole number"]
+        number = int(value)
+        if setting.minimum is not None and not setting.minimum <= number <= setting.maximum:
+            return [f"{setting.name}: {number} is out of range; use {setting.minimum} to {setting.maximum}"]
+    if setting.pattern and not re.fullmatch(setting.pattern, value):
+        return [f"{where} {setting.pattern_help}"]
+    return []
+
+
+def problems(values: Mapping[str, Any], scopes: tuple[str, ...], has_secret: bool = False) -> list[str]:
+    """Every problem of the settings of these scopes: each value given, and each required one shown.
+
+    has_secret: a secret is already stored, so an empty secret field keeps it.
+    """
+    found = []
+    for setting in SETTINGS:
+        if setting.scope not in scopes:
+            continue
+        value = text(values.get(setting.name))
+        if value:
+            found += value_problems(setting, value)
+        elif setting.required and is_shown(setting, values) and not (setting.secret and has_secret):
+            found.append(f"{setting.name}: {setting.required}")
+    return found
+
+
+def bucket_name(prefix: str, kind: str, account: str, region: str) -> str:
+    """The name of one of the stack's buckets (kind: failed or trail)."""
+    return BUCKET_NAME.format(prefix=prefix, kind=kind, account=account, region=region)
+
+
+# --- generated files ---------------------------------------------------------------------------------
+
+
+def conf_spec() -> str:
+    """README/cloudtrail_firehose.conf.spec (build.py writes it; a test keeps the committed file equal)."""
+    lines = ["# Settings the setup page saves (package/cloudtrail_firehose/setup/handler.py).",
+             "# Generated from package/cloudtrail_firehose/settings.py by build.py: edit that file, not this one.",
+             "# Secret settings are never here: they are in storage/passwords.", "", "[pipeline]"]  # fmt: skip
+    for s in SETTINGS:
+        if s.secret:
+            continue
+        if s.choices and s.kind == "string":
+            kind = "|".join(text(v) for v, _ in s.choices)
+        else:
+            kind = {"integer": "<integer>", "boolean": "<boolean>"}.get(s.kind, "<string>")
+        lines.append(f"{s.name} = {kind}")
+        lines.append(f"* {s.help or s.label}")
+        if s.minimum is not None:
+            lines.append(f"* {s.minimum} to {s.maximum}.")
+        if s.choices and s.kind == "integer":
+            lines.append(f"* One of {', '.join(text(v) for v, _ in s.choices)}.")
+        if not s.shown:
+            lines.append("* Set by the app; leave it empty.")
+        if text(s.default):
+            lines.append(f"* Default: {text(s.default)}")
+    return "\n".join(lines) + "\n"
+
+
+TEMPLATE_BEGIN = "# --- generated from package/cloudtrail_firehose/settings.py by build.py; edit that file ---\n"
+TEMPLATE_END = "# --- end of generated parameters ---\n"
+
+
+def template_parameters() -> str:
+    """The template's Metadata and Parameters sections, between TEMPLATE_BEGIN and TEMPLATE_END."""
+    parameters = [s for s in SETTINGS if s.parameter]
+    out = [TEMPLATE_BEGIN, "Metadata:\n", "  AWS::CloudFormation::Interface:\n", "    ParameterGroups:\n"]
+    for group, label in GROUPS:
+        names = [s.parameter for s in parameters if s.group == group]
+        if names:
+            out.append(f"      - Label: {{default: {json.dumps(label)}}}\n")
+            out.append(f"        Parameters: [{', '.join(names)}]\n")
+    out.append("\nParameters:\n")
+    for s in parameters:
+        out.append(f"  {s.parameter}:\n")
+        out.append(f"    Type: {'Number' if s.kind == 'integer' else 'String'}\n")
+        if s.kind == "integer":
+            out.append(f"    Default: {s.default}\n")
+        elif text(s.default) or not s.required or s.when:
+            out.append(f"    Default: {json.dumps(text(s.default))}\n")
+        if s.choices:
+            values = [text(v) if s.kind == "integer" else json.dumps(text(v)) for v, _ in s.choices]
+            out.append(f"    AllowedValues: [{', '.join(values)}]\n")
+        if s.minimum is not None:
+            out.append(f"    MinValue: {s.minimum}\n    MaxValue: {s.maximum}\n")
+        if s.kind == "string" and not s.choices:
+            out.append(f"    MaxLength: {s.max_length}\n")
+        if s.pattern:
+            optional = "?" if not s.required or s.when else ""
+            out.append(f"    AllowedPattern: {json.dumps(f'^({s.pattern}){optional}$')}\n")
+            out.append(f"    ConstraintDescription: {json.dumps(s.pattern_help)}\n")
+        out.append(f"    Description: {json.dumps(s.help or s.label)}\n")
+    out.append(TEMPLATE_END)
+    return "".join(out)
+
+
+def with_template_parameters(template: str) -> str:
+    """The template text with its generated block replaced by the current one."""
+    start, end = template.index(TEMPLATE_BEGIN), template.index(TEMPLATE_END) + len(TEMPLATE_END)
+    return template[:start] + template_parameters() + template[end:]

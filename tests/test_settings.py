@@ -1,0 +1,112 @@
+"""The one settings schema: the files generated from it are current, and its rules hold for every field."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+from cloudtrail_firehose import settings as schema
+from cloudtrail_firehose.aws.pipeline import TEMPLATE_PATH
+from cloudtrail_firehose.aws.settings import PipelineSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXT_SETTINGS = [s for s in schema.SETTINGS if s.kind == "string" and not s.choices]
+
+
+def test_the_committed_conf_spec_is_the_generated_one():
+    committed = (ROOT / "README" / "cloudtrail_firehose.conf.spec").read_text()
+    assert committed == schema.conf_spec(), "run python3 build.py to regenerate README/cloudtrail_firehose.conf.spec"
+    for setting in schema.SETTINGS:
+        assert (f"\n{setting.name} = " in committed) != setting.secret, setting.name
+
+
+def test_the_template_parameters_are_the_generated_ones():
+    committed = TEMPLATE_PATH.read_text()
+    assert committed == schema.with_template_parameters(committed), "run python3 build.py to regenerate template.yaml"
+    parameters = {s.parameter for s in schema.SETTINGS if s.parameter}
+    section = committed[committed.index("\nParameters:\n") : committed.index("\nConditions:\n")]
+    declared = set(re.findall(r"^  ([A-Za-z]+):\n", section, flags=re.M))
+    assert declared == parameters
+
+
+def test_the_template_names_its_buckets_with_the_one_formula():
+    committed = TEMPLATE_PATH.read_text()
+    for kind in schema.BUCKET_KINDS:
+        formula = schema.bucket_name("${NamePrefix}", kind, "${AWS::AccountId}", "${AWS::Region}")
+        assert f'BucketName: !Sub "{formula}"' in committed, kind
+    settings = PipelineSettings(region="eu-west-1", name_prefix="acme")
+    assert settings.bucket_names("123456789012") == ["acme-failed-123456789012-eu-west-1",
+                                                     "acme-trail-123456789012-eu-west-1"]  # fmt: skip
+    existing = dataclasses.replace(settings, existing_log_group="/aws/trail")
+    assert existing.bucket_names("123456789012") == ["acme-failed-123456789012-eu-west-1"]
+
+
+def test_pipeline_settings_are_the_schema_pipeline_settings():
+    names = [f.name for f in dataclasses.fields(PipelineSettings)]
+    assert names == [s.name for s in schema.SETTINGS if s.scope == "pipeline"]
+    defaults = PipelineSettings()
+    assert (defaults.hec_ack_timeout, defaults.multi_region, defaults.processor) == (300, True, "native")
+
+
+def test_patterns_use_only_what_python_and_javascript_read_alike():
+    for setting in schema.SETTINGS:
+        for pattern in [setting.pattern, *(p for p, _ in setting.refuse)]:
+            re.compile(pattern)
+            assert not re.search(r"\\[dwDWbB]", pattern), f"{setting.name}: {pattern} (use ASCII classes)"
+        if setting.pattern:
+            assert setting.pattern_help, setting.name
+
+
+def index_problems(name: str) -> list[str]:
+    return schema.value_problems(schema.BY_NAME["index"], name)
+
+
+@pytest.mark.parametrize("name", ["main", "aws_cloudtrail", "cloudtrail-prod", "0day", "a" * 255])
+def test_index_names_splunk_accepts_pass(name):
+    assert index_problems(name) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["_internal", "-x", "AWS", "aws cloudtrail", 'x" OR index=*', "x)", "my_kvstore_copy", "a" * 256, "idx.1", "é"],
+)
+def test_index_names_splunk_refuses_are_refused(name):
+    """indexes.conf.spec: only numbers, lowercase letters, underscores and hyphens; not starting with an
+    underscore or hyphen; never containing the word kvstore."""
+    assert index_problems(name)
+
+
+@pytest.mark.parametrize("bad", ["a\nb", "a\r\n[pipeline]\nindex = main", "a\x00b", "a\u2028b", "a\x85b", "a\\"])
+@pytest.mark.parametrize("setting", TEXT_SETTINGS, ids=lambda s: s.name)
+def test_no_text_setting_takes_a_line_break_a_control_character_or_a_trailing_backslash(setting, bad):
+    assert schema.value_problems(setting, bad), f"{setting.name} took {bad!r}"
+
+
+def test_a_secret_is_never_repeated_in_a_problem():
+    secret = schema.BY_NAME["aws_secret_access_key"]
+    (problem,) = schema.value_problems(secret, "wJalrXUtnFEMI\nK7MDENG")
+    assert "wJalr" not in problem
+
+
+def test_required_settings_are_required_only_while_shown():
+    keys_mode = schema.problems({"aws_auth": "keys"}, scopes=("access",))
+    assert any(p.startswith("aws_access_key_id:") for p in keys_mode)
+    assert any(p.startswith("aws_secret_access_key:") for p in keys_mode)
+    assert schema.problems({"aws_auth": "keys", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE"}, scopes=("access",),
+                           has_secret=True) == []  # fmt: skip
+    role_mode = schema.problems({"aws_auth": "role"}, scopes=("access",))
+    assert [p.split(":")[0] for p in role_mode] == ["aws_role_arn"]
+    assert schema.problems({"aws_auth": "instance"}, scopes=("access",)) == []
+
+
+def test_the_schema_served_to_the_page_holds_every_rule():
+    served = schema.schema()
+    assert [g["name"] for g in served["groups"]] == [g for g, _ in schema.GROUPS]
+    by_name = {s["name"]: s for s in served["settings"]}
+    assert by_name["hec_ack_timeout"]["minimum"] == 180
+    assert by_name["aws_secret_access_key"]["secret"] is True
+    assert by_name["aws_role_arn"]["when"] == ["aws_auth", "role"]
+    assert all(len(s["refuse"]) >= len(schema.COMMON_REFUSALS) for s in served["settings"])
+    assert {s["group"] for s in served["settings"]} <= {g for g, _ in schema.GROUPS}
