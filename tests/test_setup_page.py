@@ -185,7 +185,8 @@ def test_the_form_is_rendered_from_the_schema(browser_page):
         assert page.inner_text(f'label[for="ctf-{setting.name}"]') == setting.label
         assert page.input_value(selector) == ("" if setting.secret else schema.text(setting.default)), setting.name
     # Every pattern the server matches compiles, and judges alike, in the browser.
-    patterns = [p for s in schema.SETTINGS for p in [s.pattern, *(r for r, _ in schema.COMMON_REFUSALS + s.refuse)] if p]
+    refusals = [r for s in schema.SETTINGS for r, _ in schema.COMMON_REFUSALS + s.refuse]
+    patterns = [s.pattern for s in schema.SETTINGS if s.pattern] + refusals
     samples = ["main", "_internal", "https://hec.example.com", "a\nb", "x\\", "AKIAIOSFODNN7EXAMPLE", "us-east-1"]
     judged = page.evaluate("([patterns, samples]) => patterns.map(p => samples.map(v => new RegExp(p).test(v)))",
                            [patterns, samples])  # fmt: skip

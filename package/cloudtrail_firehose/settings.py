@@ -221,6 +221,11 @@ def problems(values: Mapping[str, Any], scopes: tuple[str, ...], has_secret: boo
     return found
 
 
+def input_index(own: str | None, config: Mapping[str, str]) -> str:
+    """The index a modular input writes to: its stanza's, else the one setup saved, else Splunk's default."""
+    return own or config.get("index") or "main"
+
+
 def bucket_name(prefix: str, kind: str, account: str, region: str) -> str:
     """The name of one of the stack's buckets (kind: failed or trail)."""
     return BUCKET_NAME.format(prefix=prefix, kind=kind, account=account, region=region)

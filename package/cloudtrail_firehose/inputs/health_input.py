@@ -13,6 +13,7 @@ from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from cloudtrail_firehose.inputs.health import pipeline_health
 from cloudtrail_firehose.log import get_logger
+from cloudtrail_firehose.settings import input_index
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 
 
@@ -41,7 +42,7 @@ class HealthInput(Script):
         for stanza, parameters in inputs.inputs.items():
             chosen = settings(parameters)
             report = unknown(chosen, no_access) if no_access else health(chosen, config, secret)
-            index = parameters.get("index") or config.get("index") or "main"
+            index = input_index(parameters.get("index"), config)
             ew.write_event(Event(data=json.dumps(report), stanza=stanza, time=f"{time.time():.3f}", index=index,
                                  source=f"firehose_health:{chosen.stack_name}", sourcetype="aws:firehose:health"))
             log.info("%s: %s (%s)", chosen.stack_name, report["state"], report["why"])

@@ -19,6 +19,7 @@ from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import known_regions
 from cloudtrail_firehose.inputs.recovery import Checkpoint, Output, Recovery
 from cloudtrail_firehose.log import get_logger
+from cloudtrail_firehose.settings import input_index
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -56,7 +57,7 @@ class RecoveryInput(Script):
             log.error("no failed-delivery object was read: %s", error)
             return
         for stanza, parameters in inputs.inputs.items():
-            index = parameters.get("index") or config.get("index", "main")
+            index = input_index(parameters.get("index"), config)
             aws = access.clients_for(config, secret, parameters["region"])
             name = hashlib.sha256(stanza.encode()).hexdigest()[:16]
             checkpoint = Checkpoint(Path(metadata["checkpoint_dir"]) / f"recovery-{name}.json")
