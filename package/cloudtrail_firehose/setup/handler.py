@@ -34,7 +34,7 @@ from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 
 CAPABILITY = "cloudtrail_firehose_admin"
 PIPELINE_KEYS = tuple(s.name for s in schema.SETTINGS if s.scope == "pipeline")
-SECRET_KEYS = tuple(s.name for s in schema.SETTINGS if s.secret)
+SECRET_KEY = next(s.name for s in schema.SETTINGS if s.secret)  # the AWS secret access key
 # A form is a flat object of a few dozen short fields; anything far bigger or deeper is not one.
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 3
@@ -113,9 +113,9 @@ class SetupService:
             raise RequestError(400, f"fields must be text, numbers or true/false: {', '.join(odd)}",
                                "send the form's fields as the page does")  # fmt: skip
         values = {k: schema.text(v).strip() for k, v in payload.items() if v is not None}
-        secret = values.pop(SECRET_KEYS[0], "") or None
+        secret = values.pop(SECRET_KEY, "") or None
         has_secret = app_config.read_secret_key(splunkd) is not None
-        problems = schema.problems({**values, SECRET_KEYS[0]: secret}, scopes=("splunk", "access"),
+        problems = schema.problems({**values, SECRET_KEY: secret}, scopes=("splunk", "access"),
                                    has_secret=has_secret)  # fmt: skip
         try:
             settings = PipelineSettings.from_mapping({k: v for k, v in values.items() if k in PIPELINE_KEYS})
