@@ -11,8 +11,8 @@ document (operations CreateHEC, ListHECs, DescribeHec, UpdateHEC, DeleteHec):
 - errors are {"code": "<status>-<reason>", "message": ...} ("Troubleshoot ACS error messages"):
   401-unauthorized, 404-stack-not-found, 409-object-already-exists, and whatever `faults` queues
   (429, 424-dependency-incomplete, 424-failed-dependency, 500, 503, ...).
-Like ACS (a Go service), it matches JSON keys case-insensitively: the manual writes useACK, the
-OpenAPI document useAck.
+It takes JSON keys in any case, since the manual writes useACK and the OpenAPI document useAck, and
+answers with the manual's spelling.
 """
 
 from __future__ import annotations
