@@ -64,7 +64,7 @@ def test_a_busy_or_unhealthy_hec_is_reported(hec):
     token = hec.add_token()
     hec.busy = True
     busy = check(hec, token)
-    assert not busy.ok
+    assert (busy.ok, busy.step) == (False, "ack")
     assert "code 9" in busy.message
     assert "Splunk.IndexerBusy" in busy.message
     hec.unhealthy = 19

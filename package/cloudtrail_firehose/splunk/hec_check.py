@@ -34,6 +34,7 @@ from cloudtrail_firehose.splunk.hec import REST_ENDPOINT, SOURCE, SOURCETYPE
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 
 UNUSED_ACK_ID = 0  # asking for an ack id that was never issued is harmless and answers false
+TOKEN_CODES = {1, 2, 3, 4, 21, 22}  # the token is missing, unreadable, unknown or disabled
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def check_hec_token(
 
     status, answer = hec.call("POST", "services/collector/ack", {"acks": [UNUSED_ACK_ID]})
     if status != 200 or not isinstance(answer.get("acks"), dict):
-        return HecCheck(False, "ack" if answer.get("code") == 14 else "token", _explain(status, answer, base))
+        step = "token" if answer.get("code") in TOKEN_CODES else "ack"
+        return HecCheck(False, step, _explain(status, answer, base))
 
     status, answer = hec.call("POST", "services/collector/raw", None)
     if not (status == 400 and answer.get("code") == 5):
