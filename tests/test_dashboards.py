@@ -385,3 +385,12 @@ def test_alert_windows_do_not_overlap_or_are_suppressed_by_their_groups(name):
         period_text = stanza["alert.suppress.period"]
         suppressed_for = int(period_text[:-1]) * {"m": 1, "h": 60, "d": 1440}[period_text[-1]]
         assert suppressed_for >= window, name
+
+
+@pytest.mark.parametrize("path", VIEWS, ids=lambda p: p.name)
+def test_no_dollar_sign_in_a_query_is_mistaken_for_a_token(path):
+    """Simple XML reads $...$ as a token; a literal dollar (a regex anchor) must be written $$."""
+    for search in ET.parse(path).getroot().iter("search"):
+        query = search.findtext("query") or ""
+        leftover = re.sub(r"\$[\w.:]+(?:\|\w)?\$", "", query.replace("$$", ""))
+        assert "$" not in leftover, f"{path.name}#{search.get('id') or search.get('base')}: {query}"
