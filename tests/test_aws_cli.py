@@ -94,3 +94,14 @@ def test_preflight_with_a_role_to_assume(endpoint):
     assert "[ok  ] AWS identity: arn:aws:sts::123456789012:assumed-role/deployer/cloudtrail-firehose-setup" in (
         result.stdout
     ), result.stdout + result.stderr
+
+
+def test_options_come_from_the_settings_schema():
+    help_text = cli("http://127.0.0.1:9", "--help").stdout
+    assert "Seconds Firehose waits for Splunk's indexer acknowledgement. (180 to 600) (default 300)" in " ".join(
+        help_text.split()
+    )
+    assert "--processor-code-key" not in help_text  # set by the app, not a user choice
+    refused = cli("http://127.0.0.1:9", "export", "--filter-preset", "everything")
+    assert refused.returncode == 2
+    assert "invalid choice: 'everything'" in refused.stderr

@@ -164,6 +164,10 @@ def test_walk_through_check_preview_deploy(browser_page):
 
     page.click("#ctf-status")
     page.wait_for_function("document.querySelector('#ctf-message').textContent.includes('ACTIVE')", timeout=30_000)
+    assert '"drift": "NOT_CHECKED"' in page.inner_text("#ctf-message")  # Status (a GET) starts no detection
+    page.click("#ctf-drift")
+    page.wait_for_function("document.querySelector('#ctf-log').textContent.includes('Drift: ')", timeout=60_000)
+    assert "Detecting drift" in page.inner_text("#ctf-log")
 
     with page.expect_download() as download:
         page.click("#ctf-template")

@@ -19,6 +19,7 @@ import boto3
 from botocore.exceptions import BotoCoreError
 
 from cloudtrail_firehose import access
+from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
@@ -37,13 +38,15 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--role-arn", help="assume this IAM role (from the profile or environment credentials)")
     top.add_argument("--external-id", default="", help="the external id the role's trust policy requires")
     for f in fields(PipelineSettings):
-        if f.name == "region":
+        setting = f.metadata["setting"]  # the schema's entry (cloudtrail_firehose/settings.py)
+        if f.name == "region" or not setting.shown:
             continue
-        option = "--" + f.name.replace("_", "-")
-        if isinstance(f.default, bool):
-            top.add_argument(option, choices=("true", "false"), help=f"default {str(f.default).lower()}")
-        else:
-            top.add_argument(option, help=f"default {f.default!r}")
+        choices = [schema.text(v) for v, _ in setting.choices] or None
+        default = f" (default {schema.text(setting.default)})" if schema.text(setting.default) else ""
+        limits = f" ({setting.minimum} to {setting.maximum})" if setting.minimum is not None else ""
+        help_text = f"{setting.help or setting.label}{limits}{default}".replace("%", "%%")
+        top.add_argument("--" + f.name.replace("_", "-"), choices=choices, help=help_text,
+                         metavar=None if choices else setting.kind.upper())  # fmt: skip
     top.add_argument("--skip-certificate-check", action="store_true", help="preflight: do not connect to the HEC URL")
     top.add_argument("--delete-data", action="store_true", help="destroy: also delete the buckets and their data")
     top.add_argument("--output", type=Path, default=Path("."), help="export: folder to write into")
