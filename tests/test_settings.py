@@ -84,6 +84,14 @@ def test_no_text_setting_takes_a_line_break_a_control_character_or_a_trailing_ba
     assert schema.value_problems(setting, bad), f"{setting.name} took {bad!r}"
 
 
+def test_a_problem_quotes_what_was_given_so_a_line_break_shows():
+    (problem,) = schema.value_problems(schema.BY_NAME["retry_duration"], "600\n[pipeline]")
+    assert "\n" not in problem
+    assert schema.value_problems(schema.BY_NAME["retry_duration"], "9000") == [
+        "retry_duration: 9000 is out of range; use 0 to 7200"
+    ]
+
+
 def test_a_secret_is_never_repeated_in_a_problem():
     secret = schema.BY_NAME["aws_secret_access_key"]
     (problem,) = schema.value_problems(secret, "wJalrXUtnFEMI\nK7MDENG")

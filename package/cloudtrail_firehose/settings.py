@@ -182,7 +182,8 @@ def is_shown(setting: Setting, values: Mapping[str, Any]) -> bool:
 def value_problems(setting: Setting, value: Any) -> list[str]:
     """What is wrong with one value (empty is not checked here: see problems)."""
     value = text(value)
-    shown = "the secret" if setting.secret else value if setting.kind == "integer" else repr(value[:60])
+    plain_number = setting.kind == "integer" and re.fullmatch("-?[0-9]{1,12}", value)
+    shown = "the secret" if setting.secret else value if plain_number else repr(value[:60])
     where = f"{setting.name}: {shown}"
     if len(value) > setting.max_length:
         return [f"{setting.name}: at most {setting.max_length} characters"]
@@ -194,7 +195,7 @@ def value_problems(setting: Setting, value: Any) -> list[str]:
         if value not in allowed:
             return [f"{where} is not allowed; use one of {', '.join(allowed)}"]
     if setting.kind == "integer":
-        if not re.fullmatch("-?[0-9]{1,12}", value):
+        if not plain_number:
             return [f"{where} is not a whole number"]
         number = int(value)
         if setting.minimum is not None and not setting.minimum <= number <= setting.maximum:
