@@ -1,4 +1,5 @@
-"""CloudFormation support that moto lacks, for the three resource types the template uses.
+"""CloudFormation support that moto lacks, for the three resource types the template uses, and
+attributes in the shapes AWS documents where moto's differ.
 
 moto emulates Firehose, Secrets Manager and CloudWatch Logs, but its CloudFormation engine cannot
 create AWS::KinesisFirehose::DeliveryStream, AWS::SecretsManager::Secret or AWS::Logs::LogStream.
@@ -15,7 +16,7 @@ from moto.cloudformation import models as cf_models
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.firehose.models import firehose_backends
-from moto.logs.models import logs_backends
+from moto.logs.models import LogGroup, logs_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
 
@@ -121,6 +122,19 @@ class LogStreamShim(_Shim, CloudFormationModel):
 
 
 parsing.get_model_map.cache_clear()
+
+
+# CloudFormation, "AWS::Logs::LogGroup", return values: Arn is "arn:...:log-group:NAME:*". moto returns it
+# without ":*", which hid a policy built as "${TrailLogGroup.Arn}:log-stream:*" that matches no stream.
+_log_group_attribute = LogGroup.get_cfn_attribute
+
+
+def _log_group_attribute_as_documented(self: LogGroup, attribute_name: str) -> str:
+    value = _log_group_attribute(self, attribute_name)
+    return f"{value}:*" if attribute_name == "Arn" and not value.endswith(":*") else value
+
+
+LogGroup.get_cfn_attribute = _log_group_attribute_as_documented
 
 
 # moto rebuilds a stack's outputs on create_stack but not when a change set creates or updates it.

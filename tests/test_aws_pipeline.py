@@ -55,7 +55,7 @@ def test_plan_lists_every_resource_to_create(aws):
     assert ("AWS::CloudTrail::Trail", "Trail") in created
     assert ("AWS::Logs::SubscriptionFilter", "SubscriptionFilter") in created
     # moto lists conditional resources too (the Lambda processor's three); CloudFormation would not.
-    assert len({c for c in created if not c[1].startswith("Processor")}) == 14
+    assert len({c for c in created if not c[1].startswith("Processor")}) == 15
     assert f"{len(plan.changes)} change(s)" in plan.describe()
     assert "+ create  AWS::S3::Bucket" in plan.describe()
 
@@ -71,6 +71,31 @@ def test_an_existing_log_group_gets_the_subscription_and_no_trail_is_created(aws
     assert "TrailLogGroup" not in logical_ids
     assert outputs["LogGroupName"] == "/aws/cloudtrail/org"
     assert "TrailName" not in outputs
+
+
+def test_the_emulated_log_group_arn_has_the_shape_cloudformation_documents(aws):
+    # CloudFormation, "AWS::Logs::LogGroup", return values: Arn ends in ":*" (moto_shims makes moto agree).
+    deploy(aws)
+    stack = next(iter(cloudformation_backends[ACCOUNT][REGION].stacks.values()))
+    arn = stack.resource_map["TrailLogGroup"].get_cfn_attribute("Arn")
+    assert arn == f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/cloudtrail/{SETTINGS.name_prefix}:*"
+
+
+def test_an_organization_trail_is_planned_with_the_organization_id_looked_up(aws):
+    organization = aws.client("organizations").create_organization(FeatureSet="ALL")["Organization"]
+    settings = PipelineSettings(hec_url=SETTINGS.hec_url, region=REGION, organization_trail=True)
+    planned = pipeline.plan(settings, aws, sleep=no_sleep)
+    described = aws.client("cloudformation").describe_change_set(StackName=settings.stack_name,
+                                                                 ChangeSetName=planned.change_set_name)  # fmt: skip
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}
+    assert parameters["OrganizationId"] == organization["Id"]
+    assert parameters["OrganizationTrail"] == "true"
+
+
+def test_an_organization_trail_outside_an_organization_is_explained(aws):
+    settings = PipelineSettings(hec_url=SETTINGS.hec_url, region=REGION, organization_trail=True)
+    with pytest.raises(PipelineError, match="organization"):
+        pipeline.plan(settings, aws, sleep=no_sleep)
 
 
 def test_apply_deploys_the_pipeline_and_stores_the_token_only_in_secrets_manager(aws):

@@ -195,6 +195,7 @@ def _failed_stack_advice(stack: dict) -> str:
 def plan(settings: PipelineSettings, session: Session = None, sleep=time.sleep) -> Plan:
     """Create a change set and describe what it would do. The change set is kept for apply."""
     settings.validate()
+    settings = with_organization_id(settings, session)
     cfn = clients(session, settings.region)("cloudformation")
     stack = _stack(cfn, settings.stack_name)
     if stack and stack["StackStatus"] in FAILED_STACK:
@@ -217,6 +218,15 @@ def plan(settings: PipelineSettings, session: Session = None, sleep=time.sleep) 
         for c in described.get("Changes", [])
     ]  # fmt: skip
     return Plan(settings.stack_name, name, changes)
+
+
+def with_organization_id(settings: PipelineSettings, session: boto3.Session | None = None) -> PipelineSettings:
+    """An organization trail's bucket policy is scoped to the organization's id, looked up here."""
+    if not settings.organization_trail or settings.organization_id:
+        return settings
+    organizations = clients(session, settings.region)("organizations")
+    described = _call("looking up the organization for the organization trail", organizations.describe_organization)
+    return replace(settings, organization_id=described["Organization"]["Id"])
 
 
 def _discard_earlier_plans(cfn, stack: dict | None, sleep) -> dict | None:

@@ -1,0 +1,169 @@
+"""The template rendered as CloudFormation would for one set of parameters, with AWS's attribute shapes.
+
+Conditions, Fn::If, Ref, Fn::GetAtt and Fn::Sub are resolved to plain values, so policies can be
+evaluated against real ARNs. Ref and GetAtt return what each type's CloudFormation page documents
+under "Return values" (not what moto returns):
+
+- AWS::Logs::LogGroup: Ref the name; Arn "arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*" (note the ":*").
+- AWS::Logs::LogStream: Ref the stream name.
+- AWS::S3::Bucket: Ref the name; Arn "arn:aws:s3:::NAME".
+- AWS::IAM::Role: Ref the name; Arn "arn:aws:iam::ACCOUNT:role/NAME".
+- AWS::SecretsManager::Secret: Ref the secret's ARN (name plus a random six-character suffix).
+- AWS::KinesisFirehose::DeliveryStream: Ref the name; Arn "arn:aws:firehose:REGION:ACCOUNT:deliverystream/NAME".
+- AWS::Lambda::Function: Ref the name; Arn "arn:aws:lambda:REGION:ACCOUNT:function:NAME".
+- AWS::CloudTrail::Trail: Ref the name; Arn "arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from cfnlint.decode import decode_str
+from cloudtrail_firehose.aws.pipeline import TEMPLATE_PATH
+
+NO_VALUE = object()
+NAME_PROPERTY = {
+    "AWS::Logs::LogGroup": "LogGroupName", "AWS::Logs::LogStream": "LogStreamName", "AWS::S3::Bucket": "BucketName",
+    "AWS::IAM::Role": "RoleName", "AWS::SecretsManager::Secret": "Name",
+    "AWS::KinesisFirehose::DeliveryStream": "DeliveryStreamName", "AWS::Lambda::Function": "FunctionName",
+    "AWS::CloudTrail::Trail": "TrailName", "AWS::Logs::SubscriptionFilter": "FilterName",
+}  # fmt: skip
+
+
+class Rendered:
+    def __init__(self, parameters: dict[str, str], account: str, region: str) -> None:
+        template, problems = decode_str(TEMPLATE_PATH.read_text())
+        assert not problems, problems
+        self.template = template
+        self.account, self.region = account, region
+        self.pseudo = {"AWS::AccountId": account, "AWS::Region": region, "AWS::Partition": "aws"}
+        self.parameters = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
+        unknown = set(parameters) - set(self.parameters)
+        assert not unknown, f"not template parameters: {unknown}"
+        self.parameters.update(parameters)
+        self.conditions = {name: self.value(body) for name, body in template.get("Conditions", {}).items()}
+        self.resources = {logical_id: resource for logical_id, resource in template["Resources"].items()
+                          if "Condition" not in resource or self.conditions[resource["Condition"]]}  # fmt: skip
+
+    def properties(self, logical_id: str) -> dict[str, Any]:
+        return self.value(self.resources[logical_id].get("Properties", {}))
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {lid: self.properties(lid) for lid, r in self.resources.items() if r["Type"] == resource_type}
+
+    def name(self, logical_id: str) -> str:
+        resource = self.resources[logical_id]
+        return self.value(resource["Properties"][NAME_PROPERTY[resource["Type"]]])
+
+    def ref(self, name: str) -> str:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        assert name in self.resources, f"Ref to {name}, which does not exist in this combination"
+        if self.resources[name]["Type"] == "AWS::SecretsManager::Secret":
+            return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{self.name(name)}-AbCdEf"
+        return self.name(name)
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        assert logical_id in self.resources, f"GetAtt of {logical_id}, which does not exist in this combination"
+        kind, name, where = self.resources[logical_id]["Type"], self.name(logical_id), f"{self.region}:{self.account}"
+        arns = {
+            "AWS::Logs::LogGroup": f"arn:aws:logs:{where}:log-group:{name}:*",
+            "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
+            "AWS::IAM::Role": f"arn:aws:iam::{self.account}:role/{name}",
+            "AWS::KinesisFirehose::DeliveryStream": f"arn:aws:firehose:{where}:deliverystream/{name}",
+            "AWS::Lambda::Function": f"arn:aws:lambda:{where}:function:{name}",
+            "AWS::CloudTrail::Trail": f"arn:aws:cloudtrail:{where}:trail/{name}",
+        }  # fmt: skip
+        assert attribute == "Arn", f"no documented shape for {kind}.{attribute}"
+        assert kind in arns, f"no documented shape for {kind}.Arn"
+        return arns[kind]
+
+    def value(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [v for v in (self.value(item) for item in node) if v is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (function, argument), = node.items()
+            if function == "Ref":
+                return NO_VALUE if argument == "AWS::NoValue" else self.ref(argument)
+            if function == "Fn::GetAtt":
+                logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            if function == "Fn::Sub":
+                return self.sub(argument)
+            if function == "Fn::If":
+                condition, yes, no = argument
+                return self.value(yes if self.conditions[condition] else no)
+            if function == "Fn::Equals":
+                left, right = (str(self.value(v)) for v in argument)
+                return left == right
+            if function == "Fn::Not":
+                return not self.value(argument[0])
+            if function == "Fn::And":
+                return all(self.value(v) for v in argument)
+            if function == "Fn::Or":
+                return any(self.value(v) for v in argument)
+            if function == "Condition":
+                return self.conditions[argument]
+            assert not function.startswith("Fn::"), f"the renderer does not know {function}"
+        resolved = {key: self.value(v) for key, v in node.items()}
+        return {key: v for key, v in resolved.items() if v is not NO_VALUE}
+
+    def sub(self, text: str) -> str:
+        def replace(match: re.Match) -> str:
+            name = match.group(1)
+            if "." in name and name.split(".")[0] in self.resources:
+                return self.get_att(*name.split(".", 1))
+            return self.ref(name)
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+
+ORGANIZATION_ID = "o-a1b2c3d4e5"
+CUSTOM_PATTERN = "{ $.eventSource = iam.amazonaws.com }"
+OPTIONS = {
+    "existing_log_group": ["", "/aws/cloudtrail/organization"],
+    "filter_preset": ["all", "write-only", "custom"],
+    "organization_trail": [False, True],
+    "multi_region": [True, False],
+    "processor": ["native", "lambda"],
+}
+
+
+def driver_combinations() -> dict[str, dict[str, str]]:
+    """Every set of template parameters the driver can produce, by a readable id.
+
+    Each combination of the options a user chooses, as PipelineSettings validates and renders it;
+    the Lambda option comes twice: the first pass (no code uploaded yet) and the final one.
+    """
+    import itertools
+
+    from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
+
+    found = {}
+    for values in itertools.product(*OPTIONS.values()):
+        chosen = dict(zip(OPTIONS, values, strict=True))
+        code_keys = ["", "lambda/processor-0123456789abcdef.zip"] if chosen["processor"] == "lambda" else [""]
+        for code_key in code_keys:
+            settings = PipelineSettings(
+                hec_url="https://http-inputs-firehose-acme.splunkcloud.com", region="us-east-1", **chosen,
+                custom_filter_pattern=CUSTOM_PATTERN if chosen["filter_preset"] == "custom" else "",
+                organization_id=ORGANIZATION_ID if chosen["organization_trail"] else "", processor_code_key=code_key,
+            )  # fmt: skip
+            try:
+                settings.validate()
+            except SettingsError:
+                continue
+            parameters = {p["ParameterKey"]: p["ParameterValue"] for p in settings.template_parameters()}
+            name = "-".join([
+                "existing" if chosen["existing_log_group"] else "trail", chosen["filter_preset"],
+                "org" if chosen["organization_trail"] else "account",
+                "multi" if chosen["multi_region"] else "single",
+                chosen["processor"] + ("" if code_key or chosen["processor"] == "native" else "-first-pass"),
+            ])  # fmt: skip
+            found[name] = parameters
+    return found
