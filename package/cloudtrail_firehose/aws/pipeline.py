@@ -220,7 +220,7 @@ def plan(settings: PipelineSettings, session: Session = None, sleep=time.sleep) 
     return Plan(settings.stack_name, name, changes)
 
 
-def with_organization_id(settings: PipelineSettings, session: boto3.Session | None = None) -> PipelineSettings:
+def with_organization_id(settings: PipelineSettings, session: Session = None) -> PipelineSettings:
     """An organization trail's bucket policy is scoped to the organization's id, looked up here."""
     if not settings.organization_trail or settings.organization_id:
         return settings

@@ -14,6 +14,7 @@ APP_SERVICES: tuple[str, ...] = (
     "iam",  # preflight permission simulation, name clashes
     "lambda",  # optional Lambda processor
     "logs",  # log groups, subscription filters
+    "organizations",  # the organization's id for an organization trail's bucket policy
     "s3",  # failed-delivery bucket
     "secretsmanager",  # the HEC token handed to Firehose
     "sts",  # who am I, assume role
