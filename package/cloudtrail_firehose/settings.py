@@ -150,7 +150,8 @@ SETTINGS: tuple[Setting, ...] = (
             parameter="TrailLogRetentionDays", minimum=1, maximum=3650,
             help="Days the trail's own bucket keeps its log files."),
     Setting("organization_id", "Organization id", "advanced", parameter="OrganizationId", shown=False, max_length=34,
-            pattern="o-[a-z0-9]{10,32}", pattern_help="is set by the app (o-...) for an organization trail; leave it empty",
+            pattern="o-[a-z0-9]{10,32}",
+            pattern_help="is set by the app (o-...) for an organization trail; leave it empty",
             help="The organization's id, which scopes the trail bucket's policy (the app looks it up for an "
                  "organization trail)."),
     Setting("processor_code_key", "Processor code key", "advanced", parameter="ProcessorCodeKey", shown=False,
