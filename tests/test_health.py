@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import warnings
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
+import botocore.exceptions
 import moto_shims  # noqa: F401
 import pytest
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.settings import PipelineSettings
 from cloudtrail_firehose.inputs.health import pipeline_health, verdict
 from moto import mock_aws
+from splunk_conf import read_conf
 
+ROOT = Path(__file__).resolve().parents[1]
+ALERT = "CloudTrail via Firehose - Delivery stalled or failing"
 SETTINGS = PipelineSettings(hec_url="https://hec.example.com", region="us-east-1")
 
 
@@ -68,3 +73,32 @@ def test_no_traffic_is_idle_and_old_data_is_stalled():
     stale = {"success_rate": 1.0, "data_freshness_seconds": 3600, "incoming_records": 10}
     assert verdict({**base, "metrics": stale}) == ("stalled", "the oldest undelivered record is 3600 s old")
     assert verdict({"stack_status": "NOT_DEPLOYED", "metrics": quiet})[0] == "not_deployed"
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "LimitExceededException"])
+def test_a_throttled_describe_delivery_stream_is_unknown_not_failing(deployed, code):
+    """Throttling says nothing about the pipeline: the stalled-or-failing alert must not fire on it."""
+    session, _ = deployed
+    now = datetime.now(UTC)
+    put(session, "IncomingRecords", 50, now - timedelta(minutes=1))
+    put(session, "DeliveryToSplunk.Success", 1.0, now - timedelta(minutes=1))
+
+    def throttle(**kwargs):
+        raise botocore.exceptions.ClientError({"Error": {"Code": code, "Message": "Rate exceeded"}},
+                                              "DescribeDeliveryStream")  # fmt: skip
+
+    session.events.register("before-call.firehose.DescribeDeliveryStream", throttle)
+    report = pipeline_health(SETTINGS, session, now=now)
+    assert report["state"] == "unknown", report
+    assert code in report["why"]
+    alert = read_conf(ROOT / "default" / "savedsearches.conf")[ALERT]["search"]
+    assert f"state={report['state']}" not in alert
+
+
+def test_a_delivery_stream_that_is_gone_is_failing():
+    base = {"stack_status": "CREATE_COMPLETE", "failed_delivery_backlog": 0,
+            "metrics": {"success_rate": None, "data_freshness_seconds": None, "incoming_records": 5}}  # fmt: skip
+    assert verdict({**base, "delivery_stream": "unknown (ResourceNotFoundException)"})[0] == "failing"
+    assert verdict({**base, "delivery_stream": "DELETING"})[0] == "failing"
+    assert verdict({**base, "delivery_stream": "ACTIVE", "failed_delivery_backlog": "unknown (SlowDown)"})[0] == \
+        "flowing"

@@ -216,3 +216,25 @@ def test_health_says_unknown_when_aws_cannot_be_reached(splunkd, tmp_path):
     report = json.loads(event.findtext("data"))
     assert report["state"] == "unknown"
     assert "could not reach AWS" in report["why"]
+
+
+def test_health_one_invalid_stanza_does_not_stop_the_others(endpoint, splunkd, tmp_path):
+    stanzas = {"firehose_health://broken": {"region": "us-east-1", "name_prefix": "Bad Name"},
+               "firehose_health://good": {"region": "us-east-1", "name_prefix": "never-deployed"}}  # fmt: skip
+    definition = multi_stanza_definition(splunkd, tmp_path, stanzas)
+    result = run_input("firehose_health.py", [], definition, endpoint=endpoint, home=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    reports = {e.get("stanza"): json.loads(e.findtext("data")) for e in ET.fromstring(result.stdout).iter("event")}
+    assert reports["firehose_health://good"]["state"] == "not_deployed"
+    broken = reports["firehose_health://broken"]
+    assert broken["state"] == "unknown"
+    assert "name_prefix" in broken["why"]
+    assert "Settings > Data inputs" in broken["why"]
+
+
+def multi_stanza_definition(splunkd: FakeSplunkd, checkpoint_dir: Path, stanzas: dict[str, dict[str, str]]) -> str:
+    body = "".join(f'<stanza name="{name}">' + "".join(f'<param name="{k}">{v}</param>' for k, v in params.items())
+                   + "</stanza>" for name, params in stanzas.items())  # fmt: skip
+    return (f"<input><server_host>sh</server_host><server_uri>{splunkd.url}</server_uri>"
+            f"<session_key>{ADMIN_TOKEN}</session_key><checkpoint_dir>{checkpoint_dir}</checkpoint_dir>"
+            f"<configuration>{body}</configuration></input>")

@@ -23,6 +23,9 @@ METRICS = {
     "ThrottledRecords": ("Sum", "throttled_records"),
 }
 STALE_AFTER_SECONDS = 900
+# Answers that say AWS declined to tell us now, not that the pipeline is broken.
+THROTTLED = ("ThrottlingException", "Throttling", "LimitExceededException", "TooManyRequestsException",
+             "RequestLimitExceeded", "SlowDown", "ServiceUnavailable", "ServiceUnavailableException")
 
 
 def delivery_metrics(cloudwatch, stream: str, now: datetime, window: timedelta = timedelta(minutes=15)) -> dict:
@@ -47,22 +50,36 @@ def delivery_metrics(cloudwatch, stream: str, now: datetime, window: timedelta =
 
 
 def verdict(report: dict) -> tuple[str, str]:
-    """(state, why): not_deployed, failing, stalled, backlog, idle or flowing."""
+    """(state, why): not_deployed, unknown, failing, stalled, backlog, idle or flowing."""
     if report.get("stack_status") in (None, "NOT_DEPLOYED"):
         return "not_deployed", "no pipeline is deployed; run Deploy on the setup page"
     metrics = report["metrics"]
-    if report.get("delivery_stream") not in (None, "ACTIVE"):
-        return "failing", f"the delivery stream is {report['delivery_stream']}"
+    stream = report.get("delivery_stream")
+    code = _unknown_code(stream)
+    if code is not None and code != "ResourceNotFoundException":
+        # Throttled or denied: the stream's state is not known, which is no reason to raise the alert.
+        advice = "AWS is throttling requests; the next poll retries" if code in THROTTLED else \
+            "check the AWS identity's firehose:DescribeDeliveryStream permission"
+        return "unknown", f"the delivery stream's state could not be read ({code}): {advice}"
+    if stream not in (None, "ACTIVE"):
+        return "failing", f"the delivery stream is {stream}"
     if metrics["success_rate"] is not None and metrics["success_rate"] < 1:
         return "failing", (f"only {metrics['success_rate']:.0%} of deliveries to Splunk succeed; "
                            "see the aws:firehose:error events for the reason")  # fmt: skip
     if (metrics["data_freshness_seconds"] or 0) > STALE_AFTER_SECONDS:
         return "stalled", f"the oldest undelivered record is {metrics['data_freshness_seconds']:.0f} s old"
-    if report.get("failed_delivery_backlog"):
+    if isinstance(report.get("failed_delivery_backlog"), int) and report["failed_delivery_backlog"]:
         return "backlog", f"{report['failed_delivery_backlog']} failed-delivery object(s) wait for recovery"
     if not metrics["incoming_records"]:
         return "idle", "no CloudTrail events reached Firehose in the last 15 minutes"
     return "flowing", "events reach Splunk"
+
+
+def _unknown_code(state: object) -> str | None:
+    """The AWS error code in pipeline.status's "unknown (<code>)" answer, else None."""
+    if isinstance(state, str) and state.startswith("unknown (") and state.endswith(")"):
+        return state.removeprefix("unknown (").removesuffix(")")
+    return None
 
 
 def pipeline_health(settings: PipelineSettings, session: pipeline.Session = None, now: datetime | None = None) -> dict:

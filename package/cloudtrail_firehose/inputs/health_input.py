@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -40,12 +41,24 @@ class HealthInput(Script):
         except access.AccessError as error:
             config, secret, no_access = {}, None, f"the health check has no AWS access: {error}"
         for stanza, parameters in inputs.inputs.items():
-            chosen = settings(parameters)
-            report = unknown(chosen, no_access) if no_access else health(chosen, config, secret)
+            # Each stanza stands alone: one with bad settings or an unreachable account never stops the next.
+            report = stanza_health(parameters, config, secret, no_access)
             index = input_index(parameters.get("index"), config)
             ew.write_event(Event(data=json.dumps(report), stanza=stanza, time=f"{time.time():.3f}", index=index,
-                                 source=f"firehose_health:{chosen.stack_name}", sourcetype="aws:firehose:health"))
-            log.info("%s: %s (%s)", chosen.stack_name, report["state"], report["why"])
+                                 source=f"firehose_health:{report['pipeline']}", sourcetype="aws:firehose:health"))
+            log.log(logging.ERROR if report.get("invalid") else logging.INFO, "%s: %s (%s)", stanza,
+                    report["state"], report["why"])  # fmt: skip
+
+
+def stanza_health(parameters: dict, config: dict[str, str], secret: str | None, no_access: str | None) -> dict:
+    """One stanza's health report; "unknown" (never an exception) when it cannot be judged."""
+    try:
+        chosen = settings(parameters)
+    except ValueError as error:
+        return {"pipeline": str(parameters.get("name_prefix", "")), "region": str(parameters.get("region", "")),
+                "state": "unknown", "invalid": True,
+                "why": f"this input's settings are invalid ({error}); fix them in Settings > Data inputs"}  # fmt: skip
+    return unknown(chosen, no_access) if no_access else health(chosen, config, secret)
 
 
 def health(chosen: PipelineSettings, config: dict[str, str], secret: str | None) -> dict:
