@@ -109,7 +109,7 @@ def test_deeply_nested_json_is_refused_not_a_crash():
 
 def test_a_decompression_bomb_is_refused():
     bomb = gzip.compress(b" " * (70 * 1024 * 1024))
-    with pytest.raises(RecordError, match="more than 64 MB"):
+    with pytest.raises(RecordError, match="more than 8 MB"):
         list(events_in(bomb))
 
 
@@ -125,3 +125,49 @@ def test_arbitrary_bytes_never_crash(raw):
         parse_failed_record(raw)
     except RecordError:
         pass
+
+
+HUGE = "9" * 5000  # over Python's 4,300-digit limit for int(): json.loads raises ValueError
+
+
+def cloudwatch_record(log_events: list[dict]) -> bytes:
+    payload = {**data_message([]), "logEvents": log_events}
+    return record(gzip.compress(json.dumps(payload).encode()))
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b'{"rawData": "", "attemptsMade": ' + HUGE.encode() + b"}", "not a JSON line"),
+        (record(('{"eventID": "a", "n": ' + HUGE + "}").encode()), "not usable JSON"),
+        (cloudwatch_record([{"id": "1", "timestamp": 1, "message": '{"n": ' + HUGE + "}"}]), "not a CloudTrail JSON"),
+        (record(gzip.compress(('{"messageType": "DATA_MESSAGE", "n": ' + HUGE + "}").encode())), "payload is not JSON"),
+    ],
+    ids=["attemptsMade", "extracted event", "log event message", "CloudWatch payload"],
+)
+def test_numbers_over_4300_digits_are_a_record_error(line, message):
+    with pytest.raises(RecordError, match=message):
+        list(events_in(parse_failed_record(line).raw))
+
+
+def test_a_400_digit_log_event_timestamp_is_ignored_not_an_overflow():
+    event = {"eventID": "e-1", "eventName": "GetObject"}  # no eventTime: the timestamp would be the fallback
+    line = cloudwatch_record([{"id": "1", "timestamp": int("9" * 400), "message": json.dumps(event)},
+                              {"id": "2", "timestamp": 1700000000000, "message": json.dumps(event)}])  # fmt: skip
+    recovered = list(events_in(parse_failed_record(line).raw))
+    assert [r.time for r in recovered] == [None, 1700000000.0]
+    assert [json.loads(r.text) for r in recovered] == [event, event]
+
+
+def test_a_lone_surrogate_without_event_id_is_kept_as_a_json_escape():
+    message = '{"eventName": "PutObject", "userAgent": "\\ud800"}'  # JSON text with an escaped lone surrogate
+    line = cloudwatch_record([{"id": "1", "timestamp": 1700000000000, "message": message}])
+    [recovered] = list(events_in(parse_failed_record(line).raw))
+    recovered.text.encode("utf-8")  # what the input writes to splunkd must be UTF-8
+    assert json.loads(recovered.text) == {"eventName": "PutObject", "userAgent": "\ud800"}
+    assert recovered.event_id is None
+
+
+def test_event_ids_come_with_the_events():
+    recovered = list(events_in(parse_failed_record(record(SHAPES["gzip CloudWatch Logs payload"](EVENTS))).raw))
+    assert [r.event_id for r in recovered] == [e["eventID"] for e in EVENTS]

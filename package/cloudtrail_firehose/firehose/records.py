@@ -22,7 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 GZIP_MAGIC = b"\x1f\x8b"
-MAX_DECOMPRESSED = 64 * 1024 * 1024  # a Firehose record is at most 1,000 KiB; a bomb is not
+# A Firehose record is at most 1,000 KiB and a CloudWatch Logs batch at most 1 MiB of messages,
+# which JSON escaping can roughly double; anything far beyond that is a bomb, not a record.
+MAX_DECOMPRESSED = 8 * 1024 * 1024
+# json.loads raises ValueError (not JSONDecodeError) for integers over sys.get_int_max_str_digits()
+# digits, and RecursionError for deep nesting; UnicodeDecodeError is a ValueError too.
+JSON_ERRORS = (ValueError, RecursionError)
 
 
 class RecordError(ValueError):
@@ -42,15 +47,16 @@ class FailedRecord:
 
 @dataclass(frozen=True)
 class RecoveredEvent:
-    text: str  # the event exactly as it should be indexed (one CloudTrail JSON document)
+    text: str  # the event exactly as it should be indexed (one CloudTrail JSON document, valid UTF-8)
     time: float | None  # epoch seconds from eventTime, else the log event's timestamp
+    event_id: str | None = None  # CloudTrail's eventID, when the event has one
 
 
 def parse_failed_record(line: bytes | str) -> FailedRecord:
     try:
         record = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-        raise RecordError(f"not a JSON line ({type(error).__name__})") from error
+    except JSON_ERRORS as error:
+        raise RecordError(f"not a JSON line ({type(error).__name__}: {_short(error)})") from error
     if not isinstance(record, dict) or "rawData" not in record:
         raise RecordError("not a Firehose failed-delivery record (no rawData)")
     try:
@@ -83,7 +89,7 @@ def events_in(raw: bytes) -> Iterator[RecoveredEvent]:
         if document.get("messageType") in ("DATA_MESSAGE", "CONTROL_MESSAGE"):
             yield from _cloudwatch_payload(document)
         else:
-            yield RecoveredEvent(json.dumps(document, separators=(",", ":")), event_time(document))
+            yield RecoveredEvent(_dumps(document), event_time(document), _event_id(document))
 
 
 def json_documents(text: str) -> Iterator[object]:
@@ -101,6 +107,8 @@ def json_documents(text: str) -> Iterator[object]:
             raise RecordError(f"rawData is not JSON at character {position}: {error.msg}") from error
         except RecursionError as error:
             raise RecordError("rawData holds JSON nested too deeply") from error
+        except ValueError as error:
+            raise RecordError(f"rawData is not usable JSON at character {position}: {_short(error)}") from error
         yield document
 
 
@@ -110,7 +118,7 @@ def event_time(event: dict) -> float | None:
         return None
     try:
         return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -118,8 +126,9 @@ def _cloudwatch_payload(payload: object) -> Iterator[RecoveredEvent]:
     if isinstance(payload, bytes):
         try:
             payload = json.loads(payload)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-            raise RecordError(f"the CloudWatch Logs payload is not JSON ({error})") from error
+        except JSON_ERRORS as error:
+            raise RecordError(f"the CloudWatch Logs payload is not JSON ({type(error).__name__}: {_short(error)})") \
+                from error
     if not isinstance(payload, dict):
         raise RecordError("the CloudWatch Logs payload is not a JSON object")
     kind = payload.get("messageType")
@@ -133,12 +142,17 @@ def _cloudwatch_payload(payload: object) -> Iterator[RecoveredEvent]:
             raise RecordError("a CloudWatch Logs event has no message")
         try:
             document = json.loads(message)
-        except (json.JSONDecodeError, RecursionError) as error:
-            raise RecordError(f"a CloudWatch Logs message is not a CloudTrail JSON event ({error})") from error
-        timestamp = log_event.get("timestamp")
-        fallback = timestamp / 1000 if isinstance(timestamp, int | float) else None
+        except JSON_ERRORS as error:
+            raise RecordError(f"a CloudWatch Logs message is not a CloudTrail JSON event ({type(error).__name__}: "
+                              f"{_short(error)})") from error  # fmt: skip
+        fallback = _milliseconds(log_event.get("timestamp"))
         time = event_time(document) if isinstance(document, dict) else None
-        yield RecoveredEvent(message.strip(), time if time is not None else fallback)
+        if time is None and fallback is not None:
+            time = fallback.timestamp()
+        text = message.strip()
+        if not _is_utf8(text):
+            text = _dumps(document)  # a lone surrogate: keep the event, as JSON escapes
+        yield RecoveredEvent(text, time, _event_id(document) if isinstance(document, dict) else None)
 
 
 def _gunzip(data: bytes) -> bytes:
@@ -152,6 +166,33 @@ def _gunzip(data: bytes) -> bytes:
     if not decompressor.eof:
         raise RecordError("rawData is damaged gzip (truncated)")
     return out
+
+
+def _dumps(document: object) -> str:
+    try:
+        return json.dumps(document, separators=(",", ":"))
+    except (ValueError, RecursionError) as error:  # what json.loads accepted, json.dumps may still refuse
+        raise RecordError(f"an event cannot be written back as JSON ({_short(error)})") from error
+
+
+def _event_id(document: dict) -> str | None:
+    value = document.get("eventID")
+    if value is None or value == "" or isinstance(value, dict | list):
+        return None
+    text = value if isinstance(value, str) else _dumps(value)
+    return text if _is_utf8(text) and len(text) <= 256 else None
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _short(error: Exception) -> str:
+    return str(error)[:200]
 
 
 def _integer(value: object) -> int:

@@ -1,43 +1,80 @@
-"""Bring Firehose's failed deliveries back into Splunk, each event exactly once.
+"""Bring Firehose's failed deliveries back into Splunk, each event once.
 
-For every object under the failed-delivery prefixes, the object is read line by line (bounded
-memory) into a fixed sequence of outputs: the CloudTrail events of each record (sourcetype
-aws:cloudtrail, their own time, source firehose_recovery:s3://bucket/key), then one
-aws:firehose:error event for the record (error code, attempts, times, remediation). The same object
-always gives the same sequence, so a checkpoint can say how far it got.
+For every object under the failed-delivery prefixes, the object is streamed line by line (a cap
+per line and per object, so memory stays bounded whatever the object) into a fixed sequence of
+outputs: the CloudTrail events of each record (sourcetype aws:cloudtrail, their own time, source
+firehose_recovery:s3://bucket/key), then one aws:firehose:error event for the record (error code,
+attempts, times, remediation). Each output has an identity Splunk can be searched for: the event's
+eventID (a hash of the event when it has none), or the error event's recovery_id.
 
-Exactly once, across crashes: before a batch is written the checkpoint records it as pending;
-after, as done. A restart that finds a pending batch asks Splunk which of its events are already
-indexed (by eventID, or recovery_id for error events) and writes only the others. Only when an
-object's whole sequence is written is it moved to recovered/ (or needs-attention/ when some lines
-could not be read): objects are never deleted.
+Exactly once, by asking Splunk rather than trusting the pipe to it. A pass over an object asks
+Splunk, batch by batch, which identities it already has and writes only the others; before writing
+it records the time in the checkpoint. An object is retired (moved to recovered/) only by a pass
+that finds every identity already indexed, and such a pass starts only when SETTLE_SECONDS have
+gone by since the object's last write, so what was written is searchable by then. Whatever was
+lost on the way (a crash, splunkd stopping with events queued) is missing from that pass's
+answers and written again. Events Firehose delivered itself (acknowledgement timeout, a Lambda
+put-back accepted in part) are found the same way and not written twice.
+
+One runner per bucket: a Lease object in the bucket, created with If-None-Match: * and renewed with
+If-Match (S3 conditional writes), so two runners (two stanzas, every search head cluster member)
+can never both write. A runner that takes over an expired lease waits SETTLE_SECONDS past its expiry.
+
+A failure of one object (S3 refusing it, damaged gzip, an object over the cap) is logged with the
+reason and retried with a backoff recorded in the checkpoint; after MAX_ATTEMPTS the object moves
+to needs-attention/, as do objects with unreadable lines once their readable events are in.
+Objects are never deleted.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
+import io
 import json
 import os
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cloudtrail_firehose.firehose.records import RecordError, events_in, parse_failed_record
+from cloudtrail_firehose.firehose.records import GZIP_MAGIC, RecordError, events_in, parse_failed_record
 from cloudtrail_firehose.log import get_logger
 
 PREFIXES = ("splunk-failed/", "processing-failed/", "decompression-failed/")
 RECOVERED, NEEDS_ATTENTION = "recovered/", "needs-attention/"
-SEARCHABLE_AFTER_SECONDS = 60  # indexing-to-search latency to wait out before asking Splunk after a crash
+LEASE_KEY = "cloudtrail-firehose-recovery.lease"  # outside every prefix Firehose or recovery writes to
+SETTLE_SECONDS = 120.0  # written events must be searchable this long after they were written
+LEASE_SECONDS = 900.0  # longer than the input's interval, so the holder keeps it from run to run
+MAX_ATTEMPTS = 5  # failed passes over an object before it moves to needs-attention/
+MAX_WRITES = 3  # passes that wrote events which a later search did not find: Splunk cannot see them
+BACKOFF_SECONDS, BACKOFF_CAP_SECONDS = 300.0, 6 * 3600.0
+MAX_LINE = 4 * 1024 * 1024  # a failed-delivery line holds at most one record of 1,000 KiB, base64'd
+MAX_OBJECT = 4 * 1024 * 1024 * 1024  # decompressed bytes of one object
+READ_CHUNK = 1024 * 1024
+MAX_TRACKED = 200_000  # identities remembered within a pass (duplicates inside one object)
 SOURCE_PREFIX = "firehose_recovery:"
-# Failures after which Splunk may have indexed the data anyway (Firehose's own documentation says so).
-MAYBE_INDEXED = ("Splunk.AckTimeout",)
 REMEDIATIONS = Path(__file__).resolve().parents[3] / "lookups" / "cloudtrail_firehose_delivery_errors.csv"
+
+
+class ObjectError(Exception):
+    """An object that cannot be read to its end; the message says why."""
+
+
+class NotSearchableError(ObjectError):
+    """Events written several times that Splunk's search still does not show."""
+
+
+class SearchUnavailableError(Exception):
+    """Splunk could not be asked which events it has."""
+
+
+class LeaseHeldError(Exception):
+    """Another runner holds the bucket's lease."""
 
 
 @dataclass(frozen=True)
@@ -46,21 +83,33 @@ class Output:
     time: float | None
     sourcetype: str
     source: str
-    identity: str  # eventID of a CloudTrail event, recovery_id of an error event
-    maybe_indexed: bool = False  # Firehose gave up waiting for an acknowledgement: Splunk may have it
+    identity: str  # eventID of a CloudTrail event (sha256:<hash> without one), recovery_id of an error event
+
+
+@dataclass(frozen=True)
+class LongLine:
+    """A line over the cap, skipped without being held in memory."""
+
+    size: int
 
 
 class Checkpoint:
-    """Per-object progress in one JSON file, replaced atomically so a crash never leaves half of it."""
+    """Per-object state in one JSON file, replaced atomically so a crash never leaves half of it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.state: dict[str, dict] = json.loads(path.read_text()) if path.exists() else {}
+        saved = json.loads(path.read_text()) if path.exists() else {}
+        if saved and "objects" not in saved:
+            # An older checkpoint (positions only): treat its objects as written when it was saved.
+            saved = {"objects": {k: {"etag": v.get("etag"), "written_at": path.stat().st_mtime}
+                                 for k, v in saved.items() if isinstance(v, dict)}}  # fmt: skip
+        self.state: dict[str, dict] = saved.get("objects", {})
+        self.not_before: float = saved.get("not_before", 0.0)
 
     def get(self, key: str, etag: str) -> dict:
         entry = self.state.get(key)
         if not entry or entry.get("etag") != etag:
-            entry = {"etag": etag, "next": 0, "pending": None}
+            entry = {"etag": etag, "written_at": None, "writes": 0, "failures": 0, "retry_at": 0.0}
             self.state[key] = entry
         return entry
 
@@ -68,7 +117,7 @@ class Checkpoint:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".checkpoint-")
         with os.fdopen(handle, "w") as file:
-            json.dump(self.state, file)
+            json.dump({"objects": self.state, "not_before": self.not_before}, file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, self.path)
@@ -78,34 +127,95 @@ class Checkpoint:
             del self.state[key]
 
 
+class Lease:
+    """The right to recover one bucket, held by at most one runner (S3 conditional writes).
+
+    The lease object says who holds it until when. It is created with If-None-Match: * and
+    replaced only with If-Match on the ETag just read, so of two runners racing for it one gets
+    412 Precondition Failed (or 409 ConditionalRequestConflict) and stands by.
+    """
+
+    def __init__(self, s3, bucket: str, owner: str, clock: Callable[[], float] = time.time,
+                 seconds: float = LEASE_SECONDS, key: str = LEASE_KEY) -> None:  # fmt: skip
+        self.s3, self.bucket, self.owner, self.clock, self.seconds, self.key = s3, bucket, owner, clock, seconds, key
+        self.etag: str | None = None
+        self.expires = 0.0
+
+    def acquire(self) -> float:
+        """Take or renew the lease; return the time before which a new holder must not write."""
+        try:
+            return self._put({"IfNoneMatch": "*"}, 0.0)
+        except LeaseHeldError:
+            pass
+        try:
+            current = self.s3.get_object(Bucket=self.bucket, Key=self.key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "NoSuchKey":
+                raise LeaseHeldError("the lease changed hands while it was read") from error
+            raise
+        etag = current["ETag"]
+        try:
+            held = json.loads(current["Body"].read())
+            owner, expires = str(held["owner"]), float(held["expires"])
+        except (ValueError, KeyError, TypeError):
+            owner, expires = "", 0.0  # a damaged lease object is an expired one
+        if owner != self.owner and expires > self.clock():
+            raise LeaseHeldError(f"held by {owner} for {expires - self.clock():.0f} s more")
+        # Taking over: what the last holder wrote up to its expiry must be searchable first.
+        not_before = 0.0 if owner == self.owner else expires + SETTLE_SECONDS
+        return self._put({"IfMatch": etag}, not_before)
+
+    def ensure(self) -> None:
+        """Before writing: renew when half the lease is gone, so a write never outlives it."""
+        if self.expires - self.clock() < self.seconds / 2:
+            self._put({"IfMatch": self.etag}, 0.0)
+
+    def _put(self, condition: dict, not_before: float) -> float:
+        expires = self.clock() + self.seconds
+        body = json.dumps({"owner": self.owner, "expires": expires}).encode()
+        try:
+            answer = self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=body, **condition)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey") or status in (409, 412):
+                raise LeaseHeldError(f"another runner wrote the lease first ({code or status})") from error
+            raise
+        self.etag, self.expires = answer["ETag"], expires
+        return not_before
+
+
 def remediations() -> dict[str, str]:
     with REMEDIATIONS.open(newline="", encoding="utf-8") as handle:
         return {row["errorCode"]: row["remediation"] for row in csv.DictReader(handle)}
 
 
-def object_outputs(lines: Iterable[bytes], bucket: str, key: str, etag: str, hints: dict[str, str],
+def object_outputs(lines: Iterable[bytes | LongLine], bucket: str, key: str, etag: str, hints: dict[str, str],
                    unreadable: list[int]) -> Iterator[Output]:  # fmt: skip
     """The fixed sequence of outputs of one object; appends the numbers of unreadable lines."""
     source = f"{SOURCE_PREFIX}s3://{bucket}/{key}"
     unit = 0
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if isinstance(line, bytes) and not line.strip():
             continue
         recovered: list[Output] = []
         try:
+            if isinstance(line, LongLine):
+                raise RecordError(f"the line is {line.size} bytes, over the {MAX_LINE} bytes a record can take")
             record = parse_failed_record(line)
             for event in events_in(record.raw):
-                identity = _event_identity(event.text)
-                maybe = record.error_code in MAYBE_INDEXED
-                recovered.append(Output(event.text, event.time, "aws:cloudtrail", source, identity, maybe))
+                identity = event.event_id or identity_of_text(event.text)
+                recovered.append(Output(event.text, event.time, "aws:cloudtrail", source, identity))
             details = {"errorCode": record.error_code, "errorMessage": record.error_message,
                        "attempts": record.attempts, "firehose_event_id": record.event_id,
                        "arrival": _iso(record.arrival), "attempt_ending": _iso(record.attempt_ending)}  # fmt: skip
             when = record.arrival.timestamp() if record.arrival else None
-        except RecordError as error:
+        except (RecordError, ValueError, OverflowError, RecursionError) as error:
+            # RecordError says what is wrong; the others are defects in the decoder, still one line's problem.
             unreadable.append(number)
             recovered = []
-            details = {"errorCode": "Recovery.UnreadableLine", "errorMessage": str(error)}
+            why = str(error) if isinstance(error, RecordError) else f"{type(error).__name__}: {error}"
+            details = {"errorCode": "Recovery.UnreadableLine", "errorMessage": why[:500]}
             when = None
         for output in recovered:
             yield output
@@ -118,68 +228,111 @@ def object_outputs(lines: Iterable[bytes], bucket: str, key: str, etag: str, hin
         unit += 1
 
 
+def identity_of_text(text: str) -> str:
+    """The identity of an event without eventID: Splunk's sha256(_raw) finds it."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _event_identity(text: str) -> str:
+def object_lines(body, max_line: int = MAX_LINE, max_object: int = MAX_OBJECT) -> Iterator[bytes | LongLine]:
+    """Lines of an S3 object body, gunzipped on the fly when Firehose compressed the backup.
+
+    Linear time, memory bounded by max_line: a longer line is read through and reported as a
+    LongLine. Raises ObjectError for damaged gzip or more than max_object decompressed bytes.
+    """
+    raw = io.BufferedReader(_RawBody(body), READ_CHUNK)
+    stream = io.BufferedReader(_Gunzip(raw), READ_CHUNK) if raw.peek(2)[:2] == GZIP_MAGIC else raw
+    total = 0
     try:
-        event_id = json.loads(text).get("eventID")
-    except (json.JSONDecodeError, AttributeError):
-        event_id = None
-    return str(event_id) if event_id else hashlib.sha256(text.encode()).hexdigest()
+        while line := stream.readline(max_line + 1):
+            total += len(line)
+            _check_total(total, max_object)
+            if len(line) <= max_line or line.endswith(b"\n"):
+                yield line.rstrip(b"\n")
+                continue
+            size = len(line)
+            del line  # read the rest of it through, a chunk at a time
+            while more := stream.readline(READ_CHUNK):
+                size, total = size + len(more), total + len(more)
+                _check_total(total, max_object)
+                if more.endswith(b"\n"):
+                    break
+            yield LongLine(size)
+    except (EOFError, zlib.error) as error:
+        raise ObjectError(f"damaged gzip after {total} bytes ({type(error).__name__}: {error})") from error
 
 
-def _lines(body) -> Iterator[bytes]:
-    """Lines of an S3 object body, gunzipped on the fly when Firehose compressed the backup."""
-    stream = _Peekable(body)
-    if stream.peek(2) == b"\x1f\x8b":
-        stream = gzip.GzipFile(fileobj=stream)
-    buffer = b""
-    while chunk := stream.read(1024 * 1024):
-        buffer += chunk
-        *complete, buffer = buffer.split(b"\n")
-        yield from complete
-    if buffer:
-        yield buffer
+def _check_total(total: int, max_object: int) -> None:
+    if total > max_object:
+        raise ObjectError(f"decompresses to more than {max_object} bytes; recover it by hand")
 
 
-class _Peekable:
-    """A stream whose first bytes can be looked at before reading it."""
+class _Gunzip(io.RawIOBase):
+    """gunzip as a raw stream that hands out everything before damage or truncation (gzip.GzipFile
+    drops the last chunk it decompressed when it meets the end of a truncated file)."""
+
+    def __init__(self, compressed) -> None:
+        self.compressed = compressed
+        self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self.tail = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while True:
+            if self.inflater.eof:  # a member ended: another may follow (concatenated gzip)
+                self.tail = self.inflater.unused_data or self.compressed.read(READ_CHUNK)
+                if not self.tail:
+                    return 0
+                self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            source = self.tail or self.compressed.read(READ_CHUNK)
+            if not source:
+                raise EOFError("the object ends before the end of its gzip stream (truncated)")
+            out = self.inflater.decompress(source, len(buffer))
+            self.tail = self.inflater.unconsumed_tail
+            if out:
+                buffer[: len(out)] = out
+                return len(out)
+
+
+class _RawBody(io.RawIOBase):
+    """A botocore StreamingBody (or any object with read(size)) as a raw stream."""
 
     def __init__(self, body) -> None:
-        self.body, self.buffer = body, b""
+        self.body = body
 
-    def peek(self, size: int) -> bytes:
-        while len(self.buffer) < size and (chunk := self.body.read(size - len(self.buffer))):
-            self.buffer += chunk
-        return self.buffer[:size]
+    def readable(self) -> bool:
+        return True
 
-    def read(self, size: int = -1) -> bytes:
-        if size < 0:
-            data, self.buffer = self.buffer + self.body.read(), b""
-            return data
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
-        if len(data) < size:
-            data += self.body.read(size - len(data)) or b""
-        return data
+    def readinto(self, buffer) -> int:
+        data = self.body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 @dataclass
 class Summary:
-    objects: int = 0
+    objects: int = 0  # retired: moved to recovered/ or needs-attention/
     events: int = 0
     errors: int = 0
     skipped_as_indexed: int = 0
     failed_objects: int = 0
+    awaiting: int = 0  # written or waiting to be written; retired by a later run once Splunk shows them
+    standing_by: str = ""  # why this runner did nothing (another runner holds the lease)
 
 
 class Recovery:
     def __init__(self, s3, bucket: str, write: Callable[[Output], None], checkpoint: Checkpoint,
                  already_indexed: Callable[[list[str]], set[str]], batch_size: int = 500,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
-        self.s3, self.bucket, self.write, self.sleep = s3, bucket, write, sleep
+                 clock: Callable[[], float] = time.time, lease: Lease | None = None,
+                 max_line: int = MAX_LINE, max_object: int = MAX_OBJECT) -> None:  # fmt: skip
+        self.s3, self.bucket, self.write, self.clock = s3, bucket, write, clock
         self.checkpoint, self.already_indexed, self.batch_size = checkpoint, already_indexed, batch_size
+        self.lease, self.max_line, self.max_object = lease, max_line, max_object
         self.log = get_logger("recovery")
         self.hints = remediations()
 
@@ -193,6 +346,16 @@ class Recovery:
 
     def run(self) -> Summary:
         summary = Summary()
+        if self.lease is not None:
+            try:
+                not_before = self.lease.acquire()
+            except LeaseHeldError as error:
+                summary.standing_by = str(error)
+                self.log.info("s3://%s: another runner recovers this bucket (%s); standing by", self.bucket, error)
+                return summary
+            if not_before > self.checkpoint.not_before:
+                self.checkpoint.not_before = not_before
+                self.checkpoint.save()
         try:
             objects = self.pending_objects()
         except (ClientError, BotoCoreError) as error:
@@ -200,64 +363,156 @@ class Recovery:
             raise
         self.checkpoint.forget({o["Key"] for o in objects})
         for item in objects:
+            key, etag = item["Key"], item["ETag"].strip('"')
+            state = self.checkpoint.get(key, etag)
+            if self.clock() < max(state["retry_at"], (state["written_at"] or 0) + SETTLE_SECONDS,
+                                  self.checkpoint.not_before):  # fmt: skip
+                summary.awaiting += 1
+                continue
             try:
-                self._recover(item["Key"], item["ETag"].strip('"'), summary)
+                retired = self._pass(key, etag, state, summary)
+            except (ClientError, BotoCoreError, ObjectError) as error:
+                # One object that cannot be read or moved must not block the others.
+                self._failed(key, etag, state, error, summary)
+                continue
+            except SearchUnavailableError as error:
+                self.log.warning("s3://%s/%s: cannot ask Splunk which events it has (%s); the next run tries "
+                                 "again", self.bucket, key, error)  # fmt: skip
+                summary.awaiting += 1
+                continue
+            if retired:
                 summary.objects += 1
-            except (ClientError, BotoCoreError) as error:
-                # One object that cannot be read or moved must not block the others; the next run retries it.
-                self.log.error("s3://%s/%s: %s; will retry on the next run", self.bucket, item["Key"], error)
-                summary.failed_objects += 1
+            else:
+                summary.awaiting += 1
         return summary
 
-    def _recover(self, key: str, etag: str, summary: Summary) -> None:
-        started = time.monotonic()
-        state = self.checkpoint.get(key, etag)
+    def _pass(self, key: str, etag: str, state: dict, summary: Summary) -> bool:
+        """Write what Splunk lacks of one object; retire it when it lacked nothing. True when retired."""
+        started = self.clock()
         body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
         unreadable: list[int] = []
-        outputs = object_outputs(_lines(body), self.bucket, key, etag, self.hints, unreadable)
-        position = 0
+        lines = object_lines(body, self.max_line, self.max_object)
+        outputs = _read_errors_as_object_errors(object_outputs(lines, self.bucket, key, etag, self.hints, unreadable))
+        written, count = 0, 0
+        this_pass = _Pass(earlier_writes=state["writes"])
         batch: list[Output] = []
-        for output in outputs:
-            if position < state["next"]:
-                position += 1
-                continue
-            batch.append(output)
-            position += 1
-            # A pending batch from a crashed run is replayed with exactly its old bounds.
-            size = state["pending"][1] - state["pending"][0] if state["pending"] else self.batch_size
-            if len(batch) == size:
-                self._write_batch(state, batch, summary)
-                batch = []
+        try:
+            for output in outputs:
+                batch.append(output)
+                count += 1
+                if len(batch) == self.batch_size:
+                    written += self._write_missing(state, batch, this_pass, summary)
+                    batch = []
+        except ObjectError:
+            if batch:  # what was read before the damage still goes in
+                self._write_missing(state, batch, this_pass, summary)
+            raise
         if batch:
-            self._write_batch(state, batch, summary)
-        destination = (NEEDS_ATTENTION if unreadable else RECOVERED) + key
-        self.s3.copy_object(Bucket=self.bucket, Key=destination, CopySource={"Bucket": self.bucket, "Key": key})
-        self.s3.delete_object(Bucket=self.bucket, Key=key)
-        self.checkpoint.state.pop(key, None)
-        self.checkpoint.save()
-        self.log.info("s3://%s/%s: %d outputs, %d unreadable lines, moved to %s in %.1fs", self.bucket, key,
-                      position, len(unreadable), destination, time.monotonic() - started)  # fmt: skip
+            written += self._write_missing(state, batch, this_pass, summary)
+        if written:
+            self.log.info("s3://%s/%s: wrote %d of %d outputs; retired once Splunk shows them (after %.0f s)",
+                          self.bucket, key, written, count, SETTLE_SECONDS)  # fmt: skip
+            return False
+        if unreadable:
+            self._write_report(key, etag, f"lines {_ranges(unreadable)} could not be read", summary)
+        self._move(key, NEEDS_ATTENTION if unreadable else RECOVERED, state)
+        self.log.info("s3://%s/%s: all %d outputs indexed, %d unreadable lines, moved to %s in %.1fs", self.bucket,
+                      key, count, len(unreadable), NEEDS_ATTENTION if unreadable else RECOVERED,
+                      self.clock() - started)  # fmt: skip
+        return True
 
-    def _write_batch(self, state: dict, batch: list[Output], summary: Summary) -> None:
-        bounds = state["pending"] or [state["next"], state["next"] + len(batch)]
-        # After a crash the pending batch may be half written; after an acknowledgement timeout
-        # Splunk may have the events already. Either way, write only what Splunk does not have.
-        doubtful = batch if state["pending"] else [o for o in batch if o.maybe_indexed]
-        if state["pending"]:
-            # Events written just before the crash need a moment to become searchable.
-            self.sleep(max(0.0, state.get("pending_since", 0) + SEARCHABLE_AFTER_SECONDS - time.time()))
-        indexed = self.already_indexed([o.identity for o in doubtful]) if doubtful else set()
-        if not state["pending"]:
-            state["pending"], state["pending_since"] = bounds, time.time()
-            self.checkpoint.save()
-        for output in batch:
-            if output.identity in indexed:
-                summary.skipped_as_indexed += 1
-                continue
+    def _write_missing(self, state: dict, batch: list[Output], this_pass: _Pass, summary: Summary) -> int:
+        try:
+            indexed = self.already_indexed(sorted({o.identity for o in batch}))
+        except SearchUnavailableError:
+            if this_pass.earlier_writes:
+                raise  # written before: only Splunk can say what is missing
+            indexed = set()  # never written: writing is safe, except for what Firehose may have delivered
+            self.log.warning("cannot ask Splunk which events it has; writing them, duplicates are possible for "
+                             "records Firehose may have delivered (Splunk.AckTimeout)")  # fmt: skip
+        missing = [o for o in batch if o.identity not in indexed and o.identity not in this_pass.seen]
+        summary.skipped_as_indexed += len(batch) - len(missing)
+        if not missing:
+            return 0
+        if not this_pass.wrote and state["writes"] >= MAX_WRITES:
+            raise NotSearchableError(f"written {state['writes']} times, yet Splunk's search does not show "
+                              f"{len(missing)} of its events; check that the input's index is searchable "
+                              "by the user the input runs as")  # fmt: skip
+        if self.lease is not None:
+            self.lease.ensure()
+        # Recorded before writing: a crash in the middle of the batch still waits out the search latency.
+        if not this_pass.wrote:
+            state["writes"] += 1
+            this_pass.wrote = True
+        state["written_at"] = self.clock()
+        self.checkpoint.save()
+        for output in missing:
             self.write(output)
+            if len(this_pass.seen) < MAX_TRACKED:
+                this_pass.seen.add(output.identity)
             if output.sourcetype == "aws:cloudtrail":
                 summary.events += 1
             else:
                 summary.errors += 1
-        state["next"], state["pending"] = bounds[1], None
+        return len(missing)
+
+    def _failed(self, key: str, etag: str, state: dict, error: Exception, summary: Summary) -> None:
+        summary.failed_objects += 1
+        state["failures"] += 1
+        state["last_error"] = f"{type(error).__name__}: {error}"[:500]
+        if state["failures"] >= MAX_ATTEMPTS or isinstance(error, NotSearchableError):
+            self.log.error("s3://%s/%s: %s; failed %d times, moving it to %s", self.bucket, key, state["last_error"],
+                           state["failures"], NEEDS_ATTENTION)  # fmt: skip
+            try:
+                self._write_report(key, etag, state["last_error"], summary)
+                self._move(key, NEEDS_ATTENTION, state)
+                return
+            except (ClientError, BotoCoreError, SearchUnavailableError) as again:
+                self.log.error("s3://%s/%s: cannot move it either (%s); the next run tries again", self.bucket,
+                               key, again)  # fmt: skip
+        delay = min(BACKOFF_SECONDS * 2 ** (state["failures"] - 1), BACKOFF_CAP_SECONDS)
+        state["retry_at"] = self.clock() + delay
         self.checkpoint.save()
+        self.log.error("s3://%s/%s: %s; attempt %d of %d, next try in %.0f s", self.bucket, key, state["last_error"],
+                       state["failures"], MAX_ATTEMPTS, delay)  # fmt: skip
+
+    def _write_report(self, key: str, etag: str, why: str, summary: Summary) -> None:
+        """One aws:firehose:error event saying why an object goes to needs-attention/."""
+        recovery_id = f"{etag}:needs-attention"
+        if recovery_id in self.already_indexed([recovery_id]):
+            return
+        report = {"recovery_id": recovery_id, "errorCode": "Recovery.NeedsAttention", "errorMessage": why,
+                  "remediation": f"Look at s3://{self.bucket}/{NEEDS_ATTENTION}{key}: the events that could be read "
+                                 "are in Splunk; the rest needs a person.",
+                  "object": f"s3://{self.bucket}/{key}"}  # fmt: skip
+        self.write(Output(json.dumps(report), self.clock(), "aws:firehose:error",
+                          f"{SOURCE_PREFIX}s3://{self.bucket}/{key}", recovery_id))  # fmt: skip
+        summary.errors += 1
+
+    def _move(self, key: str, to: str, state: dict) -> None:
+        self.s3.copy_object(Bucket=self.bucket, Key=to + key, CopySource={"Bucket": self.bucket, "Key": key})
+        self.s3.delete_object(Bucket=self.bucket, Key=key)
+        self.checkpoint.state.pop(key, None)
+        self.checkpoint.save()
+
+
+@dataclass
+class _Pass:
+    """One pass over an object."""
+
+    earlier_writes: int  # passes before this one that wrote events
+    wrote: bool = False
+    seen: set[str] = field(default_factory=set)  # identities written in this pass (not yet searchable)
+
+
+def _read_errors_as_object_errors(outputs: Iterator[Output]) -> Iterator[Output]:
+    """Reading failures become ObjectError; failures of the consumer (writing) pass through unchanged."""
+    try:
+        yield from outputs
+    except (EOFError, OSError, ValueError, OverflowError, RecursionError) as error:
+        raise ObjectError(f"{type(error).__name__}: {error}") from error
+
+
+def _ranges(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:20])
+    return shown + (f" and {len(numbers) - 20} more" if len(numbers) > 20 else "")

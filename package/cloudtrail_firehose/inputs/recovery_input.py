@@ -17,7 +17,15 @@ from splunklib.modularinput import Argument, Event, Scheme, Script
 from cloudtrail_firehose import access
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import known_regions
-from cloudtrail_firehose.inputs.recovery import Checkpoint, Output, Recovery
+from cloudtrail_firehose.inputs.recovery import (
+    SOURCE_PREFIX,
+    Checkpoint,
+    Lease,
+    Output,
+    Recovery,
+    SearchUnavailableError,
+    Summary,
+)
 from cloudtrail_firehose.log import get_logger
 from cloudtrail_firehose.settings import input_index
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
@@ -57,25 +65,43 @@ class RecoveryInput(Script):
             log.error("no failed-delivery object was read: %s", error)
             return
         for stanza, parameters in inputs.inputs.items():
-            index = input_index(parameters.get("index"), config)
-            aws = access.clients_for(config, secret, parameters["region"])
-            name = hashlib.sha256(stanza.encode()).hexdigest()[:16]
-            checkpoint = Checkpoint(Path(metadata["checkpoint_dir"]) / f"recovery-{name}.json")
-
-            def write(output: Output, stanza: str = stanza, index: str = index) -> None:
-                ew.write_event(Event(data=output.text, stanza=stanza, index=index, source=output.source,
-                                     sourcetype=output.sourcetype,
-                                     time=f"{output.time:.3f}" if output.time is not None else None))  # fmt: skip
-
-            recovery = Recovery(aws("s3"), parameters["bucket"], write, checkpoint,
-                                lambda ids, index=index: indexed_identities(splunkd, index, ids, log))  # fmt: skip
+            # Each stanza stands alone: bad settings or an unreachable bucket never stop the next one.
+            problems = validation_problems(parameters)
+            if problems:
+                log.error("%s: not run, its settings are invalid (%s); fix them in Settings > Data inputs", stanza,
+                          "; ".join(problems))  # fmt: skip
+                continue
             try:
-                summary = recovery.run()
+                summary = run_stanza(stanza, parameters, metadata, config, secret, splunkd, ew, log)
             except (ClientError, BotoCoreError, PipelineError) as error:
                 log.error("%s: cannot read s3://%s (%s); the next run tries again", stanza, parameters["bucket"], error)
                 continue
-            log.info("%s: %d objects, %d events, %d error events, %d already indexed", stanza, summary.objects,
+            if summary.standing_by:
+                continue
+            log.info("%s: %d objects retired, %d waiting, %d failed; wrote %d events, %d error events; "
+                     "%d already indexed", stanza, summary.objects, summary.awaiting, summary.failed_objects,
                      summary.events, summary.errors, summary.skipped_as_indexed)  # fmt: skip
+
+
+def run_stanza(stanza: str, parameters: dict, metadata: dict, config: dict, secret: str | None, splunkd: Splunkd,
+               ew, log) -> Summary:  # fmt: skip
+    index = input_index(parameters.get("index"), config)
+    aws = access.clients_for(config, secret, parameters["region"])
+    name = hashlib.sha256(stanza.encode()).hexdigest()[:16]
+    checkpoint = Checkpoint(Path(metadata["checkpoint_dir"]) / f"recovery-{name}.json")
+
+    def write(output: Output) -> None:
+        ew.write_event(Event(data=output.text, stanza=stanza, index=index, source=output.source,
+                             sourcetype=output.sourcetype,
+                             time=f"{output.time:.3f}" if output.time is not None else None))  # fmt: skip
+
+    s3 = aws("s3")
+    # Every search head cluster member, and every stanza naming this bucket, runs this: one at a time.
+    lease = Lease(s3, parameters["bucket"], owner=f"{metadata.get('server_host', '')}:{stanza}")
+    bucket = parameters["bucket"]
+    recovery = Recovery(s3, bucket, write, checkpoint, lambda ids: indexed_identities(splunkd, index, ids, bucket),
+                        lease=lease)  # fmt: skip
+    return recovery.run()
 
 
 def validation_problems(parameters: dict) -> list[str]:
@@ -87,29 +113,37 @@ def validation_problems(parameters: dict) -> list[str]:
     return problems
 
 
-def indexed_identities(splunkd: Splunkd, index: str, identities: list[str], log=None) -> set[str]:
-    """Which of these events Splunk already has (eventID of CloudTrail events, recovery_id of errors).
-
-    When Splunk cannot be asked, the answer is "none": writing an event twice is better than losing it.
-    """
+def indexed_identities(splunkd: Splunkd, index: str, identities: list[str], bucket: str) -> set[str]:
+    """Which of these outputs Splunk already has: eventID of CloudTrail events, recovery_id of error
+    events, sha256(_raw) of recovered events without an eventID. Raises SearchUnavailableError."""
     if not identities:
         return set()
     try:
-        return _search_identities(splunkd, index, identities)
+        answer = splunkd.post("services/search/jobs", {"search": identity_search(index, identities, bucket),
+                                                       "exec_mode": "oneshot", "count": "0", "earliest_time": "0",
+                                                       "output_mode": "json"})  # fmt: skip
     except SplunkdError as error:
-        if log:
-            log.warning("cannot ask Splunk which events it has (%s); writing them, duplicates are possible", error)
-        return set()
-
-
-def _search_identities(splunkd: Splunkd, index: str, identities: list[str]) -> set[str]:
-    quoted = ", ".join(json.dumps(i) for i in identities)
-    # Any source: an event Firehose delivered itself (acknowledgement timeout) counts too.
-    search = (f"search index={json.dumps(index)} (sourcetype=aws:cloudtrail OR sourcetype=aws:firehose:error) "
-              f"(eventID IN ({quoted}) OR recovery_id IN ({quoted})) | fields eventID recovery_id")  # fmt: skip
-    answer = splunkd.post("services/search/jobs", {"search": search, "exec_mode": "oneshot", "count": "0",
-                                                   "earliest_time": "0", "output_mode": "json"})  # fmt: skip
+        raise SearchUnavailableError(str(error)) from error
     found = set()
     for row in answer.get("results", []):
-        found.update(v for v in (row.get("eventID"), row.get("recovery_id")) if v)
+        for field in ("eventID", "recovery_id", "recovery_hash"):
+            values = row.get(field)
+            found.update(values if isinstance(values, list) else [values] if values else [])
     return found & set(identities)
+
+
+def identity_search(index: str, identities: list[str], bucket: str) -> str:
+    """The search for these identities. Any source for eventID: Firehose may have delivered the event itself."""
+    hashes = [i for i in identities if i.startswith("sha256:")]
+    names = ", ".join(json.dumps(i) for i in identities if not i.startswith("sha256:")) or '""'
+    clauses = [f"(sourcetype=aws:cloudtrail eventID IN ({names}))",
+               f"(sourcetype=aws:firehose:error recovery_id IN ({names}))"]
+    if hashes:
+        # Events without eventID can only have come from recovery: its source names the bucket.
+        source = json.dumps(f"{SOURCE_PREFIX}s3://{bucket}/*")
+        clauses.append(f"(sourcetype=aws:cloudtrail source={source} NOT eventID=*)")
+    wanted = ", ".join(json.dumps(h) for h in hashes) or '""'
+    return (f"search index={json.dumps(index)} ({' OR '.join(clauses)}) "
+            f'| eval recovery_hash=if(isnull(eventID) AND isnull(recovery_id), "sha256:".sha256(_raw), null()) '
+            f"| where isnotnull(eventID) OR isnotnull(recovery_id) OR in(recovery_hash, {wanted}) "
+            "| fields eventID recovery_id recovery_hash")
