@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,7 +35,9 @@ class FakeSplunkd:
         self.hec_inputs: dict[str, dict[str, str]] = {}
         self.macros: dict[str, str] = {"cloudtrail_firehose_events": '(index=* sourcetype="aws:cloudtrail")'}
         self.requests: list[tuple[str, str, dict]] = []
-        self.indexed: list[dict] = []  # what searches find: rows with eventID / recovery_id
+        # What searches find: rows with eventID / recovery_id / recovery_hash, and optionally
+        # "searchable_at" (epoch seconds): as in Splunk, an event is found only some time after it is sent.
+        self.indexed: list[dict] = []
         self.inputs: dict[str, dict[str, dict[str, str]]] = {}  # modular inputs by kind and name
         self.app_configured = False
         self.server_name = "sh1"
@@ -160,7 +163,7 @@ class FakeSplunkd:
         if path == "services/search/jobs" and method == "POST" and form.get("exec_mode") == "oneshot":
             if form.get("search", "").lstrip().startswith("| rest"):
                 return self._rest_search(form["search"])
-            return 200, {"results": list(self.indexed)}
+            return 200, {"results": self.search_identities(form.get("search", ""))}
         macro = f"{APP_NS}/configs/conf-macros/"
         if path.startswith(macro) and method == "POST":
             self.macros[path.removeprefix(macro)] = form["definition"]
@@ -180,6 +183,13 @@ class FakeSplunkd:
                  "disabled": "1" if (server, index) in self.disabled_on_peers else "0"}
                 for server, indexes in servers.items() for index in sorted(indexes)]  # fmt: skip
         return 200, {"results": rows}
+
+    def search_identities(self, search: str) -> list[dict]:
+        """The rows a search for identities finds: those it names (as quoted terms) that are searchable now."""
+        now = time.time()
+        fields = ("eventID", "recovery_id", "recovery_hash")
+        named = [row for row in self.indexed if any(json.dumps(row[k]) in search for k in fields if k in row)]
+        return [{k: row[k] for k in fields if k in row} for row in named if row.get("searchable_at", 0) <= now]
 
 
 def entry(name: str, content: dict) -> dict:

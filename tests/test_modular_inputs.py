@@ -16,6 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 from cloudtrail_firehose.firehose.records import event_time
+from cloudtrail_firehose.inputs.recovery import SETTLE_SECONDS
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 from test_recovery import BUCKET, EVENTS, put_objects
 
@@ -79,7 +80,7 @@ def splunkd():
     fake.close()
 
 
-def test_recovery_streams_events_as_splunk_parses_them(endpoint, splunkd, tmp_path):
+def test_recovery_streams_events_as_splunk_parses_them_and_retires_what_splunk_shows(endpoint, splunkd, tmp_path):
     s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="t",
                       aws_secret_access_key="t")  # fmt: skip
     put_objects(s3)
@@ -94,8 +95,37 @@ def test_recovery_streams_events_as_splunk_parses_them(endpoint, splunkd, tmp_pa
     assert all(e.findtext("source").startswith(f"firehose_recovery:s3://{BUCKET}/") for e in events)
     first = next(e for e in trail if json.loads(e.findtext("data"))["eventID"] == EVENTS[0]["eventID"])
     assert float(first.findtext("time")) == event_time(EVENTS[0])
-    log = (tmp_path / "var/log/splunk/cloudtrail_firehose_recovery.log").read_text()
-    assert "3 objects, 60 events" in log
+    log = tmp_path / "var/log/splunk/cloudtrail_firehose_recovery.log"
+    assert "0 objects retired, 3 waiting, 0 failed; wrote 60 events" in log.read_text()
+    assert len(waiting(s3)) == 3  # nothing is retired before Splunk shows its events
+    # Splunk indexes what it was sent; two minutes later a search finds it.
+    for event in events:
+        data = json.loads(event.findtext("data"))
+        splunkd.indexed.append({k: data[k] for k in ("eventID", "recovery_id") if k in data})
+    rewind_checkpoints(tmp_path, SETTLE_SECONDS)
+    again = run_input("firehose_recovery.py", [], definition, endpoint=endpoint, home=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    [report] = list(ET.fromstring(again.stdout).iter("event"))  # part-1 goes to needs-attention/, saying why
+    assert json.loads(report.findtext("data"))["errorCode"] == "Recovery.NeedsAttention"
+    assert "3 objects retired, 0 waiting, 0 failed; wrote 0 events, 1 error events; 105 already indexed" in \
+        log.read_text()  # fmt: skip
+    assert waiting(s3) == set()
+    searches = [form["search"] for method, path, form in splunkd.requests if path == "services/search/jobs"]
+    assert all(search.startswith('search index="aws_cloudtrail" ') for search in searches)
+
+
+def waiting(s3) -> set[str]:
+    return {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+            if o["Key"].startswith(("splunk-failed/", "processing-failed/"))}  # fmt: skip
+
+
+def rewind_checkpoints(checkpoint_dir: Path, seconds: float) -> None:
+    """Let time pass for the input: its checkpoints say the writes happened that much earlier."""
+    for path in checkpoint_dir.glob("recovery-*.json"):
+        saved = json.loads(path.read_text())
+        for entry in saved["objects"].values():
+            entry["written_at"] = entry["written_at"] and entry["written_at"] - seconds
+        path.write_text(json.dumps(saved))
 
 
 def test_health_scheme_and_validation():
