@@ -39,6 +39,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -77,8 +78,7 @@ class LeaseHeldError(Exception):
     """Another runner holds the bucket's lease."""
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):  # a NamedTuple: one per event, and twice as quick to make as a frozen dataclass
     text: str
     time: float | None
     sourcetype: str
@@ -196,7 +196,7 @@ def object_outputs(lines: Iterable[bytes | LongLine], bucket: str, key: str, eta
     source = f"{SOURCE_PREFIX}s3://{bucket}/{key}"
     unit = 0
     for number, line in enumerate(lines, start=1):
-        if isinstance(line, bytes) and not line.strip():
+        if isinstance(line, bytes) and (not line or line.isspace()):  # isspace: no copy of a long line
             continue
         recovered: list[Output] = []
         try:
@@ -238,7 +238,7 @@ def _iso(moment) -> str | None:
 
 
 def object_lines(body, max_line: int = MAX_LINE, max_object: int = MAX_OBJECT) -> Iterator[bytes | LongLine]:
-    """Lines of an S3 object body, gunzipped on the fly when Firehose compressed the backup.
+    """Lines of an S3 object body (each with its newline), gunzipped on the fly when Firehose compressed it.
 
     Linear time, memory bounded by max_line: a longer line is read through and reported as a
     LongLine. Raises ObjectError for damaged gzip or more than max_object decompressed bytes.
@@ -251,7 +251,7 @@ def object_lines(body, max_line: int = MAX_LINE, max_object: int = MAX_OBJECT) -
             total += len(line)
             _check_total(total, max_object)
             if len(line) <= max_line or line.endswith(b"\n"):
-                yield line.rstrip(b"\n")
+                yield line  # with its newline: JSON allows it, and a copy of a long line costs time
                 continue
             size = len(line)
             del line  # read the rest of it through, a chunk at a time
