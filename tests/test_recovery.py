@@ -578,3 +578,23 @@ def test_a_runner_takes_over_a_lapsed_lease_only_after_the_last_writes_are_searc
     clock.advance(SETTLE_SECONDS)
     until_done(s3, splunk, tmp_path / "sh2.json", lease=Lease(s3, BUCKET, "sh2:main", clock))
     assert_each_once(splunk, expected)
+
+
+def test_a_runner_whose_lease_was_taken_stops_writing_within_a_batch(s3, clock, tmp_path):
+    put_objects(s3)
+    splunk = Splunk(clock)
+    runner = recovery(s3, splunk, tmp_path / "sh1.json", lease=Lease(s3, BUCKET, "sh1:main", clock, seconds=100))
+    writes = []
+
+    def write(output):
+        writes.append(output)
+        splunk.write(output)
+        if len(writes) == 10:  # sh1 froze; its lease lapsed and sh2 took the bucket over
+            taken = {"owner": "sh2:main", "expires": clock() + 1000}
+            s3.put_object(Bucket=BUCKET, Key=LEASE_KEY, Body=json.dumps(taken).encode())
+            clock.advance(60)
+
+    runner.write = write
+    summary = runner.run()  # no exception: the input logs it and stops
+    assert summary.standing_by.startswith("lost the lease")
+    assert len(writes) <= 10 + 7  # the batch under way ends; no batch starts

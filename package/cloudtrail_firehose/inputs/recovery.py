@@ -380,6 +380,11 @@ class Recovery:
                                  "again", self.bucket, key, error)  # fmt: skip
                 summary.awaiting += 1
                 continue
+            except LeaseHeldError as error:
+                # Renewing failed: another runner took the bucket over. Not one more write from this one.
+                summary.standing_by = f"lost the lease: {error}"
+                self.log.warning("s3://%s: %s; this run stops", self.bucket, summary.standing_by)
+                break
             if retired:
                 summary.objects += 1
             else:

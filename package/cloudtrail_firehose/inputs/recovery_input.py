@@ -95,10 +95,9 @@ def run_stanza(stanza: str, parameters: dict, metadata: dict, config: dict, secr
                              sourcetype=output.sourcetype,
                              time=f"{output.time:.3f}" if output.time is not None else None))  # fmt: skip
 
-    s3 = aws("s3")
+    s3, bucket = aws("s3"), parameters["bucket"]
     # Every search head cluster member, and every stanza naming this bucket, runs this: one at a time.
-    lease = Lease(s3, parameters["bucket"], owner=f"{metadata.get('server_host', '')}:{stanza}")
-    bucket = parameters["bucket"]
+    lease = Lease(s3, bucket, owner=f"{metadata.get('server_host', '')}:{stanza}")
     recovery = Recovery(s3, bucket, write, checkpoint, lambda ids: indexed_identities(splunkd, index, ids, bucket),
                         lease=lease)  # fmt: skip
     return recovery.run()
@@ -135,15 +134,20 @@ def indexed_identities(splunkd: Splunkd, index: str, identities: list[str], buck
 def identity_search(index: str, identities: list[str], bucket: str) -> str:
     """The search for these identities. Any source for eventID: Firehose may have delivered the event itself."""
     hashes = [i for i in identities if i.startswith("sha256:")]
-    names = ", ".join(json.dumps(i) for i in identities if not i.startswith("sha256:")) or '""'
+    names = ", ".join(_quoted(i) for i in identities if not i.startswith("sha256:")) or '""'
     clauses = [f"(sourcetype=aws:cloudtrail eventID IN ({names}))",
                f"(sourcetype=aws:firehose:error recovery_id IN ({names}))"]
     if hashes:
         # Events without eventID can only have come from recovery: its source names the bucket.
-        source = json.dumps(f"{SOURCE_PREFIX}s3://{bucket}/*")
+        source = _quoted(f"{SOURCE_PREFIX}s3://{bucket}/*")
         clauses.append(f"(sourcetype=aws:cloudtrail source={source} NOT eventID=*)")
-    wanted = ", ".join(json.dumps(h) for h in hashes) or '""'
+    wanted = ", ".join(_quoted(h) for h in hashes) or '""'
     return (f"search index={json.dumps(index)} ({' OR '.join(clauses)}) "
             f'| eval recovery_hash=if(isnull(eventID) AND isnull(recovery_id), "sha256:".sha256(_raw), null()) '
             f"| where isnotnull(eventID) OR isnotnull(recovery_id) OR in(recovery_hash, {wanted}) "
             "| fields eventID recovery_id recovery_hash")
+
+
+def _quoted(value: str) -> str:
+    """A string literal in SPL: backslash and double quote escaped (JSON's \\u escapes mean nothing there)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
