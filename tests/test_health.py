@@ -13,6 +13,7 @@ import pytest
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.settings import PipelineSettings
 from cloudtrail_firehose.inputs.health import pipeline_health, verdict
+from cloudtrail_firehose.inputs.recovery import LEASE_KEY
 from moto import mock_aws
 from splunk_conf import read_conf
 
@@ -62,8 +63,10 @@ def test_failing_deliveries_and_a_backlog_are_called_out(deployed):
     assert "25%" in report["why"]
     session.client("s3").put_object(Bucket=outputs["FailedDeliveryBucketName"], Key="splunk-failed/x", Body=b"{}")
     put(session, "DeliveryToSplunk.Success", 1.0, now)
+    for done in ("recovered/splunk-failed/y", "needs-attention/splunk-failed/z", LEASE_KEY):
+        session.client("s3").put_object(Bucket=outputs["FailedDeliveryBucketName"], Key=done, Body=b"{}")
     later = pipeline_health(SETTINGS, session, now=now + timedelta(seconds=1))
-    assert later["failed_delivery_backlog"] == 1
+    assert later["failed_delivery_backlog"] == 1  # what recovery has done with, and its lease, do not count
 
 
 def test_no_traffic_is_idle_and_old_data_is_stalled():
