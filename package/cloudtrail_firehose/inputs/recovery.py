@@ -441,8 +441,8 @@ class Recovery:
             return 0
         if not this_pass.wrote and state["writes"] >= MAX_WRITES:
             raise NotSearchableError(f"written {state['writes']} times, yet Splunk's search does not show "
-                              f"{len(missing)} of its events; check that the input's index is searchable "
-                              "by the user the input runs as")  # fmt: skip
+                                     f"{len(missing)} of its events; check that the input's index is searchable "
+                                     "by the user the input runs as")  # fmt: skip
         if self.lease is not None:
             self.lease.ensure()
         # Recorded before writing: a crash in the middle of the batch still waits out the search latency.
