@@ -5,7 +5,11 @@
 The batch: CloudTrail events from the corpus, 40 per CloudWatch Logs payload, gzipped and base64
 encoded as Firehose sends them, about 5 MB of Firehose input. The floor for the same batch: base64
 decode, gunzip and JSON-decode each payload, join its messages and base64-encode them; nothing
-else. Goals: throughput at least 0.8 of the floor; peak memory under 3x the batch size.
+else. The entry point `handler` is timed as Lambda calls it, settings read from the environment,
+what does not fit put back through a real boto3 Firehose client (made once, as in a warm container;
+only its HTTP send is answered here, so request building and signing count). Goals: handler at
+least 0.95 of the floor; peak memory under 5x the batch size (boto3 builds the PutRecordBatch
+request, base64 and JSON, in memory; the function has 512 MB).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import sys
 import time
 import tracemalloc
@@ -21,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "package"), str(ROOT / "tests")]
 
-from cloudtrail_firehose.firehose.lambda_processor import Options, process  # noqa: E402
+from botocore.awsrequest import AWSResponse  # noqa: E402
+from cloudtrail_firehose.firehose import lambda_processor  # noqa: E402
 from corpus import cloudtrail_events  # noqa: E402
 
 MESSAGES = [json.dumps(event) for _, event in cloudtrail_events()]
@@ -60,26 +66,53 @@ def best_of(function, request: dict, repeat: int = 5) -> float:
     return best
 
 
+class _Body:
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def stream(self, **_):
+        yield self.body
+
+
+def answer_put_record_batch(request, **_) -> AWSResponse:
+    """Firehose's answer to PutRecordBatch: every record accepted."""
+    count = len(json.loads(request.body)["Records"])
+    body = json.dumps({"FailedPutCount": 0, "RequestResponses": [{"RecordId": str(i)} for i in range(count)]})
+    return AWSResponse(request.url, 200, {"x-amzn-RequestId": "bench"}, _Body(body.encode()))
+
+
+def warm_client(region: str) -> tuple[float, list[int]]:
+    """Make the module's client as the first put-back would (timed), and answer its sends here."""
+    for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench")):
+        os.environ.setdefault(name, value)  # signing needs some credentials; nothing leaves this machine
+    started = time.perf_counter()
+    client = lambda_processor._firehose_client(region)
+    made = time.perf_counter() - started
+    sent: list[int] = []
+    client.meta.events.register("before-send.firehose.PutRecordBatch",
+                                lambda request, **kw: (sent.append(len(request.body)),
+                                                       answer_put_record_batch(request))[1])  # fmt: skip
+    return made, sent
+
+
 def main() -> None:
     megabytes = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
     request = batch(megabytes)
     size = sum(len(r["data"]) for r in request["records"])
     records = len(request["records"])
-    options = Options()
-    put_back: list[bytes] = []
-
-    def processor(req: dict) -> dict:
-        # Decompressed CloudTrail is several times its gzip size, so a 5 MB batch cannot come back in
-        # one 6 MB response: what does not fit is put back into the stream (collected here).
-        return process(req, options, reingest=lambda pieces: (put_back.extend(pieces), [True] * len(pieces))[1])
-
+    made, sent = warm_client("us-east-1")
+    # Decompressed CloudTrail is several times its gzip size, so a 5 MB batch cannot come back in
+    # one 6 MB response: what does not fit is put back into the stream.
+    processor = lambda_processor.handler
     ours, reference = processor(request), floor(request)
     ok = [r for r in ours["records"] if r["result"] == "Ok"]
     expected = {r["recordId"]: r["data"] for r in reference["records"]}
     if any(r["data"] != expected[r["recordId"]] for r in ok) or len(ours["records"]) != len(reference["records"]):
         raise SystemExit("the processor and the floor disagree on this batch")
-    print(f"response: {len(ok)} records Ok, {len(ours['records']) - len(ok)} put back in {len(put_back)} pieces, "
-          f"{len(json.dumps(ours)) / 1e6:.2f} MB")
+    print(f"response: {len(ok)} records Ok, {len(ours['records']) - len(ok)} put back in {len(sent)} "
+          f"PutRecordBatch call(s) of {sum(sent) / 1e6:.2f} MB, response {len(json.dumps(ours)) / 1e6:.2f} MB "
+          f"(limit {lambda_processor.RESPONSE_LIMIT / 1e6:.2f})")
+    print(f"firehose client: made once per container, {made * 1000:.0f} ms, not counted below")
     processor_seconds, floor_seconds = best_of(processor, request), best_of(floor, request)
     tracemalloc.start()
     processor(request)
@@ -87,9 +120,9 @@ def main() -> None:
     tracemalloc.stop()
     print(f"batch: {records} records, {size / 1e6:.2f} MB of Firehose input")
     print(f"floor    : {records / floor_seconds:8.0f} records/s {size / 1e6 / floor_seconds:6.1f} MB/s")
-    print(f"processor: {records / processor_seconds:8.0f} records/s {size / 1e6 / processor_seconds:6.1f} MB/s")
-    print(f"ratio processor/floor: {floor_seconds / processor_seconds:.2f} (goal >= 0.8)")
-    print(f"peak memory: {peak / 1e6:.1f} MB, {peak / size:.2f}x the batch (goal < 3x)")
+    print(f"handler  : {records / processor_seconds:8.0f} records/s {size / 1e6 / processor_seconds:6.1f} MB/s")
+    print(f"ratio handler/floor: {floor_seconds / processor_seconds:.2f} (goal >= 0.95)")
+    print(f"peak memory: {peak / 1e6:.1f} MB, {peak / size:.2f}x the batch (goal < 5x)")
 
 
 if __name__ == "__main__":

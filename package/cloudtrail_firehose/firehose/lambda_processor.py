@@ -1,10 +1,12 @@
 """Firehose transformation Lambda for CloudWatch Logs -> Splunk (the optional path; native
-decompression is the default). Standard library only, deployable as this one file.
+decompression is the default). Standard library only (boto3 comes with the Lambda runtime),
+deployable as this one file.
 
-Every recordId comes back exactly once: Ok, Dropped or ProcessingFailed. MalformedError input fails
-only its own record. The response never exceeds Lambda's 6 MB: records that do not fit are split
-and put back into the stream, at most MAX_REINGEST times, after which they fail into the
-failed-delivery bucket (where the app's recovery input picks them up). Nothing is silently lost.
+Every recordId comes back exactly once, in order: Ok, Dropped or ProcessingFailed. Nothing a record
+holds makes the invocation raise; bad input fails only its own record. The whole response, JSON
+included, stays within Lambda's 6 MB: records that do not fit are split and put back into the
+stream, at most MAX_REINGEST times, after which they fail into the failed-delivery bucket (where
+the app's recovery input picks them up). Nothing is silently lost.
 
 Settings (environment): OUTPUT_MODE raw|event; SOURCETYPE default aws:cloudtrail; SOURCETYPE_MAP
 JSON {log group prefix: sourcetype}; HOST; DROP_READ_ONLY true|false; DROP_EVENTS comma list of
@@ -25,11 +27,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 LOG = logging.getLogger("cloudtrail_firehose.lambda")
-RESPONSE_LIMIT = 6 * 1024 * 1024
-RESPONSE_BUDGET = RESPONSE_LIMIT - 64 * 1024  # room for the JSON around the records
+RESPONSE_LIMIT = 6 * 1024 * 1024  # Lambda's synchronous response limit, the JSON included
 MAX_REINGEST = 3
 MAX_DECOMPRESSED = 16 * 1024 * 1024
 REDACTED = "*** redacted ***"
+# PutRecordBatch quotas (Amazon Data Firehose quota page): 500 records and 4 MiB per call; 3 MiB of data
+# keeps the call's base64 under 4 MiB too.
+PUT_BATCH_RECORDS, PUT_BATCH_BYTES = 500, 3 * 1024 * 1024
+LATEST_MILLISECONDS = 10**14  # year 5138: a later log-event timestamp is not a time
 
 Reingest = Callable[[list[bytes]], list[bool]]
 
@@ -46,10 +51,21 @@ class Options:
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Options:
+        """The settings, or ValueError saying which variable is wrong."""
+        mode = env.get("OUTPUT_MODE", "raw")
+        if mode not in ("raw", "event"):
+            raise ValueError(f"OUTPUT_MODE must be raw or event, not {mode!r}")
+        try:
+            sourcetype_map = json.loads(env.get("SOURCETYPE_MAP") or "{}")
+        except ValueError as error:
+            raise ValueError(f"SOURCETYPE_MAP is not JSON: {error}") from error
+        if not isinstance(sourcetype_map, dict) or not all(isinstance(v, str) for v in sourcetype_map.values()):
+            raise ValueError('SOURCETYPE_MAP must be a JSON object of log group prefix to sourcetype, '
+                             'e.g. {"/aws/lambda/": "aws:lambda"}')  # fmt: skip
         return cls(
-            mode=env.get("OUTPUT_MODE", "raw"),
+            mode=mode,
             sourcetype=env.get("SOURCETYPE", "aws:cloudtrail"),
-            sourcetype_map=json.loads(env.get("SOURCETYPE_MAP") or "{}"),
+            sourcetype_map=sourcetype_map,
             host=env.get("HOST", "aws"),
             drop_read_only=env.get("DROP_READ_ONLY", "false").lower() == "true",
             drop_events=frozenset(p.strip() for p in env.get("DROP_EVENTS", "").split(",") if p.strip()),
@@ -62,8 +78,9 @@ class MalformedError(ValueError):
     pass
 
 
-def decode_payload(data: str) -> dict:
-    raw = _b64(data)
+def decode_payload(data: str | bytes) -> dict:
+    """The CloudWatch Logs payload of one record (base64 text, or its bytes already decoded)."""
+    raw = data if isinstance(data, bytes) else _b64(data)
     if raw[:2] == b"\x1f\x8b":
         decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
@@ -74,21 +91,17 @@ def decode_payload(data: str) -> dict:
             raise MalformedError("gzip is truncated or decompresses to more than 16 MB")
     try:
         payload = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+    except (ValueError, RecursionError) as error:  # ValueError: also undecodable text, over 4,300 digits
         raise MalformedError(f"not a JSON CloudWatch Logs payload: {type(error).__name__}") from error
     if not isinstance(payload, dict) or payload.get("messageType") not in ("DATA_MESSAGE", "CONTROL_MESSAGE"):
         raise MalformedError("not a CloudWatch Logs payload (messageType missing)")
-    if payload["messageType"] == "DATA_MESSAGE" and not isinstance(payload.get("logEvents"), list):
-        raise MalformedError("DATA_MESSAGE without logEvents")
+    if payload["messageType"] == "DATA_MESSAGE":
+        log_events = payload.get("logEvents")
+        if not isinstance(log_events, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("message"), str) for e in log_events
+        ):
+            raise MalformedError("DATA_MESSAGE without a list of log events that each have a message")
     return payload
-
-
-def _is_base64(data: object) -> bool:
-    try:
-        _b64(data)
-        return isinstance(data, str)
-    except MalformedError:
-        return False
 
 
 def _keep(event: object, options: Options) -> bool:
@@ -96,8 +109,10 @@ def _keep(event: object, options: Options) -> bool:
         return True
     if options.drop_read_only and event.get("readOnly") is True:
         return False
-    name = event.get("eventName")
-    return not (name in options.drop_events or f"{event.get('eventSource')}:{name}" in options.drop_events)
+    name, source = event.get("eventName"), event.get("eventSource")
+    if not isinstance(name, str):
+        return True  # drop lists name strings: nothing else matches them
+    return not (name in options.drop_events or (isinstance(source, str) and f"{source}:{name}" in options.drop_events))
 
 
 def _redact(event: object, paths: tuple[tuple[str, ...], ...]) -> bool:
@@ -112,43 +127,55 @@ def _redact(event: object, paths: tuple[tuple[str, ...], ...]) -> bool:
     return changed
 
 
+def _seconds(timestamp: object) -> float | None:
+    """HEC's time (seconds) from a log event's milliseconds; None (receipt time) for anything else."""
+    if type(timestamp) in (int, float) and 0 <= timestamp < LATEST_MILLISECONDS:  # also false for NaN
+        return timestamp / 1000
+    return None
+
+
 def transform(payload: dict, options: Options) -> bytes:
-    """The bytes Firehose sends to Splunk for one DATA_MESSAGE."""
+    """The bytes Firehose sends to Splunk for one DATA_MESSAGE (as decode_payload returns it)."""
     group, stream = str(payload.get("logGroup", "")), str(payload.get("logStream", ""))
     sourcetype = next((st for prefix, st in options.sourcetype_map.items() if group.startswith(prefix)),
                       options.sourcetype)  # fmt: skip
     needs_json = options.drop_read_only or options.drop_events or options.redact_paths or options.mode == "event"
     out = []
     for log_event in payload["logEvents"]:
-        if not isinstance(log_event, dict) or not isinstance(log_event.get("message"), str):
-            raise MalformedError("a log event has no message")
         message = log_event["message"].rstrip("\r\n")
         event: object = message
         if needs_json:
             try:
                 event = json.loads(message)
-            except (json.JSONDecodeError, RecursionError):
+            except (ValueError, RecursionError):
                 event = message  # not JSON: kept as it is, filters do not apply
             if not _keep(event, options):
                 continue
             if options.redact_paths and isinstance(event, dict) and _redact(event, options.redact_paths):
-                message = json.dumps(event, separators=(",", ":"))
+                try:
+                    message = json.dumps(event, separators=(",", ":"))
+                except (ValueError, RecursionError):
+                    message = REDACTED  # cannot be written again: the whole message is withheld
         if options.mode == "event":
-            timestamp = log_event.get("timestamp")
-            seconds = timestamp / 1000 if isinstance(timestamp, int | float) else None  # HEC wants seconds
-            document = {"time": seconds, "host": options.host, "source": f"{group}:{stream}",
-                        "sourcetype": sourcetype, "event": event if isinstance(event, dict) else message}  # fmt: skip
-            out.append(json.dumps(document, separators=(",", ":")))
+            document = {"time": _seconds(log_event.get("timestamp")), "host": options.host,
+                        "source": f"{group}:{stream}", "sourcetype": sourcetype,
+                        "event": event if isinstance(event, dict) else message}  # fmt: skip
+            try:  # allow_nan=False: NaN and Infinity are not JSON, HEC would refuse the batch
+                out.append(json.dumps(document, separators=(",", ":"), allow_nan=False))
+            except (ValueError, RecursionError):
+                document["event"] = message
+                out.append(json.dumps(document, separators=(",", ":")))
         else:
             out.append(message + "\n")
-    return "".join(out).encode()
+    # A lone surrogate (a JSON escape like \ud800 in the message) cannot be UTF-8: written back as that escape.
+    return "".join(out).encode("utf-8", "backslashreplace")
 
 
 def _pieces(payload: dict, generation: int, budget: int) -> list[bytes]:
     """Split a DATA_MESSAGE into gzip payloads whose transformed output fits the budget on its own."""
     pieces, current, size = [], [], 0
     for log_event in payload["logEvents"]:
-        cost = len(str(log_event.get("message", ""))) * 2 + 512
+        cost = len(log_event["message"]) * 2 + 512
         if current and size + cost > budget:
             pieces.append(current)
             current, size = [], 0
@@ -156,88 +183,131 @@ def _pieces(payload: dict, generation: int, budget: int) -> list[bytes]:
         size += cost
     if current:
         pieces.append(current)
+    try:
+        documents = [json.dumps({**payload, "logEvents": part}).encode("utf-8", "backslashreplace") for part in pieces]
+    except (ValueError, RecursionError) as error:
+        raise MalformedError(f"cannot be split: {type(error).__name__}") from error
     # Fast compression: these records are read once more, by this function's next invocation.
-    return [_with_generation(gzip.compress(json.dumps({**payload, "logEvents": part}).encode(), 1), generation)
-            for part in pieces]  # fmt: skip
+    return [_with_generation(gzip.compress(document, 1), generation) for document in documents]
 
 
-def process(request: dict, options: Options, reingest: Reingest | None = None, budget: int = RESPONSE_BUDGET) -> dict:
-    """The transformation response for one Firehose invocation. Never raises for bad records."""
+def _entry_size(record_id: object) -> int:
+    """Bytes of the longest entry this record can get without data, separator included."""
+    return len(json.dumps({"recordId": record_id, "result": "ProcessingFailed", "data": ""})) + 2
+
+
+def _size_hint(raw: bytes) -> int:
+    """Roughly the bytes a record decodes to: gzip keeps the size of its data in its last 4 bytes."""
+    return int.from_bytes(raw[-4:], "little") if raw[:2] == b"\x1f\x8b" and len(raw) > 18 else len(raw)
+
+
+def process(request: dict, options: Options, reingest: Reingest | None = None, limit: int = RESPONSE_LIMIT) -> dict:
+    """The transformation response for one Firehose invocation. Never raises, whatever the request holds.
+
+    `limit` bounds len(json.dumps(response)); every entry is reserved first (ids and result names
+    count too), the records' data share what is left, first come first served.
+    """
     records = request.get("records") if isinstance(request, dict) else None
+    records = records if isinstance(records, list) else []
+    ids = [record.get("recordId") if isinstance(record, dict) else None for record in records]
+    try:
+        room = limit - len('{"records": []}') - sum(_entry_size(i) for i in ids)
+    except (TypeError, ValueError, RecursionError):  # not from JSON: Firehose's ids are strings
+        ids = [i if isinstance(i, str) else None for i in ids]
+        room = limit - len('{"records": []}') - sum(_entry_size(i) for i in ids)
     results: list[dict] = []
-    used = 0
-    deferred: list[tuple[int, str]] = []  # (index in results, the record's original data)
-    for record in records if isinstance(records, list) else []:
-        record_id = record.get("recordId") if isinstance(record, dict) else None
-        data = record.get("data", "") if isinstance(record, dict) else ""
-        if used > budget - 1024:
-            # The response is full: decide about this record after the loop, without spending time on it now.
-            results.append({"recordId": record_id, "result": "Dropped"})
-            deferred.append((len(results) - 1, data))
-            continue
+    deferred: list[tuple[int, bytes]] = []  # (index in results, the record's original bytes)
+    crowded = False  # a record's output did not fit
+    for record, record_id in zip(records, ids, strict=True):
+        data = record.get("data") if isinstance(record, dict) else None
         try:
-            payload = decode_payload(data)
+            raw = _b64(data)
+            # Once one did not fit, a payload larger than the room left is deferred undecoded: its output
+            # is about as large (raw mode: its messages; event mode: a little more).
+            if crowded and _size_hint(raw) // 3 * 4 > room:
+                results.append({"recordId": record_id, "result": "Dropped", "data": ""})
+                deferred.append((len(results) - 1, raw))
+                continue
+            payload = decode_payload(raw)
             if payload["messageType"] == "CONTROL_MESSAGE":
-                results.append({"recordId": record_id, "result": "Dropped"})
+                results.append({"recordId": record_id, "result": "Dropped", "data": ""})
                 continue
             output = transform(payload, options)
         except MalformedError as error:
             LOG.warning("record %s: ProcessingFailed: %s", record_id, error)
-            keep = data if _is_base64(data) and used + len(data) < budget else ""
-            used += len(keep)
+            keep = data if isinstance(data, str) and data and len(data) <= room and _is_base64(data) else ""
+            room -= len(keep)
             results.append({"recordId": record_id, "result": "ProcessingFailed", "data": keep})
             continue
         if not output:
-            results.append({"recordId": record_id, "result": "Dropped"})
+            results.append({"recordId": record_id, "result": "Dropped", "data": ""})
             continue
         encoded = base64.b64encode(output).decode()
-        if used + len(encoded) + 128 <= budget:
-            used += len(encoded) + 128
+        if len(encoded) <= room:
+            room -= len(encoded)
             results.append({"recordId": record_id, "result": "Ok", "data": encoded})
             continue
-        results.append({"recordId": record_id, "result": "Dropped"})
-        deferred.append((len(results) - 1, data))
-    _settle_deferred(results, deferred, options, reingest, budget)
+        results.append({"recordId": record_id, "result": "Dropped", "data": ""})
+        deferred.append((len(results) - 1, raw))
+        crowded = True
+    _settle_deferred(results, deferred, reingest, limit)
     return {"records": results}
 
 
-def _settle_deferred(results: list[dict], deferred: list[tuple[int, str]], options: Options,
-                     reingest: Reingest | None, budget: int) -> None:  # fmt: skip
-    """Put records that did not fit back into the stream; fail them when that is not possible."""
-    for position, data in deferred:
+def _is_base64(data: str) -> bool:
+    try:
+        _b64(data)
+    except MalformedError:
+        return False
+    return True
+
+
+def _settle_deferred(results: list[dict], deferred: list[tuple[int, bytes]], reingest: Reingest | None,
+                     limit: int) -> None:  # fmt: skip
+    """Put records that did not fit back into the stream (all in one go); fail those that cannot be."""
+    failed = {"result": "ProcessingFailed", "data": ""}
+    going_back: list[tuple[int, int]] = []  # (index in results, how many pieces)
+    pieces: list[bytes] = []
+    for position, raw in deferred:
         record_id = results[position]["recordId"]
         try:
-            pieces, generation = _put_back_as(data, budget)
+            mine, generation = _put_back_as(raw, limit)
         except MalformedError as error:
             LOG.warning("record %s: ProcessingFailed: %s", record_id, error)
-            results[position] = {"recordId": record_id, "result": "ProcessingFailed", "data": ""}
+            results[position].update(failed)
             continue
-        if not pieces:
+        if not mine:
             continue  # a CONTROL_MESSAGE: already Dropped
         if generation > MAX_REINGEST or reingest is None:
             LOG.error("record %s: did not fit the response %d times: ProcessingFailed (the failed-delivery "
                       "bucket keeps it; the app's recovery input reads it)", record_id, generation - 1)  # fmt: skip
-            results[position] = {"recordId": record_id, "result": "ProcessingFailed", "data": ""}
+            results[position].update(failed)
             continue
-        accepted = reingest(pieces)
-        if not all(accepted):
+        going_back.append((position, len(mine)))
+        pieces += mine
+    accepted = reingest(pieces) if pieces and reingest else []
+    start = 0
+    for position, count in going_back:
+        refused = count - sum(accepted[start : start + count])
+        start += count
+        if refused:
             LOG.error("record %s: could not put %d piece(s) back into the stream: ProcessingFailed",
-                      record_id, accepted.count(False))  # fmt: skip
-            results[position] = {"recordId": record_id, "result": "ProcessingFailed", "data": ""}
+                      results[position]["recordId"], refused)  # fmt: skip
+            results[position].update(failed)
 
 
-def _put_back_as(data: str, budget: int) -> tuple[list[bytes], int]:
+def _put_back_as(raw: bytes, limit: int) -> tuple[list[bytes], int]:
     """The record(s) to put back, and their generation (how often this data has been put back).
 
     A gzip record that would fit a response on its own goes back unchanged but for its generation,
     kept in the gzip header's extra field (no recompression); a larger one is split.
     """
-    raw = _b64(data)
+    budget = limit - 64 * 1024
     gzipped = raw[:2] == b"\x1f\x8b" and len(raw) > 18
     generation = _generation(raw) + 1 if gzipped else 1
-    if gzipped and int.from_bytes(raw[-4:], "little") * 4 // 3 + 4096 <= budget:  # gzip keeps the size last
+    if gzipped and _size_hint(raw) * 4 // 3 + 4096 <= budget:
         return [_with_generation(raw, generation)], generation
-    payload = decode_payload(data)
+    payload = decode_payload(raw)
     if payload["messageType"] == "CONTROL_MESSAGE":
         return [], 0
     return _pieces(payload, generation, budget // 4), generation
@@ -246,9 +316,9 @@ def _put_back_as(data: str, budget: int) -> tuple[list[bytes], int]:
 GZIP_EXTRA_ID = b"CF"  # gzip FEXTRA subfield: how often the record was put back
 
 
-def _b64(data: str) -> bytes:
+def _b64(data: object) -> bytes:
     try:
-        return base64.b64decode(data, validate=True)
+        return base64.b64decode(data, validate=True)  # type: ignore[arg-type]
     except (binascii.Error, TypeError, ValueError) as error:
         raise MalformedError(f"not base64: {error}") from error
 
@@ -260,7 +330,7 @@ def _generation(raw: bytes) -> int:
     extra, position = raw[12 : 12 + length], 0
     while position + 4 <= len(extra):
         size = int.from_bytes(extra[position + 2 : position + 4], "little")
-        if extra[position : position + 2] == GZIP_EXTRA_ID and size:
+        if extra[position : position + 2] == GZIP_EXTRA_ID and size and position + 4 < len(extra):
             return extra[position + 4]
         position += 4 + size
     return 0
@@ -278,20 +348,41 @@ def _with_generation(raw: bytes, generation: int) -> bytes:
     return raw[:3] + bytes([flags | 4]) + raw[4:10] + len(field_bytes).to_bytes(2, "little") + field_bytes + rest
 
 
-def firehose_reingest(stream_arn: str) -> Reingest:
-    """PutRecordBatch into the stream the records came from (boto3 is part of the Lambda runtime)."""
-    import boto3  # only this path needs AWS
-    from botocore.exceptions import BotoCoreError, ClientError
+_FIREHOSE_CLIENTS: dict[str, object] = {}  # one per region and container: made on the first put-back
 
+
+def _firehose_client(region: str) -> object:
+    if region not in _FIREHOSE_CLIENTS:
+        import boto3  # only putting back needs AWS; importing it costs an invocation that does not
+
+        _FIREHOSE_CLIENTS[region] = boto3.client("firehose", region_name=region)
+    return _FIREHOSE_CLIENTS[region]
+
+
+def _batches(pieces: list[bytes]) -> list[list[bytes]]:
+    batches: list[list[bytes]] = [[]]
+    size = 0
+    for piece in pieces:
+        if batches[-1] and (len(batches[-1]) == PUT_BATCH_RECORDS or size + len(piece) > PUT_BATCH_BYTES):
+            batches.append([])
+            size = 0
+        batches[-1].append(piece)
+        size += len(piece)
+    return batches
+
+
+def firehose_reingest(stream_arn: str, client: object | None = None) -> Reingest:
+    """PutRecordBatch into the stream the records came from; the client is made only when needed."""
     region, name = stream_arn.split(":")[3], stream_arn.split("/")[-1]
-    client = boto3.client("firehose", region_name=region)
 
     def put(pieces: list[bytes]) -> list[bool]:
-        accepted = []
-        for start in range(0, len(pieces), 100):
-            batch = pieces[start : start + 100]
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        accepted: list[bool] = []
+        for batch in _batches(pieces):
             try:
-                answer = client.put_record_batch(DeliveryStreamName=name, Records=[{"Data": p} for p in batch])
+                firehose = client or _firehose_client(region)
+                answer = firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": p} for p in batch])
                 accepted += ["ErrorCode" not in r for r in answer["RequestResponses"]]
             except (ClientError, BotoCoreError) as error:
                 LOG.error("PutRecordBatch into %s failed: %s", name, error)
@@ -303,6 +394,15 @@ def firehose_reingest(stream_arn: str) -> Reingest:
 
 def handler(event: dict, context: object = None) -> dict:
     """The Lambda entry point."""
-    options = Options.from_env(dict(os.environ))
-    arn = event.get("deliveryStreamArn", "") if isinstance(event, dict) else ""
-    return process(event, options, firehose_reingest(arn) if arn.count(":") >= 5 else None)
+    arn = event.get("deliveryStreamArn") if isinstance(event, dict) else None
+    reingest = firehose_reingest(arn) if isinstance(arn, str) and arn.count(":") >= 5 else None
+    try:
+        options = Options.from_env(dict(os.environ))
+    except ValueError as error:
+        # A setting is wrong: nothing can be transformed as configured; every record fails into the
+        # failed-delivery bucket (nothing lost) and this says what to fix.
+        LOG.error("the function's settings are wrong, every record fails until they are fixed: %s", error)
+        records = event.get("records") if isinstance(event, dict) else None
+        ids = [r.get("recordId") if isinstance(r, dict) else None for r in records] if isinstance(records, list) else []
+        return {"records": [{"recordId": i, "result": "ProcessingFailed", "data": ""} for i in ids]}
+    return process(event, options, reingest)
