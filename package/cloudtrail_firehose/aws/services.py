@@ -5,14 +5,13 @@ about 30 MB), so a client for any other service fails inside Splunk: add it here
 This file is read by build.py on its own, so it must not import anything.
 """
 
-# Services the app calls directly.
+# Services the app makes clients for (the template creates the trail and the Lambda function:
+# CloudFormation calls those services, the app does not).
 APP_SERVICES: tuple[str, ...] = (
     "cloudformation",  # the pipeline is one stack: plan, apply, status, destroy
-    "cloudtrail",  # trail status, existing trails
     "cloudwatch",  # Firehose delivery metrics for pipeline health
     "firehose",  # delivery stream status
     "iam",  # preflight permission simulation, name clashes
-    "lambda",  # optional Lambda processor
     "logs",  # log groups, subscription filters
     "organizations",  # the organization's id for an organization trail's bucket policy
     "s3",  # failed-delivery bucket
