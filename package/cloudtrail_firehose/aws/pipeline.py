@@ -33,14 +33,9 @@ CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
 CHANGE_SET_PREFIX = "cloudtrail-firehose-"
 DONE = ("_COMPLETE", "_FAILED")
 FAILED_STACK = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED")
-REQUIRED_ACTIONS = (
-    "cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet", "cloudformation:DescribeStacks",
-    "cloudformation:DescribeStackEvents", "cloudformation:DeleteStack", "iam:CreateRole", "iam:PutRolePolicy",
-    "iam:PassRole", "iam:DeleteRole", "s3:CreateBucket", "s3:PutBucketPolicy", "s3:PutEncryptionConfiguration",
-    "s3:PutLifecycleConfiguration", "firehose:CreateDeliveryStream", "logs:CreateLogGroup",
-    "logs:PutSubscriptionFilter", "cloudtrail:CreateTrail", "cloudtrail:StartLogging",
-    "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue",
-)  # fmt: skip
+# The least-privilege policy for whoever deploys (README, Permissions); tests/deploy_permissions.py derives it
+# from CloudFormation's resource schemas and the app's own calls.
+DEPLOY_POLICY_PATH = Path(__file__).with_name("deploy_policy.json")
 
 Progress = Callable[[str], None]
 Session = Clients | boto3.Session | None
@@ -137,21 +132,50 @@ def _existing_log_group(logs, settings: PipelineSettings) -> Check:
                  "your trail writes to, or leave existing_log_group empty to create a trail")  # fmt: skip
 
 
+def _simulations(policy: dict) -> list[tuple[list[str], dict[str, str]]]:
+    """(actions, condition context) to simulate: one run per value of a statement's StringEquals condition."""
+    runs = []
+    for statement in policy["Statement"]:
+        actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        conditions = statement.get("Condition", {}).get("StringEquals", {})
+        if not conditions:
+            runs.append((actions, {}))
+        for key, values in conditions.items():
+            runs += [(actions, {key: value}) for value in ([values] if isinstance(values, str) else values)]
+    return runs
+
+
 def _permissions(iam, arn: str) -> Check:
+    """Simulate every action of deploy_policy.json for the caller; name each one that is not allowed."""
     principal = arn
     if ":assumed-role/" in arn:  # simulate the role behind the session
         account, rest = arn.split(":")[4], arn.split(":assumed-role/")[1]
         principal = f"arn:{arn.split(':')[1]}:iam::{account}:role/{rest.split('/')[0]}"
+    runs = _simulations(json.loads(DEPLOY_POLICY_PATH.read_text()))
+    denied: list[str] = []
     try:
-        results = iam.simulate_principal_policy(PolicySourceArn=principal, ActionNames=list(REQUIRED_ACTIONS))
+        for actions, context in runs:
+            entries = [{"ContextKeyName": key, "ContextKeyValues": [value], "ContextKeyType": "string"}
+                       for key, value in context.items()]  # fmt: skip
+            marker: dict[str, str] = {}
+            while True:  # results come in pages (IAM API reference, SimulatePrincipalPolicy: IsTruncated, Marker)
+                page = iam.simulate_principal_policy(PolicySourceArn=principal, ActionNames=actions,
+                                                     ContextEntries=entries, **marker)  # fmt: skip
+                denied += [r["EvalActionName"] + "".join(f" ({v})" for v in context.values())
+                           for r in page["EvaluationResults"] if r["EvalDecision"] != "allowed"]  # fmt: skip
+                if not page.get("IsTruncated"):
+                    break
+                marker = {"Marker": page["Marker"]}
     except (ClientError, BotoCoreError, ResponseParserError, NotImplementedError) as error:
         # Simulation is not allowed for every identity (root, some SSO roles) nor in every emulator.
         detail = f"could not simulate permissions ({error}); the deploy will say if one is missing"
         return Check("permissions", None, detail)
-    denied = sorted(r["EvalActionName"] for r in results["EvaluationResults"] if r["EvalDecision"] != "allowed")
+    total = len({action for actions, _ in runs for action in actions})
     if denied:
-        return Check("permissions", False, f"{principal} is not allowed: {', '.join(denied)}; grant them and retry")
-    return Check("permissions", True, f"all {len(REQUIRED_ACTIONS)} actions the deploy needs are allowed")
+        return Check("permissions", False, f"{principal} is not allowed {len(denied)} of the actions the deploy "
+                     f"needs: {', '.join(sorted(denied))}. Attach {DEPLOY_POLICY_PATH.name} (shipped in "
+                     "lib/cloudtrail_firehose/aws/; README, Permissions) to it, then retry.")  # fmt: skip
+    return Check("permissions", True, f"all {total} actions the deploy needs (deploy_policy.json) are allowed")
 
 
 def _name_clashes(client, settings: PipelineSettings, account: str) -> list[Check]:
