@@ -8,7 +8,7 @@
 
   // The form is rendered and checked from the app's settings schema (GET schema), never from a list here.
   var SCHEMA = {groups: [], settings: []};
-  var hasSecret = false;
+  var storedSecrets = {};  // name -> true for each secret setting stored in storage/passwords
 
   function base() {
     var match = window.location.pathname.match(/^\/([^/]+)\/app\//);
@@ -68,7 +68,13 @@
     return node;
   }
 
-  function shown(f) { return f.shown && (!f.when || value(f.when[0]) === text(f.when[1])); }
+  // when: [setting, value] or [setting, [values]], as is_shown in settings.py reads it.
+  function shown(f) {
+    if (!f.shown) { return false; }
+    if (!f.when) { return true; }
+    var wanted = Array.isArray(f.when[1]) ? f.when[1] : [f.when[1]];
+    return wanted.map(text).indexOf(value(f.when[0])) >= 0;
+  }
 
   function build(root) {
     root.textContent = "";
@@ -117,7 +123,7 @@
   function problemFor(f) {
     var v = value(f.name), i;
     if (!v && f.kind === "integer") { return "Give a whole number"; }
-    if (!v) { return f.required && shown(f) && !(f.secret && hasSecret) ? f.required : ""; }
+    if (!v) { return f.required && shown(f) && !(f.secret && storedSecrets[f.name]) ? f.required : ""; }
     if (v.length > f.max_length) { return "At most " + f.max_length + " characters"; }
     for (i = 0; i < f.refuse.length; i++) {
       if (new RegExp(f.refuse[i][0]).test(v)) { return "This " + f.refuse[i][1]; }
@@ -196,8 +202,7 @@
   function save() {
     if (!validateAll()) { show("error", "Some fields need attention (marked in red)."); return Promise.reject(); }
     return call("POST", "config", values()).then(function (answer) {
-      SCHEMA.settings.filter(function (f) { return f.secret && f.shown; }).forEach(function (f) { document.getElementById("ctf-" + f.name).value = ""; });
-      hasSecret = !!answer.has_secret;
+      remember(answer.secrets);
       return true;
     }, function (error) { showError(error); throw error; });
   }
@@ -251,16 +256,24 @@
     }
   };
 
+  // Secret fields are emptied once saved; a stored one may stay empty (the stored value is kept).
+  function remember(names) {
+    storedSecrets = {};
+    (names || []).forEach(function (name) { storedSecrets[name] = true; });
+    SCHEMA.settings.filter(function (f) { return f.secret && f.shown; }).forEach(function (f) {
+      var node = document.getElementById("ctf-" + f.name);
+      node.value = "";
+      node.placeholder = storedSecrets[f.name] ? "stored (leave empty to keep)" : "";
+    });
+  }
+
   function load() {
     call("GET", "config").then(function (data) {
       Object.keys(data.config || {}).forEach(function (name) {
         var node = document.getElementById("ctf-" + name);
         if (node) { node.value = data.config[name]; }
       });
-      hasSecret = !!data.has_secret;
-      SCHEMA.settings.filter(function (f) { return f.secret && f.shown; }).forEach(function (f) {
-        if (hasSecret) { document.getElementById("ctf-" + f.name).placeholder = "stored (leave empty to keep)"; }
-      });
+      remember(data.secrets);
       toggle();
     }, showError);
   }

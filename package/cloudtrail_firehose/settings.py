@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -46,7 +46,8 @@ class Setting:
     pattern_help: str = ""  # what to write instead, when it does not
     refuse: tuple[tuple[str, str], ...] = ()  # (pattern found anywhere, what is wrong), checked first
     required: str = ""  # when set: the value may not be empty, and this says what to give
-    when: tuple[str, Any] | None = None  # shown (and required) only while that setting has that value
+    when: tuple[str, Any] | None = None  # shown (and required) only while that setting has that value (or one of them)
+    filled: str = ""  # while hidden by when, the app fills it in like this (so the template still requires it)
     secret: bool = False  # kept in storage/passwords, never in a .conf file or an answer
     scope: str = "pipeline"  # pipeline: the AWS side (PipelineSettings); access: how to reach AWS; splunk
     parameter: str = ""  # the CloudFormation template parameter it becomes
@@ -56,11 +57,33 @@ class Setting:
         data = asdict(self)
         data["choices"] = [list(c) for c in self.choices]
         data["refuse"] = [list(r) for r in COMMON_REFUSALS + self.refuse]
-        data["when"] = list(self.when) if self.when else None
+        data["when"] = json.loads(json.dumps(self.when)) if self.when else None
         return data
 
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting("delivery", "Where Firehose delivers", "splunk", "local", scope="splunk",
+            help="local - this Splunk instance receives HEC (the app creates the token here); existing - an HEC "
+                 "token you made on another tier (indexers, heavy forwarders, behind a load balancer); cloud - "
+                 "Splunk Cloud Platform, where the app creates the token through the Admin Config Service.",
+            choices=(("local", "This Splunk instance"), ("existing", "An existing HEC token on another tier"),
+                     ("cloud", "Splunk Cloud through ACS"))),
+    Setting("hec_token", "HEC token", "splunk", scope="splunk", when=("delivery", "existing"), secret=True,
+            max_length=128, help="The token's value on the HEC tier. Stored encrypted in Splunk "
+                                 "(storage/passwords), never shown again; setup hands it to Secrets Manager.",
+            required="paste the value of the HEC token Firehose is to use (Settings > Data inputs > "
+                     "HTTP Event Collector on the HEC tier)"),
+    Setting("splunk_cloud_stack", "Splunk Cloud stack", "splunk", scope="splunk", when=("delivery", "cloud"),
+            max_length=63, help="The first part of your Splunk Cloud URL: acme for https://acme.splunkcloud.com. "
+                                "Firehose delivers to https://http-inputs-firehose-<stack>.splunkcloud.com.",
+            pattern="[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?",
+            pattern_help="is not a stack name: the first part of https://<stack>.splunkcloud.com (lower-case "
+                         "letters, digits and hyphens)",
+            required="give the Splunk Cloud stack name (acme for https://acme.splunkcloud.com)"),
+    Setting("acs_token", "ACS token", "splunk", scope="splunk", when=("delivery", "cloud"), secret=True,
+            max_length=8192, help="An authentication token of a stack user with the sc_admin role (Settings > "
+                                  "Tokens), for the Admin Config Service. Stored encrypted in storage/passwords.",
+            required="paste an authentication token of a stack user with the sc_admin role (Settings > Tokens)"),
     Setting("index", "Splunk index", "splunk", "aws_cloudtrail", scope="splunk", max_length=255,
             help="Where the CloudTrail events go. It must exist already (Settings > Indexes).",
             # indexes.conf.spec: numbers, lowercase letters, underscores and hyphens, not starting with
@@ -70,6 +93,7 @@ SETTINGS: tuple[Setting, ...] = (
                          "not containing 'kvstore'",
             required="choose the Splunk index the CloudTrail events go to"),
     Setting("hec_url", "Public HEC URL", "splunk", parameter="HecUrl", max_length=300,
+            when=("delivery", ("local", "existing")), filled="from the Splunk Cloud stack name",
             help="The public HTTP Event Collector URL Firehose delivers to: https:// and a host name with a "
                  "publicly trusted certificate, e.g. https://http-inputs-firehose-acme.splunkcloud.com",
             refuse=(("^(?!https://)", "must start with https:// (Firehose only delivers over TLS)"),
@@ -160,6 +184,7 @@ SETTINGS: tuple[Setting, ...] = (
             help="Key of the processor's zip in the failed-delivery bucket (the app uploads it; empty until then)."),
 )  # fmt: skip
 BY_NAME = {s.name: s for s in SETTINGS}
+SECRETS = tuple(s.name for s in SETTINGS if s.secret)  # kept in storage/passwords under their own names
 
 
 def schema() -> dict[str, Any]:
@@ -181,7 +206,8 @@ def is_shown(setting: Setting, values: Mapping[str, Any]) -> bool:
     if setting.when is None:
         return True
     other, wanted = setting.when
-    return text(values.get(other, BY_NAME[other].default)) == text(wanted)
+    wanted = wanted if isinstance(wanted, tuple | list) else (wanted,)
+    return text(values.get(other, BY_NAME[other].default)) in [text(w) for w in wanted]
 
 
 def value_problems(setting: Setting, value: Any) -> list[str]:
@@ -210,10 +236,11 @@ def value_problems(setting: Setting, value: Any) -> list[str]:
     return []
 
 
-def problems(values: Mapping[str, Any], scopes: tuple[str, ...], has_secret: bool = False) -> list[str]:
+def problems(values: Mapping[str, Any], scopes: tuple[str, ...],
+             has_secret: bool | Collection[str] = False) -> list[str]:  # fmt: skip
     """Every problem of the settings of these scopes: each value given, and each required one shown.
 
-    has_secret: a secret is already stored, so an empty secret field keeps it.
+    has_secret: the secrets already stored (True: all of them), so an empty secret field keeps its own.
     """
     found = []
     for setting in SETTINGS:
@@ -222,9 +249,13 @@ def problems(values: Mapping[str, Any], scopes: tuple[str, ...], has_secret: boo
         value = text(values.get(setting.name))
         if value:
             found += value_problems(setting, value)
-        elif setting.required and is_shown(setting, values) and not (setting.secret and has_secret):
+        elif setting.required and is_shown(setting, values) and not (setting.secret and stored(setting, has_secret)):
             found.append(f"{setting.name}: {setting.required}")
     return found
+
+
+def stored(setting: Setting, has_secret: bool | Collection[str]) -> bool:
+    return has_secret if isinstance(has_secret, bool) else setting.name in has_secret
 
 
 def input_index(own: str | None, config: Mapping[str, str]) -> str:
@@ -260,6 +291,9 @@ def conf_spec() -> str:
             lines.append(f"* One of {', '.join(text(v) for v, _ in s.choices)}.")
         if not s.shown:
             lines.append("* Set by the app; leave it empty.")
+        if s.filled:
+            lines.append(f"* While {s.when[0]} is not {' or '.join(map(text, s.when[1]))}: the app fills it in "
+                         f"{s.filled}.")
         if text(s.default):
             lines.append(f"* Default: {text(s.default)}")
     return "\n".join(lines) + "\n"
@@ -284,7 +318,7 @@ def template_parameters() -> str:
         out.append(f"    Type: {'Number' if s.kind == 'integer' else 'String'}\n")
         if s.kind == "integer":
             out.append(f"    Default: {s.default}\n")
-        elif text(s.default) or not s.required or s.when:
+        elif text(s.default) or not s.required or (s.when and not s.filled):
             out.append(f"    Default: {json.dumps(text(s.default))}\n")
         if s.choices:
             values = [text(v) if s.kind == "integer" else json.dumps(text(v)) for v, _ in s.choices]
@@ -294,7 +328,7 @@ def template_parameters() -> str:
         if s.kind == "string" and not s.choices:
             out.append(f"    MaxLength: {s.max_length}\n")
         if s.pattern:
-            optional = "?" if not s.required or s.when else ""
+            optional = "?" if not s.required or (s.when and not s.filled) else ""
             out.append(f"    AllowedPattern: {json.dumps(f'^({s.pattern}){optional}$')}\n")
             out.append(f"    ConstraintDescription: {json.dumps(s.pattern_help)}\n")
         out.append(f"    Description: {json.dumps(s.help or s.label)}\n")

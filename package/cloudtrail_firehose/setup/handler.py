@@ -1,11 +1,12 @@
 """The setup REST endpoints, behind bin/cloudtrail_firehose_setup.py.
 
     GET  schema            every setting (cloudtrail_firehose/settings.py): the page renders its form from it
-    GET  config            saved settings (never the secret key; has_secret says whether one is stored)
-    POST config            validate with the schema and save; the secret key goes to storage/passwords
+    GET  config            saved settings (never a secret; secrets names the ones stored)
+    POST config            validate with the schema and save; secrets go to storage/passwords
     POST check             job: preflight (AWS identity, permissions, HEC certificate, names) + Splunk side
+                           (index on the indexers, the delivery choice's token: setup/delivery.py)
     POST preview           job: the change set
-    POST deploy            job: HEC input and token, apply, token into Secrets Manager, data macro
+    POST deploy            job: HEC token for the delivery choice, apply, token into Secrets Manager, data macro
     POST remove            job: destroy (delete_data to remove the buckets too)
     POST drift             job: a new drift detection and the status it finds
     GET  status            the deployed pipeline (the last drift result; a GET starts nothing)
@@ -28,13 +29,13 @@ from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
+from cloudtrail_firehose.setup import delivery
 from cloudtrail_firehose.setup.jobs import JobConflictError, Jobs
-from cloudtrail_firehose.splunk import app_config, hec
+from cloudtrail_firehose.splunk import app_config
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 
 CAPABILITY = "cloudtrail_firehose_admin"
 PIPELINE_KEYS = tuple(s.name for s in schema.SETTINGS if s.scope == "pipeline")
-SECRET_KEY = next(s.name for s in schema.SETTINGS if s.secret)  # the AWS secret access key
 # A form is a flat object of a few dozen short fields; anything far bigger or deeper is not one.
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 3
@@ -52,9 +53,11 @@ class RequestError(Exception):
 class SetupService:
     """One per handler process; jobs live as long as the process."""
 
-    def __init__(self, clients_factory: ClientsFactory = access.clients_for) -> None:
+    def __init__(self, clients_factory: ClientsFactory = access.clients_for,
+                 tools: delivery.Tools = delivery.Tools()) -> None:  # fmt: skip
         self.jobs = Jobs()
         self.clients_factory = clients_factory
+        self.tools = tools  # how delivery reaches ACS and checks a HEC token
 
     def handle(self, method: str, path: str, splunkd: Splunkd, payload: dict | str | None = None,
                query: dict | None = None) -> tuple[int, dict]:  # fmt: skip
@@ -79,7 +82,8 @@ class SetupService:
             return schema.schema()
         if (method, path) == ("GET", "config"):
             config = app_config.read_settings(splunkd)
-            return {"config": config, "has_secret": app_config.read_secret_key(splunkd) is not None}
+            stored = app_config.stored_secrets(splunkd, schema.SECRETS)
+            return {"config": config, "has_secret": app_config.PASSWORD_USER in stored, "secrets": sorted(stored)}
         if (method, path) == ("POST", "config"):
             return self.save(splunkd, payload)
         if (method, path) == ("GET", "status"):
@@ -113,23 +117,26 @@ class SetupService:
             raise RequestError(400, f"fields must be text, numbers or true/false: {', '.join(odd)}",
                                "send the form's fields as the page does")  # fmt: skip
         values = {k: schema.text(v).strip() for k, v in payload.items() if v is not None}
-        secret = values.pop(SECRET_KEY, "") or None
-        has_secret = app_config.read_secret_key(splunkd) is not None
-        problems = schema.problems({**values, SECRET_KEY: secret}, scopes=("splunk", "access"),
-                                   has_secret=has_secret)  # fmt: skip
+        secrets = {name: value for name in schema.SECRETS if (value := values.pop(name, ""))}
+        stored = app_config.stored_secrets(splunkd, schema.SECRETS)
+        problems = schema.problems({**values, **secrets}, scopes=("splunk", "access"), has_secret=stored)
+        cloud = delivery.choice(values) == "cloud"
+        if cloud and not any(p.startswith("splunk_cloud_stack:") for p in problems):
+            values["hec_url"] = delivery.hec_url(values)  # the stack's Firehose endpoint, never typed in
         try:
             settings = PipelineSettings.from_mapping({k: v for k, v in values.items() if k in PIPELINE_KEYS})
             settings.validate()
             # Saved as the schema writes them ("yes" becomes "true").
             values.update({k: schema.text(getattr(settings, k)) for k in values if k in PIPELINE_KEYS})
         except SettingsError as error:
-            problems += error.problems
+            problems += [p for p in error.problems if not (cloud and p.startswith("hec_url:"))]  # said by the stack
         if problems:
             raise SettingsError(problems)
-        if secret is not None:
-            app_config.store_secret_key(splunkd, secret)
+        for name, secret in secrets.items():
+            app_config.store_secret(splunkd, name, secret)
         app_config.save_settings(splunkd, values)
-        return {"saved": True, "has_secret": has_secret or secret is not None}
+        stored |= set(secrets)
+        return {"saved": True, "has_secret": app_config.PASSWORD_USER in stored, "secrets": sorted(stored)}
 
     def _load(self, splunkd: Splunkd, need_session: bool = True):
         config = app_config.read_settings(splunkd)
@@ -139,6 +146,8 @@ class SetupService:
         problems = schema.problems(config, scopes=("splunk", "access"), has_secret=True)
         if problems:
             raise SettingsError(problems)
+        if delivery.choice(config) == "cloud":
+            config = {**config, "hec_url": delivery.hec_url(config)}
         settings = PipelineSettings.from_mapping({k: v for k, v in config.items() if k in PIPELINE_KEYS}).validate()
         aws = None
         if need_session:  # one Clients per request or job: each AWS client made once
@@ -152,10 +161,8 @@ class SetupService:
 
         def work(progress) -> list[dict]:
             checks = [vars(c) for c in pipeline.preflight(settings, session)]
-            index = config.get("index", "")
-            found = hec.index_exists(splunkd, index)
-            missing = f"index {index!r} does not exist; create it (Settings > Indexes) or choose another"
-            checks.append({"name": "Splunk index", "ok": found, "detail": index if found else missing})
+            checks.append(delivery.check_index(splunkd, config.get("index", "")))
+            checks += delivery.check(splunkd, config, self.tools)
             for check in checks:
                 progress(f"{'ok' if check['ok'] else 'warning' if check['ok'] is None else 'FAILED'}: "
                          f"{check['name']}: {check['detail']}")  # fmt: skip
@@ -179,13 +186,10 @@ class SetupService:
 
         def work(progress) -> dict:
             index = config["index"]
-            if not hec.index_exists(splunkd, index):
-                raise PipelineError(f"index {index!r} does not exist; create it (Settings > Indexes) or choose another")
-            if hec.ensure_hec_enabled(splunkd):
-                progress("HTTP Event Collector was off; turned it on")
-            token = hec.ensure_hec_input(splunkd, index, rotate=rotate)
-            progress(f"HEC input {hec.INPUT_NAME} ready (index {index}, indexer acknowledgement on)")
-            outputs = pipeline.ensure_pipeline(settings, session, progress=progress, hec_token=token)
+            delivery.require_index(splunkd, index, progress)
+            # Made or checked before any AWS change: a token that cannot work leaves no stack and no secret.
+            prepared = delivery.prepare(splunkd, config, rotate, progress, self.tools)
+            outputs = pipeline.ensure_pipeline(settings, session, progress=progress, hec_token=prepared.token)
             app_config.point_dashboards_at(splunkd, index)
             progress(f"Dashboards now read index {index}")
             app_config.ensure_input(splunkd, "firehose_recovery", settings.stack_name, {
@@ -196,6 +200,7 @@ class SetupService:
                 "interval": "300", "disabled": "0"})  # fmt: skip
             progress("Failed-delivery recovery and health checks run every 5 minutes")
             app_config.mark_configured(splunkd)
+            delivery.retire(splunkd, config, prepared, progress, self.tools)
             return {"outputs": outputs}
 
         return work

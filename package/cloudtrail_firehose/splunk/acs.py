@@ -8,9 +8,7 @@ shows up in a later GET, so every write here polls until it is visible. Errors c
 {"code": "<status>-<reason>", "message": ...} ("Troubleshoot ACS error messages"); 424 "dependency
 incomplete", 429 and 502/503/504 are retried, everything else becomes an AcsError that says what
 failed and what to do. The HEC token value is never logged nor put in an error message.
-
-Not yet wired into the setup page (issue 15): setup.handler will call ensure_hec_token when the user
-chooses "Splunk Cloud through ACS".
+setup/delivery.py calls ensure_hec_token when the delivery choice is "Splunk Cloud through ACS".
 """
 
 from __future__ import annotations

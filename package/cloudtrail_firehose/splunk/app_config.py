@@ -1,5 +1,6 @@
-"""What the setup page stores in Splunk: settings in cloudtrail_firehose.conf, the AWS secret key in
-storage/passwords (encrypted by splunkd), and the data macro that names the index."""
+"""What the setup page stores in Splunk: settings in cloudtrail_firehose.conf, the secret settings (the
+AWS secret key, a HEC or ACS token) in storage/passwords (encrypted by splunkd), and the data macro
+that names the index."""
 
 from __future__ import annotations
 
@@ -34,18 +35,36 @@ PASSWORDS = f"{NAMESPACE}/storage/passwords"
 PASSWORD_ID = f"{PASSWORD_REALM}:{PASSWORD_USER}:"
 
 
-def store_secret_key(splunkd: Splunkd, secret: str) -> None:
-    """The AWS secret access key goes to storage/passwords only."""
-    splunkd.upsert(PASSWORDS, PASSWORD_ID, {"password": secret}, {"name": PASSWORD_USER, "realm": PASSWORD_REALM})
+def _password_id(name: str) -> str:
+    return f"{PASSWORD_REALM}:{name}:"
 
 
-def read_secret_key(splunkd: Splunkd) -> str | None:
+def store_secret(splunkd: Splunkd, name: str, secret: str) -> None:
+    """A secret setting (the AWS secret key, a HEC or ACS token) goes to storage/passwords only."""
+    splunkd.upsert(PASSWORDS, _password_id(name), {"password": secret}, {"name": name, "realm": PASSWORD_REALM})
+
+
+def read_secret(splunkd: Splunkd, name: str) -> str | None:
     try:
-        return splunkd.get(f"{PASSWORDS}/{quote(PASSWORD_ID)}")["entry"][0]["content"]["clear_password"]
+        return splunkd.get(f"{PASSWORDS}/{quote(_password_id(name))}")["entry"][0]["content"]["clear_password"]
     except SplunkdError as error:
         if error.status == 404:
             return None
         raise
+
+
+def stored_secrets(splunkd: Splunkd, names: tuple[str, ...]) -> set[str]:
+    """Which of these secrets are stored (their values are not read)."""
+    return {name for name in names if splunkd.exists(f"{PASSWORDS}/{quote(_password_id(name))}")}
+
+
+def store_secret_key(splunkd: Splunkd, secret: str) -> None:
+    """The AWS secret access key goes to storage/passwords only."""
+    store_secret(splunkd, PASSWORD_USER, secret)
+
+
+def read_secret_key(splunkd: Splunkd) -> str | None:
+    return read_secret(splunkd, PASSWORD_USER)
 
 
 def point_dashboards_at(splunkd: Splunkd, index: str) -> None:

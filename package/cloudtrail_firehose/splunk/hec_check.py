@@ -15,7 +15,7 @@ requests that carry no event ("HTTP Event Collector REST API endpoints"; reply c
 
 HEC does not tell a client a token's default source or sourcetype; when the caller can read them
 (data/inputs/http on the HEC tier, or ACS) it passes them in, otherwise the result says exactly what
-to set. Not yet wired into the setup page (issue 15, "an existing HEC token on another tier").
+to set. setup/delivery.py runs it for the delivery choice "an existing HEC token on another tier".
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ splunkd's own data/indexes cannot answer. The search head asks every server it s
 (no rest capability, a search error) the result is a warning that says exactly what to verify, never
 a refusal: an index that exists on the indexers must not stop a deploy.
 
-Not yet wired into the setup page (issue 15): setup.handler still calls hec.index_exists.
+setup/delivery.py runs it in Check and Deploy.
 """
 
 from __future__ import annotations
