@@ -19,10 +19,9 @@ from cloudtrail_firehose.splunk.acs import Acs
 from cloudtrail_firehose.splunk.hec_check import check_hec_token
 from fake_acs import JWT, FakeAcs
 from fake_hec import FakeHec
+from fake_splunkd import FakeSplunkd
 from moto import mock_aws
 from test_setup_handler import FORM, call, wait
-
-from fake_splunkd import FakeSplunkd
 
 HEC_HOST = "hec.example.test"  # the HEC tier's public name; resolves to the stand-in on 127.0.0.1
 AWS = {k: FORM[k] for k in ("region", "aws_auth", "aws_access_key_id", "aws_secret_access_key")}
@@ -128,13 +127,14 @@ def test_an_existing_tokens_settings_are_checked_where_this_splunkd_holds_it(wor
     token = hec.add_token()
     splunkd.local_hec = True  # a heavy forwarder that runs setup and HEC
     splunkd.hec_inputs["firehose"] = {"token": token, "source": "firehose", "sourcetype": "aws:cloudtrail",
-                                      "index": "aws_cloudtrail", "indexes": "aws_cloudtrail", "useACK": "1"}  # fmt: skip
+                                      "index": "aws_cloudtrail", "indexes": "aws_cloudtrail",
+                                      "useACK": "1"}  # fmt: skip
     call(service, splunkd, "POST", "config", existing(hec, token))
     warning = check(service, splunkd)["HEC token settings"]["detail"]
     assert "default source is firehose; set it to http:cloudtrail_firehose" in warning
 
 
-@pytest.mark.parametrize("case, words", [
+@pytest.mark.parametrize(("case", "words"), [
     ("unknown token", ["code 4", "Copy the token value again"]),
     ("ack off", ["code 14", "Turn on \"Enable indexer acknowledgement\""]),
     ("disabled token", ["code 1", "Enable it on the HEC tier"]),
@@ -179,13 +179,16 @@ def test_splunk_cloud_gets_its_token_through_acs_and_the_stacks_firehose_endpoin
     checks = check(service, splunkd)
     assert "deploy creates the HEC token cloudtrail_firehose on stack acme" in checks["ACS"]["detail"]
     caveat = checks["Splunk Cloud Firehose endpoint"]
-    assert caveat["ok"] is None and "Splunk Support" in caveat["detail"] and "http-inputs-firehose-acme" in caveat["detail"]
+    assert caveat["ok"] is None
+    assert "Splunk Support" in caveat["detail"]
+    assert "http-inputs-firehose-acme" in caveat["detail"]
     assert acs.tokens == {}  # Check creates nothing
 
     job = deploy(service, splunkd, CLOUD)
     assert job["state"] == "succeeded", job["error"]
     made = acs.tokens["cloudtrail_firehose"]
-    assert (made["useACK"], made["allowedIndexes"], made["defaultIndex"]) == (True, ["aws_cloudtrail"], "aws_cloudtrail")
+    assert (made["useACK"], made["allowedIndexes"]) == (True, ["aws_cloudtrail"])
+    assert made["defaultIndex"] == "aws_cloudtrail"
     assert (made["defaultSource"], made["defaultSourcetype"]) == ("http:cloudtrail_firehose", "aws:cloudtrail")
     assert token_in_aws(job["result"]["outputs"]) == made["token"]
     parameters = boto3.client("cloudformation", "us-east-1").describe_stacks(StackName="cloudtrail-firehose")
@@ -200,7 +203,7 @@ def test_splunk_cloud_gets_its_token_through_acs_and_the_stacks_firehose_endpoin
     assert token_in_aws(rotated["result"]["outputs"]) == acs.tokens["cloudtrail_firehose-2"]["token"]
 
 
-@pytest.mark.parametrize("fault, words", [
+@pytest.mark.parametrize(("fault", "words"), [
     ("expired ACS token", ["401", "Create a new authentication token"]),
     ("no capability", ["403", "sc_admin"]),
     ("ACS internal error", ["500", "single-instance"]),
@@ -248,7 +251,8 @@ def test_an_index_that_cannot_be_confirmed_is_a_warning(world):
     splunkd.local_hec, splunkd.rest_allowed = True, False
     call(service, splunkd, "POST", "config", FORM)
     index = check(service, splunkd)["Splunk index"]
-    assert index["ok"] is None and "Could not confirm index aws_cloudtrail" in index["detail"]
+    assert index["ok"] is None
+    assert "Could not confirm index aws_cloudtrail" in index["detail"]
     assert deploy(service, splunkd, FORM)["state"] == "succeeded"
 
 

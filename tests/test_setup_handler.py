@@ -195,7 +195,7 @@ def test_a_missing_index_stops_the_deploy_before_aws(setup):
     call(service, splunkd, "POST", "config", FORM | {"index": "no_such_index"})
     deploy = wait(service, splunkd, call(service, splunkd, "POST", "deploy", {})[1]["job"])
     assert deploy["state"] == "failed"
-    assert "index 'no_such_index' does not exist" in deploy["error"]
+    assert "index no_such_index exists on none of the 1 Splunk servers" in deploy["error"]
     assert boto3.client("cloudformation", "us-east-1").list_stacks()["StackSummaries"] == []
 
 
@@ -341,7 +341,7 @@ def test_the_bin_entry_point_hands_splunk_requests_to_the_service(setup, monkeyp
                "session": {"authtoken": ADMIN_TOKEN}}  # fmt: skip
     answer = entry.SetupHandler("", "").handle(json.dumps(request))
     assert answer["status"] == 200
-    assert json.loads(answer["payload"]) == {"config": {}, "has_secret": False}
+    assert json.loads(answer["payload"]) == {"config": {}, "has_secret": False, "secrets": []}
 
 
 def test_odd_requests_get_answers_not_tracebacks(setup):

@@ -229,6 +229,28 @@ def test_a_failed_deploy_shows_its_message(browser_page):
     page.wait_for_selector("#ctf-message.error", timeout=60_000)
     message = page.inner_text("#ctf-message")
     assert "deploy failed" in message
-    assert "index 'no_such_index' does not exist" in message
+    assert "index no_such_index exists on none of the 1 Splunk servers" in message
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "setup_failed_deploy.png"), full_page=True)
+
+
+def test_the_delivery_choice_shows_only_its_fields(browser_page):
+    page, _, splunkd = browser_page
+    fields = ("hec_url", "hec_token", "splunk_cloud_stack", "acs_token")
+
+    def visible() -> list[str]:
+        return [name for name in fields if page.is_visible(f"#ctf-{name}")]
+
+    assert visible() == ["hec_url"]  # this Splunk instance
+    page.select_option("#ctf-delivery", "existing")
+    assert visible() == ["hec_url", "hec_token"]
+    page.select_option("#ctf-delivery", "cloud")
+    assert visible() == ["splunk_cloud_stack", "acs_token"]
+    fill(page, **{k: v for k, v in GOOD.items() if k != "hec_url"}, splunk_cloud_stack="acme",
+         acs_token="eyJhbGciOiJIUzUxMiJ9.test.signature")  # fmt: skip
+    page.click("#ctf-save")
+    page.wait_for_selector("#ctf-message.ok")
+    assert splunkd.conf["pipeline"]["hec_url"] == "https://http-inputs-firehose-acme.splunkcloud.com"
+    assert splunkd.passwords["cloudtrail_firehose:acs_token:"] == "eyJhbGciOiJIUzUxMiJ9.test.signature"
+    assert page.input_value("#ctf-acs_token") == ""
+    assert page.get_attribute("#ctf-acs_token", "placeholder") == "stored (leave empty to keep)"

@@ -68,7 +68,7 @@ SETTINGS: tuple[Setting, ...] = (
                  "Splunk Cloud Platform, where the app creates the token through the Admin Config Service.",
             choices=(("local", "This Splunk instance"), ("existing", "An existing HEC token on another tier"),
                      ("cloud", "Splunk Cloud through ACS"))),
-    Setting("hec_token", "HEC token", "splunk", scope="splunk", when=("delivery", "existing"), secret=True,
+    Setting("hec_token", "HEC token value", "splunk", scope="splunk", when=("delivery", "existing"), secret=True,
             max_length=128, help="The token's value on the HEC tier. Stored encrypted in Splunk "
                                  "(storage/passwords), never shown again; setup hands it to Secrets Manager.",
             required="paste the value of the HEC token Firehose is to use (Settings > Data inputs > "

@@ -46,6 +46,9 @@ class Tools:
     check_hec: HecChecker = hec_check.check_hec_token
 
 
+TOOLS = Tools()
+
+
 def choice(config: Mapping[str, str]) -> str:
     return config.get("delivery") or "local"
 

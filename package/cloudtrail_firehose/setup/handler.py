@@ -54,7 +54,7 @@ class SetupService:
     """One per handler process; jobs live as long as the process."""
 
     def __init__(self, clients_factory: ClientsFactory = access.clients_for,
-                 tools: delivery.Tools = delivery.Tools()) -> None:  # fmt: skip
+                 tools: delivery.Tools = delivery.TOOLS) -> None:  # fmt: skip
         self.jobs = Jobs()
         self.clients_factory = clients_factory
         self.tools = tools  # how delivery reaches ACS and checks a HEC token
