@@ -46,7 +46,9 @@ def world(tmp_path, monkeypatch):
     splunkd.indexes = {"main"}
     splunkd.peers = {"idx1": {"main", "aws_cloudtrail"}, "idx2": {"main", "aws_cloudtrail"}}
     tools = Tools(acs=functools.partial(Acs, base_url=acs.url, poll_interval=0, attempts=2, sleep=lambda s: None),
-                  check_hec=functools.partial(check_hec_token, cafile=str(hec.cert), timeout=5))  # fmt: skip
+                  check_hec=functools.partial(check_hec_token, cafile=str(hec.cert), timeout=5),
+                  sleep=lambda seconds: acs.waited.append((seconds, sorted(acs.tokens))))  # fmt: skip
+    acs.waited = []  # what the deploy waited for, and the tokens alive meanwhile
     with mock_aws():
         yield SetupService(tools=tools), splunkd, hec, acs
     for fake in (splunkd, hec, acs):
@@ -199,7 +201,9 @@ def test_splunk_cloud_gets_its_token_through_acs_and_the_stacks_firehose_endpoin
     assert any("cloudtrail_firehose reused" in line for line in again["progress"]), again["progress"]
     rotated = deploy(service, splunkd, CLOUD, rotate_token=True)
     assert rotated["state"] == "succeeded", rotated["error"]
-    assert sorted(acs.tokens) == ["cloudtrail_firehose-2"]  # the new one made before the old one went
+    # The new token is made first; the old one works until Firehose can only hold the new one.
+    assert acs.waited == [(900, ["cloudtrail_firehose", "cloudtrail_firehose-2"])]
+    assert sorted(acs.tokens) == ["cloudtrail_firehose-2"]
     assert token_in_aws(rotated["result"]["outputs"]) == acs.tokens["cloudtrail_firehose-2"]["token"]
 
 

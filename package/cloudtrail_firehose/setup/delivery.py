@@ -14,6 +14,7 @@ the token it sets that source and sourcetype, where it only uses one it checks t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -24,6 +25,9 @@ from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 Progress = Callable[[str], None]
 AcsFactory = Callable[[str, str], acs.Acs]  # (stack, ACS token)
 HecChecker = Callable[..., hec_check.HecCheck]
+# Firehose caches the secret and refreshes it every 10 minutes (Amazon Data Firehose Developer Guide,
+# "Use the secret"): a replaced token must keep working that long, plus a margin.
+SECRET_REFRESH_SECONDS = 15 * 60
 NO_LOCAL_HEC = ("this Splunk instance offers no HTTP Event Collector inputs (data/inputs/http answered 404), as on a "
                 "search head whose HEC tier is elsewhere; choose 'An existing HEC token on another tier' or "
                 "'Splunk Cloud through ACS' under Where Firehose delivers")  # fmt: skip
@@ -40,10 +44,11 @@ class Prepared:
 
 @dataclass(frozen=True)
 class Tools:
-    """How to reach ACS and check a HEC token; tests point these at their stand-ins."""
+    """How to reach ACS, check a HEC token and wait; tests point these at their stand-ins."""
 
     acs: AcsFactory = acs.Acs
     check_hec: HecChecker = hec_check.check_hec_token
+    sleep: Callable[[float], None] = time.sleep
 
 
 TOOLS = Tools()
@@ -130,9 +135,13 @@ def prepare(splunkd: Splunkd, config: Mapping[str, str], rotate: bool, progress:
 
 
 def retire(splunkd: Splunkd, config: Mapping[str, str], prepared: Prepared, progress: Progress, tools: Tools) -> None:
-    """After a deploy that succeeded: delete the ACS token a rotation replaced."""
+    """After a deploy that succeeded: delete the ACS token a rotation replaced, once Firehose has
+    refreshed its copy of the secret (a failed deploy never gets here, so both tokens keep working)."""
     if not prepared.retire:
         return
+    progress(f"Keeping the old Splunk Cloud HEC token {prepared.retire} for {SECRET_REFRESH_SECONDS // 60} minutes: "
+             "Firehose refreshes its copy of the secret every 10 minutes")  # fmt: skip
+    tools.sleep(SECRET_REFRESH_SECONDS)
     client = _acs(splunkd, config, tools)
     try:
         acs.retire_hec_token(client, prepared.retire)
