@@ -13,6 +13,38 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _fold_corpus_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """All skips for the missing corpus under one location, so -ra says it on one line for the run."""
+    import corpus
+
+    if report.skipped and isinstance(report.longrepr, tuple) and corpus.MISSING in str(report.longrepr[2]):
+        report.longrepr = ("tests/corpus.py", None, f"Skipped: {corpus.MISSING}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Without the corpus, a test that failed for want of one of its files (read, or handed to a tool) is skipped.
+
+    Tests that use its events skip themselves: corpus.corpus_dir() skips when it is absent.
+    """
+    import corpus
+
+    report = yield
+    error = call.excinfo.value if call.excinfo else None
+    if error is not None and not corpus.CORPUS.is_dir() and isinstance(error, OSError | subprocess.SubprocessError):
+        if str(corpus.CORPUS) in f"{error} {getattr(error, 'cmd', '')}":
+            report.outcome, report.longrepr = "skipped", ("tests/corpus.py", None, f"Skipped: {corpus.MISSING}")
+    _fold_corpus_skip(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    report = yield
+    _fold_corpus_skip(report)
+    return report
+
+
 @dataclass(frozen=True)
 class BuiltApp:
     app_dir: Path  # the assembled app folder (build/.../cloudtrail_firehose)

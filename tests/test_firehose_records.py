@@ -9,11 +9,11 @@ import json
 
 import pytest
 from cloudtrail_firehose.firehose.records import RecordError, event_time, events_in, parse_failed_record
-from corpus import CORPUS, cloudtrail_events
+from corpus import CORPUS, Lazy, cloudtrail_events
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-EVENTS = [event for _, event in cloudtrail_events()][:120]
+EVENTS = Lazy(lambda: [event for _, event in cloudtrail_events()][:120])
 
 
 def data_message(events: list[dict]) -> dict:

@@ -21,11 +21,11 @@ from cloudtrail_firehose.firehose.lambda_processor import (
     handler,
     process,
 )
-from corpus import CORPUS, cloudtrail_events
+from corpus import CORPUS, Lazy, cloudtrail_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-EVENTS = [event for _, event in cloudtrail_events()]
+EVENTS = Lazy(lambda: [event for _, event in cloudtrail_events()])
 
 
 def payload(events: list, group: str = "/aws/cloudtrail/org", **extra) -> dict:

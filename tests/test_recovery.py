@@ -30,11 +30,11 @@ from cloudtrail_firehose.inputs.recovery import (
     Recovery,
     SearchUnavailableError,
 )
-from corpus import CORPUS, cloudtrail_events
+from corpus import CORPUS, Lazy, cloudtrail_events
 from moto import mock_aws
 
 BUCKET = "cloudtrail-firehose-failed-123456789012-us-east-1"
-EVENTS = [event for _, event in cloudtrail_events()][:60]
+EVENTS = Lazy(lambda: [event for _, event in cloudtrail_events()][:60])
 EXTRA = [event for _, event in cloudtrail_events()][60:70]  # in no object put_objects writes
 INTERVAL = 300.0  # the input's interval in default/inputs.conf
 
