@@ -2,7 +2,8 @@
 
 Firehose refuses self-signed certificates and private CAs (its errors Splunk.SSLUnverified and
 Splunk.SSLHandshake). This connects to the endpoint and verifies its certificate chain and host
-name against a public trust store, the way Firehose will.
+name against this machine's default trust store (the system's CA bundle, or `cafile`), a stand-in
+for the public CAs Firehose trusts.
 """
 
 from __future__ import annotations

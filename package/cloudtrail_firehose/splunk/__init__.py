@@ -1,1 +1,1 @@
-"""The Splunk side: HEC token, stored secrets, checkpoints."""
+"""The Splunk side: splunkd REST, HEC tokens and their check, indexes, ACS, the app's configuration."""
