@@ -105,3 +105,44 @@ def test_options_come_from_the_settings_schema():
     refused = cli("http://127.0.0.1:9", "export", "--filter-preset", "everything")
     assert refused.returncode == 2
     assert "invalid choice: 'everything'" in refused.stderr
+
+
+def test_an_aws_error_no_step_explains_ends_in_a_message_not_a_traceback(monkeypatch):
+    from botocore.exceptions import ClientError
+    from cloudtrail_firehose import __main__ as cli_main
+    from cloudtrail_firehose.aws import pipeline
+
+    def refuse(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized to perform: s3:ListBucket"}},
+                          "ListObjectsV2")  # fmt: skip
+
+    monkeypatch.setattr(pipeline, "status", refuse)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    said: list[str] = []
+    assert cli_main.run(["status", *HEC, "--region", "us-east-1"], out=said.append) == 1
+    assert said == ["Error: status: AWS said AccessDenied: not authorized to perform: s3:ListBucket "
+                    "(the AWS identity lacks a permission; grant it (see 'preflight' for the full list) and retry)"]
+
+
+def test_the_printed_deploy_command_survives_the_shell_with_spaces_and_quotes(tmp_path):
+    """Run the printed line in bash with a stand-in aws that records its arguments."""
+    pattern = '{ ($.eventName = "Delete*") && ($.userIdentity.type != "AWSService") }'
+    folder = tmp_path / "export dir"
+    result = cli("http://127.0.0.1:9", "export", *HEC, "--filter-preset", "custom", "--custom-filter-pattern",
+                 pattern, "--output", str(folder))  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    [line] = [x.strip() for x in result.stdout.splitlines() if x.strip().startswith("aws cloudformation deploy")]
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "aws").write_text('#!/usr/bin/env python3\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n')
+    (fake / "aws").chmod(0o755)
+    ran = subprocess.run(["bash", "-c", line], capture_output=True, text=True, check=True,
+                         env={"PATH": f"{fake}:{os.environ['PATH']}"})  # fmt: skip
+    argv = json.loads(ran.stdout)
+    assert argv[argv.index("--template-file") + 1] == str(folder / "cloudtrail_firehose.template.yaml")
+    overrides = argv[argv.index("--parameter-overrides") + 1]
+    assert overrides == f"file://{folder / 'cloudtrail_firehose.parameters.json'}"
+    # AWS CLI v2 reads that file in CloudFormation's own format (aws/aws-cli pull request 5443).
+    parameters = json.loads(Path(overrides.removeprefix("file://")).read_text())
+    assert {"ParameterKey": "CustomFilterPattern", "ParameterValue": pattern} in parameters

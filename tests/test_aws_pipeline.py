@@ -123,11 +123,18 @@ def test_applying_the_same_settings_again_changes_nothing_and_says_so(aws):
 
 def test_status_reports_stack_outputs_stream_and_backlog(aws):
     outputs, _ = deploy(aws)
-    aws.client("s3").put_object(Bucket=outputs["FailedDeliveryBucketName"], Key="splunk-failed/x", Body=b"{}")
+    s3 = aws.client("s3")
+    s3.put_object(Bucket=outputs["FailedDeliveryBucketName"], Key="splunk-failed/x", Body=b"{}")
+    # Recovery's own prefixes and the processor's code are not waiting for anything.
+    for key in ("recovered/splunk-failed/y", "needs-attention/splunk-failed/z", "lambda/processor-1.zip"):
+        s3.put_object(Bucket=outputs["FailedDeliveryBucketName"], Key=key, Body=b"{}")
     report = pipeline.status(SETTINGS, aws, sleep=no_sleep)
     assert report["status"] == "CREATE_COMPLETE"
     assert report["delivery_stream"] == "ACTIVE"
     assert report["failed_delivery_objects"] == 1
+    for key in ("processing-failed/a", "decompression-failed/b"):
+        s3.put_object(Bucket=outputs["FailedDeliveryBucketName"], Key=key, Body=b"{}")
+    assert pipeline.status(SETTINGS, aws, detect_drift=False)["failed_delivery_objects"] == 3
     assert report["outputs"]["DeliveryStreamName"] == "cloudtrail-firehose"
     assert "drift" in report
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from dataclasses import fields
 from pathlib import Path
 
 import boto3
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudtrail_firehose import access
 from cloudtrail_firehose import settings as schema
@@ -79,19 +80,26 @@ def cli_clients(args: argparse.Namespace, region: str) -> access.Clients:
     return access.clients_for(role, None, region, base=base)
 
 
+def export_instructions(settings: PipelineSettings, template: Path, parameters: Path) -> str:
+    """How to deploy the exported files; every path and value is shell-quoted (patterns hold spaces and quotes)."""
+    deploy = ["aws", "cloudformation", "deploy", "--stack-name", settings.stack_name, "--template-file",
+              str(template), "--capabilities", "CAPABILITY_NAMED_IAM", "--parameter-overrides",
+              f"file://{parameters.resolve()}"]  # fmt: skip
+    return (f"Wrote {template} and {parameters}. Deploy with (AWS CLI version 2, which reads the parameters "
+            f"file as it is):\n  {shlex.join(deploy)}\n"
+            "then put the HEC token into the secret named in the HecTokenSecretArn output as "
+            '{"hec_token": "<token>"}. For processor=lambda, upload cloudtrail_firehose.processor.zip '
+            "to the failed-delivery bucket as lambda/processor.zip and deploy again with "
+            "ProcessorCodeKey=lambda/processor.zip.")  # fmt: skip
+
+
 def run(argv: list[str] | None = None, out=print) -> int:
     args = parser().parse_args(argv)
     try:
         settings = settings_from(args)
         if args.command == "export":
             template, parameters = pipeline.export(settings, args.output)
-            out(f"Wrote {template} and {parameters}. Deploy with:\n  aws cloudformation deploy --stack-name "
-                f"{settings.stack_name} --template-file {template} --capabilities CAPABILITY_NAMED_IAM "
-                f"--parameter-overrides $(jq -r '.[] | \"\\(.ParameterKey)=\\(.ParameterValue)\"' {parameters})\n"
-                "then put the HEC token into the secret named in the HecTokenSecretArn output as "
-                '{"hec_token": "<token>"}. For processor=lambda, upload cloudtrail_firehose.processor.zip '
-                "to the failed-delivery bucket as lambda/processor.zip and deploy again with "
-                "ProcessorCodeKey=lambda/processor.zip.")  # fmt: skip
+            out(export_instructions(settings, template, parameters))
             return 0
         session = cli_clients(args, settings.region)
         if args.command == "preflight":
@@ -121,7 +129,7 @@ def run(argv: list[str] | None = None, out=print) -> int:
     except PipelineError as error:
         out(f"Error: {error}")
         return 1
-    except BotoCoreError as error:
+    except (ClientError, BotoCoreError) as error:  # one no wrapper explained: still a message, not a traceback
         out(f"Error: {explain(error, args.command)}")
         return 1
 

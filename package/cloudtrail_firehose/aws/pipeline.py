@@ -26,6 +26,7 @@ from cloudtrail_firehose.access import Clients, clients
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
 from cloudtrail_firehose.aws.settings import PipelineSettings
+from cloudtrail_firehose.firehose.records import FAILED_DELIVERY_PREFIXES
 
 TEMPLATE_PATH = Path(__file__).with_name("template.yaml")
 PROCESSOR_PATH = Path(__file__).resolve().parents[1] / "firehose" / "lambda_processor.py"
@@ -454,12 +455,17 @@ def status(
         except ClientError as error:
             report["delivery_stream"] = f"unknown ({error.response['Error']['Code']})"
     if "FailedDeliveryBucketName" in outputs:
-        try:
-            listing = client("s3").list_objects_v2(Bucket=outputs["FailedDeliveryBucketName"], MaxKeys=1000)
-            report["failed_delivery_objects"] = listing.get("KeyCount", 0)
-        except ClientError as error:
-            report["failed_delivery_objects"] = f"unknown ({error.response['Error']['Code']})"
+        report["failed_delivery_objects"] = _backlog(client("s3"), outputs["FailedDeliveryBucketName"])
     return report
+
+
+def _backlog(s3, bucket: str) -> int | str:
+    """Objects Firehose wrote that recovery has not moved yet (recovered/, needs-attention/, lambda/ are not)."""
+    try:
+        return sum(s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000).get("KeyCount", 0)
+                   for prefix in FAILED_DELIVERY_PREFIXES)  # fmt: skip
+    except ClientError as error:
+        return f"unknown ({error.response['Error']['Code']})"
 
 
 def _drift(cfn, stack_name: str, sleep) -> str:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+# Where Firehose writes what it could not deliver; the bucket's other prefixes are the app's own.
+FAILED_DELIVERY_PREFIXES = ("splunk-failed/", "processing-failed/", "decompression-failed/")
 GZIP_MAGIC = b"\x1f\x8b"
 # A Firehose record is at most 1,000 KiB and a CloudWatch Logs batch at most 1 MiB of messages,
 # which JSON escaping can roughly double; anything far beyond that is a bomb, not a record.

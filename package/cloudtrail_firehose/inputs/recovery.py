@@ -43,10 +43,16 @@ from typing import NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cloudtrail_firehose.firehose.records import GZIP_MAGIC, RecordError, events_in, parse_failed_record
+from cloudtrail_firehose.firehose.records import (
+    FAILED_DELIVERY_PREFIXES,
+    GZIP_MAGIC,
+    RecordError,
+    events_in,
+    parse_failed_record,
+)
 from cloudtrail_firehose.log import get_logger
 
-PREFIXES = ("splunk-failed/", "processing-failed/", "decompression-failed/")
+PREFIXES = FAILED_DELIVERY_PREFIXES
 RECOVERED, NEEDS_ATTENTION = "recovered/", "needs-attention/"
 LEASE_KEY = "cloudtrail-firehose-recovery.lease"  # outside every prefix Firehose or recovery writes to
 SETTLE_SECONDS = 120.0  # written events must be searchable this long after they were written
