@@ -1,10 +1,10 @@
-"""CloudFormation support that moto lacks, for the three resource types the template uses, and
-attributes in the shapes AWS documents where moto's differ.
+"""CloudFormation support that moto lacks, for the resource types the template uses, and
+attributes and behaviour in the shapes AWS documents where moto's differ.
 
-moto emulates Firehose, Secrets Manager and CloudWatch Logs, but its CloudFormation engine cannot
-create AWS::KinesisFirehose::DeliveryStream, AWS::SecretsManager::Secret or AWS::Logs::LogStream.
-These models create them through moto's own backends, so a stack deployed to moto holds a real
-(emulated) delivery stream and secret that the app's status and secret calls can read.
+moto emulates Firehose and CloudWatch Logs, but its CloudFormation engine cannot create
+AWS::KinesisFirehose::DeliveryStream or AWS::Logs::LogStream. These models create them through
+moto's own backends, so a stack deployed to moto holds a real (emulated) delivery stream that the
+app's status calls can read.
 Importing this module registers them.
 """
 
@@ -17,11 +17,10 @@ from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.firehose.models import firehose_backends
 from moto.logs.models import LogGroup, logs_backends
-from moto.secretsmanager.models import secretsmanager_backends
 
 
 class _Shim:
-    """What the three models share. moto finds models as direct subclasses of CloudFormationModel."""
+    """What the models share. moto finds models as direct subclasses of CloudFormationModel."""
 
     attributes: dict[str, str] = {}
 
@@ -69,38 +68,6 @@ class DeliveryStreamShim(_Shim, CloudFormationModel):
     def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
                                         region_name: str) -> None:  # fmt: skip
         firehose_backends[account_id][region_name].delete_delivery_stream(resource_name)
-
-
-class SecretShim(_Shim, CloudFormationModel):
-    __module__ = "moto.secretsmanager.shims"
-    attributes = {"Id": ""}
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SecretsManager::Secret"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
-                                        region_name: str, **kwargs: Any) -> SecretShim:  # fmt: skip
-        props = cloudformation_json["Properties"]
-        created = secretsmanager_backends[account_id][region_name].create_secret(
-            name=props.get("Name", resource_name), secret_string=props.get("SecretString"), secret_binary=None,
-            description=props.get("Description"), tags=[], kms_key_id=None, client_request_token=None,
-            replica_regions=[], force_overwrite=False,
-        )  # fmt: skip
-        arn = __import__("json").loads(created)["ARN"] if isinstance(created, str) else created["ARN"]
-        return cls(arn, {"Id": arn})
-
-    @classmethod
-    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
-                                        region_name: str) -> None:  # fmt: skip
-        secretsmanager_backends[account_id][region_name].delete_secret(
-            resource_name, recovery_window_in_days=None, force_delete_without_recovery=True
-        )
 
 
 class LogStreamShim(_Shim, CloudFormationModel):

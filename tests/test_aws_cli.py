@@ -44,6 +44,10 @@ def test_preflight_plan_apply_status_destroy(endpoint, tmp_path):
 
     result = cli(endpoint, "apply", *HEC, token="aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")
     assert "Nothing to change" in result.stdout
+    result = cli(endpoint, "apply", *HEC)  # without the token: the secret keeps the one it has
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Nothing to change" in result.stdout
+    assert "HEC token was not set" not in result.stdout
 
     result = cli(endpoint, "status", *HEC)
     report = json.loads(result.stdout)

@@ -36,7 +36,10 @@ def aws(monkeypatch):
         yield boto3.Session(region_name=REGION)
 
 
-def deploy(session, settings=SETTINGS, token=None) -> tuple[dict, list[str]]:
+TOKEN = "0a1b2c3d-0000-4000-8000-000000000001"
+
+
+def deploy(session, settings=SETTINGS, token=TOKEN) -> tuple[dict, list[str]]:
     messages: list[str] = []
     outputs = pipeline.ensure_pipeline(settings, session, progress=messages.append, hec_token=token, sleep=no_sleep)
     return outputs, messages
@@ -55,7 +58,7 @@ def test_plan_lists_every_resource_to_create(aws):
     assert ("AWS::CloudTrail::Trail", "Trail") in created
     assert ("AWS::Logs::SubscriptionFilter", "SubscriptionFilter") in created
     # moto lists conditional resources too (the Lambda processor's three); CloudFormation would not.
-    assert len({c for c in created if not c[1].startswith("Processor")}) == 15
+    assert len({c for c in created if not c[1].startswith("Processor")}) == 14  # the secret is made before the stack
     assert f"{len(plan.changes)} change(s)" in plan.describe()
     assert "+ create  AWS::S3::Bucket" in plan.describe()
 
@@ -109,6 +112,40 @@ def test_apply_deploys_the_pipeline_and_stores_the_token_only_in_secrets_manager
     assert json.loads(secret["SecretString"]) == {"hec_token": "11111111-2222-3333-4444-555555555555"}
     everything_said = json.dumps([messages, outputs, aws.client("cloudformation").describe_stacks()], default=str)
     assert "11111111-2222" not in everything_said
+
+
+def test_the_real_token_is_in_secrets_manager_before_the_stack_is_created(aws):
+    secrets = aws.client("secretsmanager")
+    seen_at_create: list[str] = []
+
+    def read_secret(**kwargs):
+        value = secrets.get_secret_value(SecretId=SETTINGS.hec_token_secret_name)["SecretString"]
+        seen_at_create.append(json.loads(value)["hec_token"])
+
+    aws.events.register("before-call.cloudformation.ExecuteChangeSet", read_secret)
+    outputs, _ = deploy(aws)
+    assert seen_at_create == [TOKEN]
+    assert outputs["HecTokenSecretArn"] == secrets.describe_secret(SecretId=SETTINGS.hec_token_secret_name)["ARN"]
+    stream = aws.client("firehose").describe_delivery_stream(DeliveryStreamName=outputs["DeliveryStreamName"])
+    splunk = stream["DeliveryStreamDescription"]["Destinations"][0]["SplunkDestinationDescription"]
+    assert splunk["SecretsManagerConfiguration"]["SecretARN"] == outputs["HecTokenSecretArn"]
+
+
+def test_a_first_apply_without_a_token_stops_before_creating_anything(aws):
+    with pytest.raises(PipelineError, match="the HEC token is not in Secrets Manager yet"):
+        deploy(aws, token=None)
+    assert pipeline.status(SETTINGS, aws)["status"] == "NOT_DEPLOYED"
+
+
+def test_destroy_schedules_the_secret_for_deletion_and_apply_restores_it(aws):
+    deploy(aws)
+    pipeline.destroy(SETTINGS, aws, delete_data=True, progress=lambda m: None, sleep=no_sleep)
+    secrets = aws.client("secretsmanager")
+    assert "DeletedDate" in secrets.describe_secret(SecretId=SETTINGS.hec_token_secret_name)
+    _, messages = deploy(aws, token=None)  # the token is still in the restored secret
+    assert any("Restored secret" in m for m in messages)
+    value = secrets.get_secret_value(SecretId=SETTINGS.hec_token_secret_name)["SecretString"]
+    assert json.loads(value) == {"hec_token": TOKEN}
 
 
 def test_applying_the_same_settings_again_changes_nothing_and_says_so(aws):

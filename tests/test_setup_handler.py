@@ -12,6 +12,8 @@ from pathlib import Path
 import boto3
 import moto_shims  # noqa: F401 - CloudFormation resources moto lacks
 import pytest
+from cloudtrail_firehose.aws.errors import PipelineError
+from cloudtrail_firehose.setup import delivery
 from cloudtrail_firehose.setup.handler import SetupService, answer_splunk, parse_body, parse_request
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 from fake_splunkd import ADMIN_TOKEN, USER_TOKEN, FakeSplunkd
@@ -37,7 +39,14 @@ def setup(tmp_path, monkeypatch):
     monkeypatch.setattr("cloudtrail_firehose.aws.pipeline.check_hec_certificate",
                         lambda url: type("C", (), {"ok": True, "detail": f"{url} trusted (test)"})())  # fmt: skip
     with mock_aws():
-        yield SetupService(), splunkd
+        waited: list[tuple[float, set[str], str]] = []  # the wait before an old token goes, and what was there
+
+        def sleep(seconds: float) -> None:
+            waited.append((seconds, set(splunkd.hec_inputs), stored_token("cloudtrail-firehose/splunk-hec-token")))
+
+        service = SetupService(tools=delivery.Tools(sleep=sleep))
+        service.waited = waited
+        yield service, splunkd
     splunkd.close()
     for handler in logging.getLogger("cloudtrail_firehose.setup").handlers:
         handler.close()
@@ -149,10 +158,19 @@ def test_check_preview_deploy_status_remove(setup):
     first_token = hec_input["token"]
     wait(service, splunkd, call(service, splunkd, "POST", "deploy", {})[1]["job"])
     assert splunkd.hec_inputs["cloudtrail_firehose"]["token"] == first_token
-    wait(service, splunkd, call(service, splunkd, "POST", "deploy", {"rotate_token": True})[1]["job"])
-    rotated = splunkd.hec_inputs["cloudtrail_firehose"]["token"]
+    assert service.waited == []
+    rotation = wait(service, splunkd, call(service, splunkd, "POST", "deploy", {"rotate_token": True})[1]["job"])
+    assert rotation["state"] == "succeeded", rotation["error"]
+    rotated = splunkd.hec_inputs["cloudtrail_firehose_2"]["token"]
     assert rotated != first_token
     assert stored_token(secret_arn) == rotated
+    # Make before break: while Firehose's 10-minute secret cache may still hold the old token, both work.
+    [(seconds, inputs_while_waiting, secret_while_waiting)] = service.waited
+    assert 600 <= seconds <= 900
+    assert inputs_while_waiting == {"cloudtrail_firehose", "cloudtrail_firehose_2"}
+    assert secret_while_waiting == rotated
+    assert set(splunkd.hec_inputs) == {"cloudtrail_firehose_2"}
+    assert splunkd.hec_inputs["cloudtrail_firehose_2"]["source"] == "http:cloudtrail_firehose"  # props.conf's stanza
 
     status, body = call(service, splunkd, "GET", "status")
     assert body["status"]["delivery_stream"] == "ACTIVE"
@@ -173,6 +191,32 @@ def test_check_preview_deploy_status_remove(setup):
         assert SECRET not in text, path
         assert first_token not in text, path
         assert rotated not in text, path
+
+
+def test_a_failed_deploy_never_removes_the_old_token(setup, monkeypatch):
+    service, splunkd = setup
+    call(service, splunkd, "POST", "config", FORM)
+    assert wait(service, splunkd, call(service, splunkd, "POST", "deploy", {})[1]["job"])["state"] == "succeeded"
+    first_token = splunkd.hec_inputs["cloudtrail_firehose"]["token"]
+
+    def fail(*args, **kwargs):
+        raise PipelineError("deploy failed at DeliveryStream: Rate exceeded. fix the cause, then run apply again.")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("cloudtrail_firehose.aws.pipeline._converge", fail)
+        rotation = wait(service, splunkd, call(service, splunkd, "POST", "deploy", {"rotate_token": True})[1]["job"])
+    assert rotation["state"] == "failed"
+    assert set(splunkd.hec_inputs) == {"cloudtrail_firehose", "cloudtrail_firehose_2"}
+    assert splunkd.hec_inputs["cloudtrail_firehose"]["token"] == first_token
+    assert service.waited == []
+
+    # The next deploy that succeeds finishes the rotation: the newest token stays, after the wait.
+    retry = wait(service, splunkd, call(service, splunkd, "POST", "deploy", {})[1]["job"])
+    assert retry["state"] == "succeeded", retry["error"]
+    assert set(splunkd.hec_inputs) == {"cloudtrail_firehose_2"}
+    assert stored_token(retry["result"]["outputs"]["HecTokenSecretArn"]) == splunkd.hec_inputs[
+        "cloudtrail_firehose_2"]["token"]  # fmt: skip
+    assert len(service.waited) == 1
 
 
 def test_a_role_to_assume_is_used_with_its_external_id(setup):

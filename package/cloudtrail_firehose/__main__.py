@@ -85,12 +85,15 @@ def export_instructions(settings: PipelineSettings, template: Path, parameters: 
     deploy = ["aws", "cloudformation", "deploy", "--stack-name", settings.stack_name, "--template-file",
               str(template), "--capabilities", "CAPABILITY_NAMED_IAM", "--parameter-overrides",
               f"file://{parameters.resolve()}"]  # fmt: skip
-    return (f"Wrote {template} and {parameters}. Deploy with (AWS CLI version 2, which reads the parameters "
-            f"file as it is):\n  {shlex.join(deploy)}\n"
-            "then put the HEC token into the secret named in the HecTokenSecretArn output as "
-            '{"hec_token": "<token>"}. For processor=lambda, upload cloudtrail_firehose.processor.zip '
-            "to the failed-delivery bucket as lambda/processor.zip and deploy again with "
-            "ProcessorCodeKey=lambda/processor.zip.")  # fmt: skip
+    secret = ["aws", "secretsmanager", "create-secret", "--name", settings.hec_token_secret_name,
+              "--secret-string", "file://hec-token.json", "--query", "ARN", "--output", "text"]  # fmt: skip
+    return (f"Wrote {template} and {parameters}.\n"
+            '1. Store the HEC token first (Firehose must never deliver with another): with {"hec_token": "<token>"} '
+            f"in hec-token.json,\n  {shlex.join(secret)}\n"
+            f"2. Put the ARN it prints into HecTokenSecretArn in {parameters}, then deploy (AWS CLI version 2 "
+            f"reads the parameters file as it is):\n  {shlex.join(deploy)}\n"
+            "For processor=lambda, upload cloudtrail_firehose.processor.zip to the failed-delivery bucket as "
+            "lambda/processor.zip and deploy again with ProcessorCodeKey=lambda/processor.zip.")  # fmt: skip
 
 
 def run(argv: list[str] | None = None, out=print) -> int:
@@ -112,11 +115,9 @@ def run(argv: list[str] | None = None, out=print) -> int:
             out(pipeline.plan(settings, session).describe())
             return 0
         if args.command == "apply":
-            outputs = pipeline.ensure_pipeline(settings, session, progress=out, hec_token=os.environ.get(TOKEN_ENV))
+            token = os.environ.get(TOKEN_ENV) or None  # without it, the secret must already hold one
+            outputs = pipeline.ensure_pipeline(settings, session, progress=out, hec_token=token)
             out(json.dumps(outputs, indent=2))
-            if TOKEN_ENV not in os.environ:
-                out(f"The HEC token was not set ({TOKEN_ENV} is empty): the setup page sets it, or set the variable "
-                    "and run apply again.")  # fmt: skip
             return 0
         if args.command == "status":
             out(json.dumps(pipeline.status(settings, session), indent=2, default=str))

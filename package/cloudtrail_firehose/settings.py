@@ -182,6 +182,11 @@ SETTINGS: tuple[Setting, ...] = (
             pattern="lambda/[A-Za-z0-9._-]+\\.zip",
             pattern_help="is set by the app (lambda/<name>.zip); leave it empty",
             help="Key of the processor's zip in the failed-delivery bucket (the app uploads it; empty until then)."),
+    Setting("hec_token_secret_arn", "HEC token secret", "advanced", parameter="HecTokenSecretArn", shown=False,
+            pattern="arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+",
+            pattern_help="is set by the app (the ARN of the HEC token's secret); leave it empty",
+            help='Secret holding {"hec_token": "<token>"}. The app creates it with the real token before the '
+                 "stack, so Firehose's first delivery already uses it."),
 )  # fmt: skip
 BY_NAME = {s.name: s for s in SETTINGS}
 SECRETS = tuple(s.name for s in SETTINGS if s.secret)  # kept in storage/passwords under their own names

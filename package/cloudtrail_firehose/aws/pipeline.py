@@ -15,7 +15,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -33,6 +33,7 @@ PROCESSOR_PATH = Path(__file__).resolve().parents[1] / "firehose" / "lambda_proc
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
 CHANGE_SET_PREFIX = "cloudtrail-firehose-"
 DONE = ("_COMPLETE", "_FAILED")
+FIREHOSE_SECRET_REFRESH = timedelta(minutes=15)  # Firehose's 10-minute secret cache, and a margin
 FAILED_STACK = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED")
 # The least-privilege policy for whoever deploys (README, Permissions); tests/deploy_permissions.py derives it
 # from CloudFormation's resource schemas and the app's own calls.
@@ -220,8 +221,11 @@ def _failed_stack_advice(stack: dict) -> str:
 def plan(settings: PipelineSettings, session: Session = None, sleep=time.sleep) -> Plan:
     """Create a change set and describe what it would do. The change set is kept for apply."""
     settings.validate()
-    settings = with_organization_id(settings, session)
-    cfn = clients(session, settings.region)("cloudformation")
+    client = clients(session, settings.region)
+    settings = with_organization_id(settings, client)
+    cfn = client("cloudformation")
+    if not settings.hec_token_secret_arn:
+        settings = replace(settings, hec_token_secret_arn=_secret_arn(client, settings))
     stack = _stack(cfn, settings.stack_name)
     if stack and stack["StackStatus"] in FAILED_STACK:
         raise PipelineError(_failed_stack_advice(stack))
@@ -252,6 +256,20 @@ def with_organization_id(settings: PipelineSettings, session: Session = None) ->
     organizations = clients(session, settings.region)("organizations")
     described = _call("looking up the organization for the organization trail", organizations.describe_organization)
     return replace(settings, organization_id=described["Organization"]["Id"])
+
+
+def _secret_arn(client, settings: PipelineSettings) -> str:
+    """The token secret's ARN; before the first apply creates it, one of the same shape (a preview only)."""
+    try:
+        return client("secretsmanager").describe_secret(SecretId=settings.hec_token_secret_name)["ARN"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise explain(error, "reading the HEC token secret") from error
+    except BotoCoreError as error:
+        raise explain(error, "reading the HEC token secret") from error
+    identity = client.identity()
+    partition, name = identity["Arn"].split(":")[1], settings.hec_token_secret_name
+    return f"arn:{partition}:secretsmanager:{settings.region}:{identity['Account']}:secret:{name}"
 
 
 def _discard_earlier_plans(cfn, stack: dict | None, sleep) -> dict | None:
@@ -304,13 +322,14 @@ def ensure_pipeline(
 ) -> dict[str, str]:
     """Converge the stack on these settings (apply), then the HEC token secret; return the outputs."""
     client = clients(session, settings.region)
+    settings.validate()
+    # The secret holds the real token before the stack exists, so Firehose never delivers with another.
+    arn = ensure_hec_token_secret(client("secretsmanager"), settings.hec_token_secret_name, hec_token, progress)
+    settings = replace(settings, hec_token_secret_arn=arn)
     if settings.processor == "lambda":
         settings = _ensure_processor_code(settings, client, progress, sleep)
     _converge(settings, client, progress, sleep)
-    outputs = stack_outputs(client("cloudformation"), settings.stack_name)
-    if hec_token is not None:
-        ensure_hec_token_secret(client("secretsmanager"), outputs["HecTokenSecretArn"], hec_token, progress)
-    return outputs
+    return stack_outputs(client("cloudformation"), settings.stack_name)
 
 
 def processor_zip() -> bytes:
@@ -354,15 +373,48 @@ def _converge(settings: PipelineSettings, client: Clients, progress: Progress, s
         progress(f"Stack {settings.stack_name}: {final}")
 
 
-def ensure_hec_token_secret(secrets, secret_arn: str, token: str, progress: Progress = print) -> bool:
-    """Make the secret Firehose reads hold this token; True when it had to change. Never logs the token."""
-    current = _call("reading the HEC token secret", secrets.get_secret_value, SecretId=secret_arn)
-    if json.loads(current.get("SecretString") or "{}").get("hec_token") == token:
-        return False
-    _call("storing the HEC token", secrets.put_secret_value, SecretId=secret_arn,
-          SecretString=json.dumps({"hec_token": token}))  # fmt: skip
-    progress("HEC token stored in Secrets Manager for Firehose")
-    return True
+def ensure_hec_token_secret(secrets, name: str, token: str | None, progress: Progress = print) -> str:
+    """Make the secret Firehose reads hold this token (created or restored first); return its ARN.
+
+    With no token, the secret must already hold one. Never logs the token.
+    """
+    try:
+        described = secrets.describe_secret(SecretId=name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise explain(error, "reading the HEC token secret") from error
+        described = None
+    except BotoCoreError as error:
+        raise explain(error, "reading the HEC token secret") from error
+    if described is None:
+        if token is None:
+            raise PipelineError(f"the HEC token is not in Secrets Manager yet ({name}): deploy from the setup "
+                                "page, or set CLOUDTRAIL_FIREHOSE_HEC_TOKEN to the token and apply again")  # fmt: skip
+        created = _call("storing the HEC token", secrets.create_secret, Name=name,
+                        Description="Splunk HEC token for the CloudTrail Firehose stream (written by the Splunk app)",
+                        SecretString=json.dumps({"hec_token": token}),
+                        Tags=[{"Key": "created-by", "Value": "cloudtrail_firehose"}])  # fmt: skip
+        progress("HEC token stored in Secrets Manager for Firehose")
+        return created["ARN"]
+    if described.get("DeletedDate"):  # an earlier destroy scheduled it for deletion
+        _call("restoring the HEC token secret", secrets.restore_secret, SecretId=name)
+        progress(f"Restored secret {name}, which an earlier destroy had scheduled for deletion")
+    if token is not None:
+        current = _call("reading the HEC token secret", secrets.get_secret_value, SecretId=name)
+        if json.loads(current.get("SecretString") or "{}").get("hec_token") != token:
+            _call("storing the HEC token", secrets.put_secret_value, SecretId=name,
+                  SecretString=json.dumps({"hec_token": token}))  # fmt: skip
+            progress("HEC token stored in Secrets Manager for Firehose")
+    return described["ARN"]
+
+
+def hec_token_settled_at(settings: PipelineSettings, session: Session = None) -> datetime:
+    """When every Firehose cache holds the secret's current token: it refreshes them every 10 minutes
+    (Amazon Data Firehose Developer Guide, "Use the secret"), plus a margin for clocks."""
+    secrets = clients(session, settings.region)("secretsmanager")
+    described = _call("reading the HEC token secret", secrets.describe_secret, SecretId=settings.hec_token_secret_name)
+    changed = described.get("LastChangedDate") or described.get("CreatedDate") or datetime.now(UTC)
+    return changed + FIREHOSE_SECRET_REFRESH
 
 
 def _event_ids(cfn, stack_name: str) -> set[str]:
@@ -501,6 +553,7 @@ def destroy(
         if final != "DELETE_COMPLETE":
             raise PipelineError(_failure_reason(cfn, settings.stack_name, before, final))
         progress(f"Stack {settings.stack_name}: DELETE_COMPLETE")
+    _retire_hec_token_secret(client("secretsmanager"), settings.hec_token_secret_name, progress)
     s3 = client("s3")
     buckets = [b for b in bucket_names(settings, client.account) if _bucket_exists(s3, b)]
     if not delete_data:
@@ -512,6 +565,19 @@ def destroy(
         _empty_and_delete_bucket(s3, bucket)
         progress(f"Deleted S3 bucket {bucket} and its contents")
     return []
+
+
+def _retire_hec_token_secret(secrets, name: str, progress: Progress) -> None:
+    """Schedule the token's secret for deletion; the recovery window lets a later apply restore it."""
+    try:
+        described = secrets.describe_secret(SecretId=name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+            return
+        raise explain(error, "reading the HEC token secret") from error
+    if not described.get("DeletedDate"):
+        _call("deleting the HEC token secret", secrets.delete_secret, SecretId=name, RecoveryWindowInDays=7)
+        progress(f"Secret {name} scheduled for deletion in 7 days (apply restores it)")
 
 
 def bucket_names(settings: PipelineSettings, account: str) -> list[str]:

@@ -32,6 +32,10 @@ class _Pipeline:
     def stack_name(self) -> str:
         return self.name_prefix
 
+    @property
+    def hec_token_secret_name(self) -> str:
+        return f"{self.name_prefix}/splunk-hec-token"
+
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> PipelineSettings:
         """Settings from a config file or form: strings are converted; unknown keys are errors."""

@@ -129,9 +129,9 @@ def prepare(splunkd: Splunkd, config: Mapping[str, str], rotate: bool, progress:
         if error.status == 404:
             raise PipelineError(NO_LOCAL_HEC) from error
         raise
-    token = hec.ensure_hec_input(splunkd, index, rotate=rotate)
-    progress(f"HEC input {hec.INPUT_NAME} ready (index {index}, indexer acknowledgement on)")
-    return Prepared(token, config["hec_url"])
+    hec_input = hec.ensure_hec_input(splunkd, index, rotate=rotate)
+    progress(f"HEC input {hec_input.name} ready (index {index}, indexer acknowledgement on)")
+    return Prepared(hec_input.token, config["hec_url"])
 
 
 def retire(splunkd: Splunkd, config: Mapping[str, str], prepared: Prepared, progress: Progress, tools: Tools) -> None:

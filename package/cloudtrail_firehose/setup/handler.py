@@ -29,7 +29,7 @@ from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
-from cloudtrail_firehose.setup import delivery
+from cloudtrail_firehose.setup import delivery, hec_token
 from cloudtrail_firehose.setup.jobs import JobConflictError, Jobs
 from cloudtrail_firehose.splunk import app_config
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
@@ -201,6 +201,8 @@ class SetupService:
             progress("Failed-delivery recovery and health checks run every 5 minutes")
             app_config.mark_configured(splunkd)
             delivery.retire(splunkd, config, prepared, progress, self.tools)
+            if delivery.choice(config) == "local":  # this instance's own HEC inputs
+                hec_token.retire_old_tokens(splunkd, settings, session, progress, self.tools.sleep)
             return {"outputs": outputs}
 
         return work
