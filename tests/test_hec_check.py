@@ -110,7 +110,7 @@ def test_settings_read_from_the_hec_tier_feed_the_check(hec):
     tier = FakeSplunkd()
     try:
         splunkd = Splunkd(tier.url, ADMIN_TOKEN)
-        value = ensure_hec_input(splunkd, "aws_cloudtrail")
+        value = ensure_hec_input(splunkd, "aws_cloudtrail").token
         settings = settings_from_splunkd(splunkd, value)
         assert (settings["source"], settings["sourcetype"]) == ("http:cloudtrail_firehose", "aws:cloudtrail")
         assert settings_from_splunkd(splunkd, "00000000-0000-0000-0000-000000000000") is None
