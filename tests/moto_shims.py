@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from moto.cloudformation import exceptions as cf_exceptions
 from moto.cloudformation import models as cf_models
 from moto.cloudformation import parsing
+from moto.cloudformation import responses as cf_responses
 from moto.core.common_models import CloudFormationModel
 from moto.firehose.models import firehose_backends
 from moto.logs.models import LogGroup, logs_backends
+from moto.s3.models import s3_backends
+from moto.utilities.utils import get_partition
 
 
 class _Shim:
@@ -89,6 +93,67 @@ class LogStreamShim(_Shim, CloudFormationModel):
 
 
 parsing.get_model_map.cache_clear()
+
+
+# --- Stack-level tags (AWS CloudFormation User Guide, "Tag your CloudFormation resources"): CloudFormation
+# tags what it creates with aws:cloudformation:stack-name, aws:cloudformation:logical-id and
+# aws:cloudformation:stack-id, plus the stack's own tags. moto tags nothing; the app tells a bucket an
+# earlier destroy kept from someone else's by these tags, so S3 buckets get them here.
+_parse_and_create_resource = parsing.parse_and_create_resource
+
+
+def _create_tagged_or_imported(logical_id: str, resource_json: dict[str, Any], resources_map: Any,
+                               account_id: str, region_name: str) -> Any:  # fmt: skip
+    imported = _IMPORTING.get(resources_map.stack_id, {}).get(logical_id)
+    if imported is not None:
+        return imported
+    resource = _parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
+    if resource is not None and resource_json.get("Type") == "AWS::S3::Bucket":
+        tags = {**resources_map.tags, "aws:cloudformation:stack-name": resources_map["AWS::StackName"],
+                "aws:cloudformation:logical-id": logical_id, "aws:cloudformation:stack-id": resources_map.stack_id}
+        s3_backends[account_id][get_partition(region_name)].put_bucket_tagging(resource.name, tags)
+    return resource
+
+
+parsing.parse_and_create_resource = _create_tagged_or_imported
+
+
+# --- Resource import (AWS CloudFormation User Guide, "Import AWS resources into a CloudFormation stack"):
+# a change set of type IMPORT brings existing resources, named in ResourcesToImport, under a stack.
+# Every resource in its template must be one to import (nothing is created, changed or deleted), each
+# must have a DeletionPolicy, Outputs cannot be added, and each must exist. moto has no import at all.
+_IMPORTING: dict[str, dict[str, Any]] = {}  # stack id -> logical id -> the existing resource
+_create_change_set_response = cf_responses.CloudFormationResponse.create_change_set
+
+
+def _create_change_set_with_import(self: cf_responses.CloudFormationResponse) -> Any:
+    if self._get_param("ChangeSetType") != "IMPORT":
+        return _create_change_set_response(self)
+    to_import = self._get_param("ResourcesToImport", [])
+    template = cf_models.Stack.parse_template(self._get_param("TemplateBody"))
+    listed = {r["LogicalResourceId"]: r for r in to_import}
+    problems = [f"{name} is not in ResourcesToImport: an import cannot create resources"
+                for name in template.get("Resources", {}) if name not in listed]  # fmt: skip
+    problems += [f"{name} has no DeletionPolicy" for name, body in template.get("Resources", {}).items()
+                 if name in listed and "DeletionPolicy" not in body]  # fmt: skip
+    if template.get("Outputs"):
+        problems.append("As part of the import operation, you cannot modify or add [Outputs]")
+    backend = s3_backends[self.current_account][get_partition(self.region)]
+    existing = {}
+    for name, resource in listed.items():
+        bucket = backend.buckets.get(resource["ResourceIdentifier"]["BucketName"])
+        if resource["ResourceType"] != "AWS::S3::Bucket" or bucket is None:
+            problems.append(f"resource {resource['ResourceIdentifier']} does not exist")
+        existing[name] = bucket
+    if problems:
+        raise cf_exceptions.ValidationError(message="; ".join(problems))
+    answer = _create_change_set_response(self)
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    _IMPORTING[stack.stack_id] = existing
+    return answer
+
+
+cf_responses.CloudFormationResponse.create_change_set = _create_change_set_with_import
 
 
 # CloudFormation, "AWS::Logs::LogGroup", return values: Arn is "arn:...:log-group:NAME:*". moto returns it

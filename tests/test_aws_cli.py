@@ -58,6 +58,15 @@ def test_preflight_plan_apply_status_destroy(endpoint, tmp_path):
     assert result.returncode == 0
     assert "DELETE_COMPLETE" in result.stdout
     assert "Kept S3 bucket cli-test-failed-" in result.stdout
+    # Applying again adopts what destroy kept; preflight says so instead of calling the names taken.
+    result = cli(endpoint, "preflight", *HEC, "--skip-certificate-check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[ok  ] kept buckets: cli-test-failed-" in result.stdout
+    assert "[ok  ] names" in result.stdout
+    result = cli(endpoint, "apply", *HEC)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Stack cli-test: IMPORT_COMPLETE" in result.stdout
+    assert json.loads(cli(endpoint, "status", *HEC).stdout)["delivery_stream"] == "ACTIVE"
     result = cli(endpoint, "destroy", *HEC, "--delete-data")
     assert "Deleted S3 bucket cli-test-failed-" in result.stdout
 

@@ -6,10 +6,12 @@ import io
 import json
 import warnings
 import zipfile
+from dataclasses import replace
 
 import boto3
 import moto_shims  # noqa: F401 - registers the CloudFormation resources moto lacks
 import pytest
+from botocore.exceptions import ClientError
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
@@ -344,3 +346,173 @@ def test_the_lambda_option_uploads_the_processor_and_deploys_it(aws):
     deploy(aws, settings)
     assert sent[-1]["Processor"] == "lambda"
     assert sent[-1]["ProcessorCodeKey"] == key
+
+
+def test_apply_after_destroy_adopts_the_kept_buckets_with_their_data(aws):
+    outputs, _ = deploy(aws)
+    s3 = aws.client("s3")
+    s3.put_object(Bucket=outputs["FailedDeliveryBucketName"], Key="splunk-failed/kept", Body=b"{}")
+    kept = pipeline.destroy(SETTINGS, aws, progress=lambda m: None, sleep=no_sleep)
+    assert len(kept) == 2
+    checks = {c.name: c for c in pipeline.preflight(SETTINGS, aws, check_certificate=False)}
+    assert checks["names"].ok, checks["names"].detail
+    assert checks["kept buckets"].ok
+    assert "apply adopts" in checks["kept buckets"].detail
+    again, messages = deploy(aws, token=None)
+    assert any(m.startswith("Adopting the S3 bucket(s) an earlier destroy kept") for m in messages)
+    assert "Stack cloudtrail-firehose: IMPORT_COMPLETE" in messages
+    assert any(m.endswith("CREATE_COMPLETE") or m.endswith("UPDATE_COMPLETE") for m in messages)
+    assert (again["FailedDeliveryBucketName"], again["TrailBucketName"]) == (
+        outputs["FailedDeliveryBucketName"], outputs["TrailBucketName"])  # fmt: skip
+    assert s3.get_object(Bucket=outputs["FailedDeliveryBucketName"], Key="splunk-failed/kept")["Body"].read() == b"{}"
+    resources = aws.client("cloudformation").list_stack_resources(StackName=SETTINGS.stack_name)
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources["StackResourceSummaries"]}
+    assert physical["FailedDeliveryBucket"] == outputs["FailedDeliveryBucketName"]
+    assert physical["TrailBucket"] == outputs["TrailBucketName"]
+    # And round again: the adopted buckets are the stack's, so a destroy keeps them and an apply adopts them.
+    pipeline.destroy(SETTINGS, aws, progress=lambda m: None, sleep=no_sleep)
+    _, messages = deploy(aws, token=None)
+    assert "Stack cloudtrail-firehose: IMPORT_COMPLETE" in messages
+
+
+def test_a_bucket_of_that_name_the_stack_did_not_make_is_not_adopted(aws):
+    aws.client("s3").create_bucket(Bucket=f"cloudtrail-firehose-failed-{ACCOUNT}-{REGION}")
+    assert pipeline.kept_buckets(aws.client("s3"), SETTINGS, ACCOUNT) == {}
+    checks = {c.name: c for c in pipeline.preflight(SETTINGS, aws, check_certificate=False)}
+    assert checks["names"].ok is False
+    assert "was not made by stack cloudtrail-firehose" in checks["names"].detail
+
+
+def test_the_emulated_cloudformation_tags_and_imports_as_documented(aws):
+    # AWS CloudFormation User Guide, "Tag your CloudFormation resources": a stack tags what it creates with
+    # aws:cloudformation:stack-name, :logical-id and :stack-id (moto_shims makes moto do so for buckets).
+    outputs, _ = deploy(aws)
+    tags = aws.client("s3").get_bucket_tagging(Bucket=outputs["FailedDeliveryBucketName"])["TagSet"]
+    tags = {t["Key"]: t["Value"] for t in tags}
+    assert tags["aws:cloudformation:stack-name"] == SETTINGS.stack_name
+    assert tags["aws:cloudformation:logical-id"] == "FailedDeliveryBucket"
+    assert tags["created-by"] == "cloudtrail_firehose"  # the stack's own tag
+    # AWS CloudFormation User Guide, "Import AWS resources into a CloudFormation stack": an import only brings
+    # resources in; moto_shims rejects one that would create others or add Outputs, as CloudFormation does.
+    cfn = aws.client("cloudformation")
+    settings = replace(SETTINGS, hec_token_secret_arn=outputs["HecTokenSecretArn"])
+    to_import = [{"ResourceType": "AWS::S3::Bucket", "LogicalResourceId": "FailedDeliveryBucket",
+                  "ResourceIdentifier": {"BucketName": outputs["FailedDeliveryBucketName"]}}]  # fmt: skip
+    for template, reason in ((pipeline.TEMPLATE_PATH.read_text(), "an import cannot create resources"),
+                             (pipeline.import_template(["FailedDeliveryBucket"]) + "Outputs:\n  X:\n    Value: y\n",
+                              "cannot modify or add \\[Outputs\\]")):  # fmt: skip
+        with pytest.raises(ClientError, match=reason):
+            cfn.create_change_set(StackName="other", ChangeSetName="import", ChangeSetType="IMPORT",
+                                  TemplateBody=template, Parameters=settings.template_parameters(),
+                                  Capabilities=pipeline.CAPABILITIES, ResourcesToImport=to_import)  # fmt: skip
+
+
+def trail_to_logs(aws, name: str, group: str, logging: bool = True) -> None:
+    aws.client("s3").create_bucket(Bucket=f"{name}-bucket")
+    aws.client("logs").create_log_group(logGroupName=group)
+    arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:*"
+    cloudtrail = aws.client("cloudtrail")
+    cloudtrail.create_trail(Name=name, S3BucketName=f"{name}-bucket", IsMultiRegionTrail=True,
+                            CloudWatchLogsLogGroupArn=arn,
+                            CloudWatchLogsRoleArn=f"arn:aws:iam::{ACCOUNT}:role/trail")  # fmt: skip
+    if logging:
+        cloudtrail.start_logging(Name=name)
+
+
+def test_preflight_offers_a_trail_that_already_sends_to_cloudwatch_logs(aws):
+    trail_to_logs(aws, "company", "/aws/cloudtrail/company")
+    checks = {c.name: c for c in pipeline.preflight(SETTINGS, aws, check_certificate=False)}
+    assert checks["existing trails"].ok is None  # a warning: deploying still works, at a price
+    assert "trail company writes to log group /aws/cloudtrail/company" in checks["existing trails"].detail
+    assert "existing_log_group=/aws/cloudtrail/company" in checks["existing trails"].detail
+    assert "charges" in checks["existing trails"].detail
+
+
+def test_preflight_warns_about_paying_twice_for_a_trail_without_cloudwatch_logs(aws):
+    aws.client("s3").create_bucket(Bucket="audit-bucket")
+    aws.client("cloudtrail").create_trail(Name="audit", S3BucketName="audit-bucket", IsMultiRegionTrail=True)
+    aws.client("cloudtrail").start_logging(Name="audit")
+    checks = {c.name: c for c in pipeline.preflight(SETTINGS, aws, check_certificate=False)}
+    assert checks["existing trails"].ok is None
+    assert "trail(s) audit already record this region" in checks["existing trails"].detail
+    assert "second copy" in checks["existing trails"].detail
+
+
+def test_preflight_on_a_clean_account_has_no_trail_to_offer(aws):
+    checks = {c.name: c for c in pipeline.preflight(SETTINGS, aws, check_certificate=False)}
+    assert checks["existing trails"].ok is True
+
+
+def test_an_existing_log_group_needs_a_trail_writing_to_it_and_room_for_a_filter(aws):
+    group = "/aws/cloudtrail/company"
+    settings = replace(SETTINGS, existing_log_group=group)
+    aws.client("logs").create_log_group(logGroupName=group)
+    checks = {c.name: c for c in pipeline.preflight(settings, aws, check_certificate=False)}
+    assert checks["trail to log group"].ok is False
+    assert "no trail in this account writes to /aws/cloudtrail/company" in checks["trail to log group"].detail
+    assert checks["subscription filters"].ok is True
+
+    trail_to_logs(aws, "company", "/aws/cloudtrail/other")  # writes elsewhere
+    group_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:*"
+    aws.client("cloudtrail").update_trail(Name="company", CloudWatchLogsLogGroupArn=group_arn,
+                                          CloudWatchLogsRoleArn=f"arn:aws:iam::{ACCOUNT}:role/trail")  # fmt: skip
+    logs = aws.client("logs")
+    destination = {"RoleARN": f"arn:aws:iam::{ACCOUNT}:role/x", "BucketARN": "arn:aws:s3:::company-bucket"}
+    stream = aws.client("firehose").create_delivery_stream(
+        DeliveryStreamName="other", ExtendedS3DestinationConfiguration=destination)["DeliveryStreamARN"]  # fmt: skip
+    for name in ("security-tool", "archive"):
+        logs.put_subscription_filter(logGroupName=group, filterName=name, filterPattern="",
+                                     destinationArn=stream, roleArn=f"arn:aws:iam::{ACCOUNT}:role/x")  # fmt: skip
+    checks = {c.name: c for c in pipeline.preflight(settings, aws, check_certificate=False)}
+    assert checks["trail to log group"].ok is True
+    assert checks["subscription filters"].ok is False
+    assert "already has 2 subscription filters (security-tool, archive)" in checks["subscription filters"].detail
+
+
+def test_an_organization_trail_needs_the_management_account_and_trusted_access(aws):
+    settings = replace(SETTINGS, organization_trail=True)
+    checks = {c.name: c for c in pipeline.preflight(settings, aws, check_certificate=False)}
+    assert checks["organization"].ok is False
+    assert "not in an organization" in checks["organization"].detail
+
+    organizations = aws.client("organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    checks = {c.name: c for c in pipeline.preflight(settings, aws, check_certificate=False)}
+    assert checks["organization"].ok is True
+    assert "management account" in checks["organization"].detail
+    assert checks["trusted access"].ok is False
+    assert "enable-aws-service-access --service-principal cloudtrail.amazonaws.com" in checks["trusted access"].detail
+
+    organizations.enable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
+    checks = {c.name: c for c in pipeline.preflight(settings, aws, check_certificate=False)}
+    assert checks["trusted access"].ok is True
+
+
+def test_a_member_account_is_told_where_to_deploy_an_organization_trail(aws):
+    checks = pipeline._organization_checks(_Organization(master="111111111111", delegated=[]), ACCOUNT)
+    assert checks[0].ok is False
+    assert "neither the management account (111111111111)" in checks[0].detail
+    assert "register-delegated-administrator" in checks[0].detail
+    checks = pipeline._organization_checks(_Organization(master="111111111111", delegated=[ACCOUNT]), ACCOUNT)
+    assert checks[0].ok is True
+    assert "delegated administrator" in checks[0].detail
+
+
+class _Organization:
+    """An organizations client as a member account sees it (moto's account is always the management one)."""
+
+    def __init__(self, master: str, delegated: list[str]) -> None:
+        self.master, self.delegated = master, delegated
+
+    def __call__(self, service: str):
+        assert service == "organizations"
+        return self
+
+    def describe_organization(self):
+        return {"Organization": {"Id": "o-abcdefghij", "MasterAccountId": self.master}}
+
+    def list_delegated_administrators(self, ServicePrincipal):  # noqa: N803 - boto3's argument name
+        return {"DelegatedAdministrators": [{"Id": account} for account in self.delegated]}
+
+    def list_aws_service_access_for_organization(self):
+        return {"EnabledServicePrincipals": [{"ServicePrincipal": "cloudtrail.amazonaws.com"}]}

@@ -89,3 +89,20 @@ def test_iam_policies_name_their_resources():
         for policy in resource["Properties"]["Policies"]:
             for statement in policy["PolicyDocument"]["Statement"]:
                 assert statement.get("Resource") not in ("*", ["*"]), f"{logical_id}: {policy['PolicyName']}"
+
+
+def test_the_import_template_brings_in_only_the_buckets_and_lints_clean():
+    """What apply imports after a destroy kept the buckets: they, as the template declares them, and nothing else."""
+    from cloudtrail_firehose.aws.pipeline import import_template
+
+    text = import_template(["FailedDeliveryBucket", "TrailBucket"])
+    document = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    full = template()
+    assert set(document["Resources"]) == {"FailedDeliveryBucket", "TrailBucket"}
+    assert "Outputs" not in document  # an import cannot add Outputs
+    for name, resource in document["Resources"].items():
+        assert resource == full["Resources"][name]
+        assert resource["DeletionPolicy"] == "Retain"
+    assert document["Parameters"] == full["Parameters"]
+    errors = [str(m) for m in lint(text, config=ManualArgs(regions=["us-east-1"])) if m.rule.id.startswith("E")]
+    assert errors == []

@@ -34,7 +34,9 @@ CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
 CHANGE_SET_PREFIX = "cloudtrail-firehose-"
 DONE = ("_COMPLETE", "_FAILED")
 FIREHOSE_SECRET_REFRESH = timedelta(minutes=15)  # Firehose's 10-minute secret cache, and a margin
-FAILED_STACK = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED")
+FAILED_STACK = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "IMPORT_ROLLBACK_COMPLETE",
+                "IMPORT_ROLLBACK_FAILED")  # fmt: skip
+BUCKETS = ("FailedDeliveryBucket", "TrailBucket")  # the template's buckets, in settings.bucket_names order
 # The least-privilege policy for whoever deploys (README, Permissions); tests/deploy_permissions.py derives it
 # from CloudFormation's resource schemas and the app's own calls.
 DEPLOY_POLICY_PATH = Path(__file__).with_name("deploy_policy.json")
@@ -122,6 +124,9 @@ def preflight(
         checks += _name_clashes(client, settings, identity["Account"])
     if settings.existing_log_group:
         checks.append(_existing_log_group(client("logs"), settings))
+    checks += _trail_checks(client, settings)
+    if settings.organization_trail:
+        checks += _organization_checks(client, identity["Account"])
     return checks
 
 
@@ -184,10 +189,13 @@ def _name_clashes(client, settings: PipelineSettings, account: str) -> list[Chec
     prefix = settings.name_prefix
     clashes = []
     s3 = client("s3")
+    kept = kept_buckets(s3, settings, account)
     for bucket in bucket_names(settings, account):
+        if bucket in kept.values():
+            continue
         try:
             s3.head_bucket(Bucket=bucket)
-            clashes.append(f"S3 bucket {bucket} already exists")
+            clashes.append(f"S3 bucket {bucket} already exists and was not made by stack {settings.stack_name}")
         except ClientError as error:
             if error.response["Error"]["Code"] in ("403", "AccessDenied"):
                 clashes.append(f"S3 bucket {bucket} belongs to another account")
@@ -202,10 +210,14 @@ def _name_clashes(client, settings: PipelineSettings, account: str) -> list[Chec
         found = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
         if any(g["logGroupName"] == group for g in found):
             clashes.append(f"log group {group} already exists")
+    checks = []
+    if kept:
+        checks.append(Check("kept buckets", True, f"{', '.join(kept.values())} kept by an earlier destroy of stack "
+                            f"{settings.stack_name}: apply adopts them, with their data"))  # fmt: skip
     if clashes:
-        return [Check("names", False, f"name_prefix {prefix!r} clashes with what is already there: "
-                      f"{'; '.join(clashes)}. Choose another name_prefix, or remove them.")]  # fmt: skip
-    return [Check("names", True, f"no resource named {prefix}* exists yet")]
+        return checks + [Check("names", False, f"name_prefix {prefix!r} clashes with what is already there: "
+                               f"{'; '.join(clashes)}. Choose another name_prefix, or remove them.")]  # fmt: skip
+    return checks + [Check("names", True, f"no other resource named {prefix}* exists yet")]
 
 
 def _failed_stack_advice(stack: dict) -> str:
@@ -213,6 +225,131 @@ def _failed_stack_advice(stack: dict) -> str:
         f"stack {stack['StackName']} is {stack['StackStatus']} after a failed deploy and cannot be updated: "
         "run destroy, fix the cause shown in its events, then apply again"
     )
+
+
+# --- trails and organizations already there --------------------------------------------------------
+
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+MAX_SUBSCRIPTION_FILTERS = 2  # per log group, and it cannot be raised (CloudWatch Logs quotas)
+
+
+@dataclass
+class ExistingTrail:
+    name: str
+    home_region: str
+    logging: bool
+    log_group: str  # "" when the trail does not send to CloudWatch Logs
+    log_group_region: str
+
+
+def existing_trails(cloudtrail) -> list[ExistingTrail]:
+    """Every trail that records this region (its own and multi-region ones from elsewhere), with its state."""
+    trails = []
+    for trail in _call("listing the account's trails", cloudtrail.describe_trails, includeShadowTrails=True)[
+            "trailList"]:  # fmt: skip
+        status = _call(f"reading the status of trail {trail['Name']}", cloudtrail.get_trail_status,
+                       Name=trail.get("TrailARN") or trail["Name"])  # fmt: skip
+        # arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*
+        parts = (trail.get("CloudWatchLogsLogGroupArn") or "").split(":")
+        group, group_region = (parts[6], parts[3]) if len(parts) >= 7 else ("", "")
+        trails.append(ExistingTrail(trail["Name"], trail.get("HomeRegion", ""), bool(status.get("IsLogging")), group,
+                            group_region))  # fmt: skip
+    return trails
+
+
+def _trail_checks(client, settings: PipelineSettings) -> list[Check]:
+    try:
+        trails = [t for t in existing_trails(client("cloudtrail")) if t.name != settings.stack_name]
+    except PipelineError as error:
+        return [Check("existing trails", None, f"could not list the account's trails ({error})")]
+    if settings.existing_log_group:
+        return [_trail_writes_to(trails, settings), _subscription_room(client("logs"), settings)]
+    logging = [t for t in trails if t.logging]
+    if not logging:
+        return [Check("existing trails", True, "no other trail records this region; a new trail is created")]
+    to_logs = [t for t in logging if t.log_group and t.log_group_region == settings.region]
+    if to_logs:
+        offer = "; ".join(f"trail {t.name} writes to log group {t.log_group}" for t in to_logs)
+        return [Check("existing trails", None, f"{offer}. Set existing_log_group={to_logs[0].log_group} to "
+                      "send that trail to Splunk instead of creating a second trail, which CloudTrail charges "
+                      "for (only the first copy of management events is free)")]  # fmt: skip
+    names = ", ".join(t.name for t in logging)
+    return [Check("existing trails", None, f"trail(s) {names} already record this region; the new trail is a "
+                  "second copy of management events, which CloudTrail charges for. To avoid that, send one of them "
+                  "to a CloudWatch Logs group and set existing_log_group to it")]  # fmt: skip
+
+
+def _trail_writes_to(trails: list[ExistingTrail], settings: PipelineSettings) -> Check:
+    group = settings.existing_log_group
+    writers = [t for t in trails if t.log_group == group and t.log_group_region == settings.region]
+    logging = [t.name for t in writers if t.logging]
+    if logging:
+        return Check("trail to log group", True, f"trail {logging[0]} writes to {group}")
+    if writers:
+        return Check("trail to log group", False, f"trail {writers[0].name} writes to {group} but is not logging; "
+                     "start it (CloudTrail console, or aws cloudtrail start-logging)")  # fmt: skip
+    return Check("trail to log group", False, f"no trail in this account writes to {group}, so nothing would reach "
+                 "Splunk: point a trail's CloudWatch Logs delivery at it, or leave existing_log_group empty to "
+                 "create a trail")  # fmt: skip
+
+
+def _subscription_room(logs, settings: PipelineSettings) -> Check:
+    ours = f"{settings.name_prefix}-to-firehose"
+    try:
+        filters = logs.describe_subscription_filters(logGroupName=settings.existing_log_group)["subscriptionFilters"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+            return Check("subscription filters", None, "the log group does not exist (see above)")
+        raise explain(error, "reading the log group's subscription filters") from error
+    others = [f["filterName"] for f in filters if f["filterName"] != ours]
+    if len(others) >= MAX_SUBSCRIPTION_FILTERS:
+        return Check("subscription filters", False, f"{settings.existing_log_group} already has "
+                     f"{len(others)} subscription filters ({', '.join(others)}), the most a log group can have; "
+                     "remove one, or use another log group")  # fmt: skip
+    return Check("subscription filters", True, f"{len(others)} of {MAX_SUBSCRIPTION_FILTERS} in use by others")
+
+
+def _organization_checks(client, account: str) -> list[Check]:
+    """An organization trail is created from the management account or a delegated administrator for
+    CloudTrail, with trusted access for CloudTrail on (AWS CloudTrail User Guide, "Creating a trail for an
+    organization")."""
+    organizations = client("organizations")
+    try:
+        organization = organizations.describe_organization()["Organization"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "AWSOrganizationsNotInUseException":
+            return [Check("organization", False, f"account {account} is not in an organization; turn "
+                          "organization_trail off, or deploy from the organization's management account")]  # fmt: skip
+        return [Check("organization", None, f"could not read the organization ({explain(error, 'reading it')}); "
+                      "the deploy fails unless this is its management or a delegated administrator")]  # fmt: skip
+    management = organization["MasterAccountId"]
+    if management == account:
+        role = Check("organization", True, f"{account} is the management account of {organization['Id']}")
+    else:
+        try:
+            delegated = organizations.list_delegated_administrators(ServicePrincipal=CLOUDTRAIL)
+            admins = {a["Id"] for a in delegated["DelegatedAdministrators"]}
+        except ClientError:  # a member account may not list them: then it is not one
+            admins = set()
+        if account not in admins:
+            return [Check("organization", False, f"{account} is neither the management account ({management}) of "
+                          f"{organization['Id']} nor a delegated administrator for CloudTrail: deploy from "
+                          f"{management}, or register this account there with aws organizations "
+                          f"register-delegated-administrator --service-principal {CLOUDTRAIL} --account-id "
+                          f"{account}")]  # fmt: skip
+        role = Check("organization", True, f"{account} is a delegated administrator for CloudTrail in "
+                     f"{organization['Id']}")  # fmt: skip
+    try:
+        enabled = {s["ServicePrincipal"] for s in
+                   organizations.list_aws_service_access_for_organization()["EnabledServicePrincipals"]}  # fmt: skip
+    except ClientError:
+        return [role, Check("trusted access", None, "could not read whether trusted access for CloudTrail is on; "
+                            "the deploy fails if it is off")]  # fmt: skip
+    if CLOUDTRAIL not in enabled:
+        return [role, Check("trusted access", False, "trusted access for CloudTrail is off in the organization: "
+                            f"in the management account ({management}) run aws organizations "
+                            f"enable-aws-service-access --service-principal {CLOUDTRAIL}")]  # fmt: skip
+    return [role, Check("trusted access", True, "trusted access for CloudTrail is on")]
 
 
 # --- plan and apply -------------------------------------------------------------------------------
@@ -326,6 +463,7 @@ def ensure_pipeline(
     # The secret holds the real token before the stack exists, so Firehose never delivers with another.
     arn = ensure_hec_token_secret(client("secretsmanager"), settings.hec_token_secret_name, hec_token, progress)
     settings = replace(settings, hec_token_secret_arn=arn)
+    _adopt_kept_buckets(settings, client, progress, sleep)
     if settings.processor == "lambda":
         settings = _ensure_processor_code(settings, client, progress, sleep)
     _converge(settings, client, progress, sleep)
@@ -479,6 +617,87 @@ def stack_outputs(cfn, stack_name: str) -> dict[str, str]:
     if stack is None:
         raise PipelineError(f"stack {stack_name} does not exist; run apply first")
     return _outputs(stack)
+
+
+# --- buckets an earlier destroy kept -----------------------------------------------------------
+
+
+def kept_buckets(s3, settings: PipelineSettings, account: str) -> dict[str, str]:
+    """Logical id -> name of each of the stack's buckets that exists outside any stack, made by this stack.
+
+    CloudFormation tags what it creates with aws:cloudformation:stack-name and :logical-id, and the tags
+    stay when a destroy keeps the bucket; a bucket of that name without them is someone else's.
+    """
+    kept = {}
+    for logical_id, bucket in zip(BUCKETS, bucket_names(settings, account), strict=False):
+        try:
+            tags = s3.get_bucket_tagging(Bucket=bucket, ExpectedBucketOwner=account)["TagSet"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchBucket", "NoSuchTagSet", "404", "403", "AccessDenied"):
+                continue
+            raise explain(error, f"reading the tags of bucket {bucket}") from error
+        except BotoCoreError as error:
+            raise explain(error, f"reading the tags of bucket {bucket}") from error
+        tags = {t["Key"]: t["Value"] for t in tags}
+        if (tags.get("aws:cloudformation:stack-name"), tags.get("aws:cloudformation:logical-id")) == (
+                settings.stack_name, logical_id):  # fmt: skip
+            kept[logical_id] = bucket
+    return kept
+
+
+def import_template(logical_ids: list[str]) -> str:
+    """The template cut down to these resources, with its Parameters and Conditions, and no Outputs.
+
+    An import may only bring resources in (AWS CloudFormation User Guide, "Import AWS resources into a
+    CloudFormation stack"). The cut is taken from template.yaml's text, so the buckets are declared once.
+    """
+    sections = _blocks(TEMPLATE_PATH.read_text(), indent="")
+    resources = _blocks(sections["Resources"].split("\n", 1)[1], indent="  ")
+    return "".join([sections["AWSTemplateFormatVersion"], sections["Parameters"], sections["Conditions"],
+                    "Resources:\n", *(resources[i] for i in logical_ids)])  # fmt: skip
+
+
+def _blocks(text: str, indent: str) -> dict[str, str]:
+    """YAML mapping entries at this indent, by key, each with the lines below it (comments dropped)."""
+    blocks: dict[str, str] = {}
+    key = None
+    for line in text.splitlines(keepends=True):
+        if line.startswith(indent) and line[len(indent):len(indent) + 1] not in ("", " ", "#", "\n"):
+            key = line[len(indent):].split(":", 1)[0]
+            blocks[key] = ""
+        if key is not None and not line.strip().startswith("#"):
+            blocks[key] += line
+    return blocks
+
+
+def _adopt_kept_buckets(settings: PipelineSettings, session, progress: Progress, sleep) -> None:
+    """Before a stack is created, bring the buckets an earlier destroy kept (with their data) into it."""
+    client = clients(session, settings.region)
+    cfn = client("cloudformation")
+    stack = _stack(cfn, settings.stack_name)
+    if stack and stack["StackStatus"] != "REVIEW_IN_PROGRESS":
+        return
+    kept = kept_buckets(client("s3"), settings, client.account)
+    if not kept:
+        return
+    _discard_earlier_plans(cfn, stack, sleep)
+    progress(f"Adopting the S3 bucket(s) an earlier destroy kept, with their data: {', '.join(kept.values())}")
+    name = f"{CHANGE_SET_PREFIX}import-{datetime.now(UTC):%Y%m%d%H%M%S}"
+    to_import = [{"ResourceType": "AWS::S3::Bucket", "LogicalResourceId": logical_id,
+                  "ResourceIdentifier": {"BucketName": bucket}} for logical_id, bucket in kept.items()]  # fmt: skip
+    _call("creating the import of the kept buckets", cfn.create_change_set, StackName=settings.stack_name,
+          ChangeSetName=name, ChangeSetType="IMPORT", TemplateBody=import_template(list(kept)),
+          Parameters=settings.template_parameters(), Capabilities=CAPABILITIES, ResourcesToImport=to_import,
+          Tags=[{"Key": "created-by", "Value": "cloudtrail_firehose"}])  # fmt: skip
+    if _wait_for_change_set(cfn, settings.stack_name, name, sleep) is None:
+        raise PipelineError(f"CloudFormation found nothing to import into {settings.stack_name}")
+    before = _event_ids(cfn, settings.stack_name)
+    _call("importing the kept buckets", cfn.execute_change_set, StackName=settings.stack_name, ChangeSetName=name)
+    final = _watch(cfn, settings.stack_name, before, progress, sleep)
+    if final != "IMPORT_COMPLETE":
+        raise PipelineError(_failure_reason(cfn, settings.stack_name, before, final) + " The buckets and their data "
+                            "are untouched.")  # fmt: skip
+    progress(f"Stack {settings.stack_name}: IMPORT_COMPLETE")
 
 
 # --- status, destroy, export ---------------------------------------------------------------------
