@@ -134,6 +134,9 @@ OPTIONS = {
 }
 
 
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:111111111111:secret:cloudtrail-firehose/splunk-hec-token-AbCdEf"
+
+
 def driver_combinations() -> dict[str, dict[str, str]]:
     """Every set of template parameters the driver can produce, by a readable id.
 
@@ -153,6 +156,7 @@ def driver_combinations() -> dict[str, dict[str, str]]:
                 hec_url="https://http-inputs-firehose-acme.splunkcloud.com", region="us-east-1", **chosen,
                 custom_filter_pattern=CUSTOM_PATTERN if chosen["filter_preset"] == "custom" else "",
                 organization_id=ORGANIZATION_ID if chosen["organization_trail"] else "", processor_code_key=code_key,
+                hec_token_secret_arn=SECRET_ARN,  # the driver creates the secret before the stack
             )  # fmt: skip
             try:
                 settings.validate()
