@@ -457,7 +457,7 @@ def ensure_pipeline(
     hec_token: str | None = None,
     sleep=time.sleep,
 ) -> dict[str, str]:
-    """Converge the stack on these settings (apply), then the HEC token secret; return the outputs."""
+    """The HEC token secret first, then kept buckets adopted, then the stack converged (apply); return the outputs."""
     client = clients(session, settings.region)
     settings.validate()
     # The secret holds the real token before the stack exists, so Firehose never delivers with another.

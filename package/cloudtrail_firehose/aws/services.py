@@ -6,9 +6,10 @@ This file is read by build.py on its own, so it must not import anything.
 """
 
 # Services the app makes clients for (the template creates the trail and the Lambda function:
-# CloudFormation calls those services, the app does not).
+# CloudFormation calls Lambda, the app does not).
 APP_SERVICES: tuple[str, ...] = (
     "cloudformation",  # the pipeline is one stack: plan, apply, status, destroy
+    "cloudtrail",  # preflight: the account's trails and their CloudWatch Logs targets
     "cloudwatch",  # Firehose delivery metrics for pipeline health
     "firehose",  # delivery stream status
     "iam",  # preflight permission simulation, name clashes
