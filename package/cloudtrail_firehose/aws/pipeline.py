@@ -530,8 +530,7 @@ def ensure_hec_token_secret(secrets, name: str, token: str | None, progress: Pro
                                 "page, or set CLOUDTRAIL_FIREHOSE_HEC_TOKEN to the token and apply again")  # fmt: skip
         created = _call("storing the HEC token", secrets.create_secret, Name=name,
                         Description="Splunk HEC token for the CloudTrail Firehose stream (written by the Splunk app)",
-                        SecretString=json.dumps({"hec_token": token}),
-                        Tags=[{"Key": "created-by", "Value": "cloudtrail_firehose"}])  # fmt: skip
+                        SecretString=json.dumps({"hec_token": token}))  # fmt: skip (no Tags: they need TagResource)
         progress("HEC token stored in Secrets Manager for Firehose")
         return created["ARN"]
     if described.get("DeletedDate"):  # an earlier destroy scheduled it for deletion
