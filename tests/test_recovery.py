@@ -15,14 +15,13 @@ import boto3
 import botocore.exceptions
 import moto_s3_conditional  # noqa: F401 - atomic conditional PutObject, as S3 documents it
 import pytest
-from cloudtrail_firehose.firehose.records import event_time
+from cloudtrail_firehose.firehose.records import FAILED_DELIVERY_PREFIXES, event_time
 from cloudtrail_firehose.inputs import recovery as recovery_module
 from cloudtrail_firehose.inputs.recovery import (
     LEASE_KEY,
     MAX_ATTEMPTS,
     MAX_WRITES,
     NEEDS_ATTENTION,
-    PREFIXES,
     SETTLE_SECONDS,
     Checkpoint,
     Lease,
@@ -150,7 +149,8 @@ def recovery(s3, splunk: Splunk, checkpoint_path, batch_size: int = 7, lease: Le
 
 
 def waiting_keys(s3) -> set[str]:
-    return {o["Key"] for p in PREFIXES for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=p).get("Contents", [])}
+    return {o["Key"] for prefix in FAILED_DELIVERY_PREFIXES
+            for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])}  # fmt: skip
 
 
 def all_keys(s3) -> set[str]:

@@ -11,7 +11,6 @@ from cloudtrail_firehose.access import Clients, clients
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import explain
 from cloudtrail_firehose.aws.settings import PipelineSettings
-from cloudtrail_firehose.inputs.recovery import PREFIXES
 
 # CloudWatch metric (namespace AWS/Firehose) -> (statistic, field name in the health event)
 METRICS = {
@@ -83,28 +82,14 @@ def _unknown_code(state: object) -> str | None:
     return None
 
 
-def failed_delivery_backlog(s3, bucket: str) -> int | str:
-    """Objects waiting for recovery: only Firehose's failed-delivery prefixes, not recovered/,
-    needs-attention/ or the recovery lease, which stay in the same bucket."""
-    count = 0
-    try:
-        for prefix in PREFIXES:
-            count += s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000).get("KeyCount", 0)
-    except ClientError as error:
-        return f"unknown ({error.response.get('Error', {}).get('Code', 'Unknown')})"
-    return count
-
-
 def pipeline_health(settings: PipelineSettings, session: pipeline.Session = None, now: datetime | None = None) -> dict:
     now = now or datetime.now(UTC)
     client: Clients = clients(session, settings.region)
     state = pipeline.status(settings, client, detect_drift=False)
     report = {"pipeline": settings.stack_name, "region": settings.region, "stack_status": state["status"]}
     if state["status"] != "NOT_DEPLOYED":
-        bucket = state["outputs"].get("FailedDeliveryBucketName")
-        backlog = failed_delivery_backlog(client("s3"), bucket) if bucket else None
         report.update(drift=state["drift"], delivery_stream=state.get("delivery_stream"),
-                      failed_delivery_backlog=backlog)  # fmt: skip
+                      failed_delivery_backlog=state.get("failed_delivery_objects"))  # fmt: skip
         stream = state["outputs"].get("DeliveryStreamName", settings.stack_name)
         report["metrics"] = delivery_metrics(client("cloudwatch"), stream, now)
     else:

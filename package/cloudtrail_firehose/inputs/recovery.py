@@ -52,7 +52,6 @@ from cloudtrail_firehose.firehose.records import (
 )
 from cloudtrail_firehose.log import get_logger
 
-PREFIXES = FAILED_DELIVERY_PREFIXES
 RECOVERED, NEEDS_ATTENTION = "recovered/", "needs-attention/"
 LEASE_KEY = "cloudtrail-firehose-recovery.lease"  # outside every prefix Firehose or recovery writes to
 SETTLE_SECONDS = 120.0  # written events must be searchable this long after they were written
@@ -345,7 +344,7 @@ class Recovery:
     def pending_objects(self) -> list[dict]:
         objects = []
         paginator = self.s3.get_paginator("list_objects_v2")
-        for prefix in PREFIXES:
+        for prefix in FAILED_DELIVERY_PREFIXES:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 objects += page.get("Contents", [])
         return sorted(objects, key=lambda o: o["Key"])
