@@ -39,6 +39,8 @@ def test_the_template_names_its_buckets_with_the_one_formula():
     settings = PipelineSettings(region="eu-west-1", name_prefix="acme")
     assert settings.bucket_names("123456789012") == ["acme-failed-123456789012-eu-west-1",
                                                      "acme-trail-123456789012-eu-west-1"]  # fmt: skip
+    for group in schema.log_group_names("${NamePrefix}"):
+        assert f'LogGroupName: !Sub "{group}"' in committed, group
     existing = dataclasses.replace(settings, existing_log_group="/aws/trail")
     assert existing.bucket_names("123456789012") == ["acme-failed-123456789012-eu-west-1"]
 

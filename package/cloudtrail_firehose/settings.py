@@ -28,6 +28,8 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 # The template names its buckets with this formula too (tests/test_settings.py checks its !Sub).
 BUCKET_NAME = "{prefix}-{kind}-{account}-{region}"
 BUCKET_KINDS = ("failed", "trail")
+# The template's own log groups: Firehose's error logs and the trail's events.
+LOG_GROUP_NAMES = ("/aws/kinesisfirehose/{prefix}", "/aws/cloudtrail/{prefix}")
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,11 @@ def stored(setting: Setting, has_secret: bool | Collection[str]) -> bool:
 def input_index(own: str | None, config: Mapping[str, str]) -> str:
     """The index a modular input writes to: its stanza's, else the one setup saved, else Splunk's default."""
     return own or config.get("index") or "main"
+
+
+def log_group_names(prefix: str) -> list[str]:
+    """The log groups the stack creates (FirehoseLogGroup, TrailLogGroup)."""
+    return [name.format(prefix=prefix) for name in LOG_GROUP_NAMES]
 
 
 def bucket_name(prefix: str, kind: str, account: str, region: str) -> str:

@@ -22,6 +22,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from botocore.parsers import ResponseParserError
 
+from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.access import Clients, clients
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
@@ -190,7 +191,7 @@ def _name_clashes(client, settings: PipelineSettings, account: str) -> list[Chec
     clashes = []
     s3 = client("s3")
     kept = kept_buckets(s3, settings, account)
-    for bucket in bucket_names(settings, account):
+    for bucket in settings.bucket_names(account):
         if bucket in kept.values():
             continue
         try:
@@ -206,7 +207,7 @@ def _name_clashes(client, settings: PipelineSettings, account: str) -> list[Chec
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise explain(error, "looking for name clashes") from error
     logs = client("logs")
-    for group in (f"/aws/kinesisfirehose/{prefix}", f"/aws/cloudtrail/{prefix}"):
+    for group in schema.log_group_names(prefix):
         found = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
         if any(g["logGroupName"] == group for g in found):
             clashes.append(f"log group {group} already exists")
@@ -484,7 +485,7 @@ def _ensure_processor_code(settings: PipelineSettings, client: Clients, progress
     """Upload the processor's code to the failed-delivery bucket (created first if needed)."""
     code = processor_zip()
     key = f"lambda/processor-{hashlib.sha256(code).hexdigest()[:16]}.zip"
-    bucket = bucket_names(settings, client.account)[0]
+    bucket = settings.bucket_names(client.account)[0]
     s3 = client("s3")
     if not _bucket_exists(s3, bucket):
         progress("Creating the stack without the processor first: its code goes into the stack's bucket")
@@ -628,7 +629,7 @@ def kept_buckets(s3, settings: PipelineSettings, account: str) -> dict[str, str]
     stay when a destroy keeps the bucket; a bucket of that name without them is someone else's.
     """
     kept = {}
-    for logical_id, bucket in zip(BUCKETS, bucket_names(settings, account), strict=False):
+    for logical_id, bucket in zip(BUCKETS, settings.bucket_names(account), strict=False):
         try:
             tags = s3.get_bucket_tagging(Bucket=bucket, ExpectedBucketOwner=account)["TagSet"]
         except ClientError as error:
@@ -773,7 +774,7 @@ def destroy(
         progress(f"Stack {settings.stack_name}: DELETE_COMPLETE")
     _retire_hec_token_secret(client("secretsmanager"), settings.hec_token_secret_name, progress)
     s3 = client("s3")
-    buckets = [b for b in bucket_names(settings, client.account) if _bucket_exists(s3, b)]
+    buckets = [b for b in settings.bucket_names(client.account) if _bucket_exists(s3, b)]
     if not delete_data:
         for bucket in buckets:
             progress(f"Kept S3 bucket {bucket}: it may hold CloudTrail logs or failed deliveries. "
@@ -796,11 +797,6 @@ def _retire_hec_token_secret(secrets, name: str, progress: Progress) -> None:
     if not described.get("DeletedDate"):
         _call("deleting the HEC token secret", secrets.delete_secret, SecretId=name, RecoveryWindowInDays=7)
         progress(f"Secret {name} scheduled for deletion in 7 days (apply restores it)")
-
-
-def bucket_names(settings: PipelineSettings, account: str) -> list[str]:
-    """The buckets the template names (see FailedDeliveryBucket and TrailBucket), failed first."""
-    return settings.bucket_names(account)
 
 
 def _bucket_exists(s3, bucket: str) -> bool:
