@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Build, inspect and test the CloudTrail via Firehose Splunk app.
 
-    python3 build.py           package dist/cloudtrail_firehose-<version>.spl and run AppInspect
+    python3 build.py           package dist/cloudtrail_firehose-<version>.spl (the full app) and
+                               dist/cloudtrail_firehose_hec-<version>.spl (the HEC tier), and
+                               run AppInspect on each
     python3 build.py test      ruff, then the test suite (pytest on Python 3.13); extra
                                arguments go to pytest, e.g. python3 build.py test -k logging
 
@@ -25,6 +27,8 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+
+import build_tiers
 
 ROOT = Path(__file__).resolve().parent
 APP_ID = "cloudtrail_firehose"
@@ -426,10 +430,21 @@ def assemble(python: Path, out: Path = BUILD_DIR) -> Path:
     return app
 
 
+def assemble_hec_tier(out: Path = BUILD_DIR) -> Path:
+    """Lay out the HEC-tier package in out/cloudtrail_firehose_hec (see build_tiers.py)."""
+    app = out / build_tiers.HEC_APP_ID
+    step(f"assembling the HEC-tier package in {app.relative_to(ROOT) if app.is_relative_to(ROOT) else app}")
+    shutil.rmtree(app, ignore_errors=True)
+    try:
+        return build_tiers.assemble_hec_tier(ROOT, out, app_version())
+    except build_tiers.TierError as error:
+        raise BuildError(str(error)) from error
+
+
 def package(app: Path, dist: Path = DIST_DIR) -> Path:
     """Write dist/<app>-<version>.spl: a gzipped tar with the app folder at the top."""
     dist.mkdir(parents=True, exist_ok=True)
-    spl = dist / f"{APP_ID}-{app_version()}.spl"
+    spl = dist / f"{app.name}-{app_version()}.spl"
 
     def normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
         # Splunk Cloud rejects world-writable files; owners and modes are the same on every build.
@@ -439,18 +454,31 @@ def package(app: Path, dist: Path = DIST_DIR) -> Path:
         return info
 
     with tarfile.open(spl, "w:gz") as archive:
-        archive.add(app, arcname=APP_ID, filter=normalise)
+        archive.add(app, arcname=app.name, filter=normalise)
     return spl
 
 
 # --- AppInspect ------------------------------------------------------------------------------
 
 
-def run_appinspect(spl: Path, report: Path) -> dict:
-    step("running Splunk AppInspect (cloud tag, precert mode); this takes a minute")
-    appinspect = VENV / "bin" / "splunk-appinspect"
+APPINSPECT = VENV / "bin" / "splunk-appinspect"
+
+
+def enterprise_checks() -> list[str]:
+    """AppInspect's options for the HEC-tier package: Splunk Enterprise only, so not the cloud tag."""
+    listing = subprocess.run([str(APPINSPECT), "list", "checks", "--included-tags", "splunk_appinspect"],
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+    try:
+        names = build_tiers.checks_for_enterprise(listing)
+    except build_tiers.TierError as error:
+        raise BuildError(str(error)) from error
+    return [option for name in names for option in ("--checks", name)]
+
+
+def run_appinspect(spl: Path, report: Path, selection: list[str], what: str) -> dict:
+    step(f"running Splunk AppInspect on {spl.name} ({what}, precert mode); this takes a minute")
     result = subprocess.run(
-        [str(appinspect), "inspect", str(spl), "--mode", "precert", "--included-tags", "cloud",
+        [str(APPINSPECT), "inspect", str(spl), "--mode", "precert", *selection,
          "--data-format", "json", "--output-file", str(report)],
         capture_output=True,
         text=True,
@@ -486,26 +514,33 @@ def build() -> int:
     python = ensure_venv()
     version = app_version()
     write_generated_files()
-    app = assemble(python)
-    spl = package(app)
+    spl = package(assemble(python))
+    hec_spl = package(assemble_hec_tier())
     size = spl.stat().st_size
     if size > MAX_SPL_BYTES:
         raise BuildError(f"{spl.name} is {size / 1024 / 1024:.2f} MB, over the 1.5 MB budget: check lib/")
-    report_path = DIST_DIR / "appinspect.json"
     ensure_libmagic()
-    report = run_appinspect(spl, report_path)
-    summary = report.get("summary", {})
-    problems = appinspect_problems(report)
-    for problem in problems:
-        print(f"    {problem}")
-    counts = ", ".join(f"{key} {value}" for key, value in sorted(summary.items()))
-    print(
-        f"{APP_ID} {version}: {spl.relative_to(ROOT)} ({size / 1024 / 1024:.2f} MB)\n"
-        f"AppInspect: {counts}\nreport: {report_path.relative_to(ROOT)}"
-    )
-    if not appinspect_passed(report):
+    inspections = (
+        (spl, DIST_DIR / "appinspect.json", ["--included-tags", "cloud"], "cloud tag"),
+        (hec_spl, DIST_DIR / "appinspect_hec.json", enterprise_checks(),
+         "splunk_appinspect tag but its two Splunk Cloud HEC stanza checks"),
+    )  # fmt: skip
+    passed = True
+    for archive, report_path, selection, what in inspections:
+        report = run_appinspect(archive, report_path, selection, what)
+        for problem in appinspect_problems(report):
+            print(f"    {problem}")
+        counts = ", ".join(f"{key} {value}" for key, value in sorted(report.get("summary", {}).items()))
+        print(
+            f"{archive.name.removesuffix('.spl')}: {archive.relative_to(ROOT)} "
+            f"({archive.stat().st_size / 1024:.1f} KB)\n"
+            f"  AppInspect ({what}): {counts}\n  report: {report_path.relative_to(ROOT)}"
+        )
+        passed = passed and appinspect_passed(report)
+    if not passed:
         print("FAILED: AppInspect reported failures, errors or future failures (listed above)")
         return 1
+    print(f"{APP_ID} {version}: both packages AppInspect clean")
     return 0
 
 

@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 from cloudtrail_firehose.aws.services import APP_SERVICES, SHIPPED_SERVICES
+from cloudtrail_firehose.splunk import hec
+from splunk_conf import parse_conf, read_conf
 
 import build
+import build_tiers
 
 # The project's own development files, at the app's top level.
-FORBIDDEN_TOP = {"tests", "bench", "docs", "requirements", "package", "build", "dist", "build.py",
-                 "pyproject.toml", "README.md", ".gitignore", ".ci", ".venv", ".git"}  # fmt: skip
+FORBIDDEN_TOP = {"tests", "bench", "docs", "requirements", "package", "build", "dist", "build.py", "build_tiers.py",
+                 "hec_tier", "pyproject.toml", "README.md", ".gitignore", ".ci", ".venv", ".git"}  # fmt: skip
 # Caches, anywhere (vendored libraries included).
 FORBIDDEN_ANYWHERE = {"__pycache__", ".pytest_cache", ".ruff_cache", ".git", ".venv"}
 FORBIDDEN_SUFFIXES = (".pyc", ".pyo")
@@ -285,3 +288,83 @@ def test_the_built_modular_inputs_run_from_lib_on_python_313(built_app, script):
                             capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "<scheme>" in result.stdout
+
+
+# --- the HEC-tier package ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hec_tier(tmp_path_factory) -> Path:
+    """dist/cloudtrail_firehose_hec-<version>.spl as build.py makes it, unpacked."""
+    out = tmp_path_factory.mktemp("hec_tier")
+    spl = build.package(build.assemble_hec_tier(out=out / "build"), dist=out / "dist")
+    assert spl.name == f"cloudtrail_firehose_hec-{build.app_version()}.spl"
+    with tarfile.open(spl) as archive:
+        archive.extractall(out / "unpacked", filter="data")
+    return out / "unpacked" / "cloudtrail_firehose_hec"
+
+
+def test_hec_tier_package_holds_index_time_configuration_only(hec_tier):
+    files = {p.relative_to(hec_tier).as_posix() for p in hec_tier.rglob("*") if p.is_file()}
+    assert files == {"app.manifest", "LICENSE.txt", "README.txt", "default/app.conf", "default/props.conf",
+                     "default/inputs.conf", "metadata/default.meta"}  # fmt: skip
+
+
+def test_hec_tier_props_are_the_full_apps_index_time_settings_of_the_cloudtrail_stanzas(hec_tier):
+    full = read_conf(build.ROOT / "default" / "props.conf")
+    expected = {stanza: {key: value for key, value in full[stanza].items() if build_tiers.is_index_time(key)}
+                for stanza in ("aws:cloudtrail", f"source::{hec.SOURCE}")}  # fmt: skip
+    assert read_conf(hec_tier / "default" / "props.conf") == {"default": {}, **expected}
+    cloudtrail = expected["aws:cloudtrail"]
+    assert {"LINE_BREAKER", "SHOULD_LINEMERGE", "TRUNCATE", "TIME_PREFIX", "TIME_FORMAT", "TZ", "MAX_DAYS_AGO"} <= set(
+        cloudtrail
+    )
+    assert not {key for key in cloudtrail if key == "KV_MODE" or key.startswith(("EVAL-", "FIELDALIAS-", "LOOKUP-"))}
+    assert expected[f"source::{hec.SOURCE}"] == {
+        key: cloudtrail[key] for key in ("SHOULD_LINEMERGE", "LINE_BREAKER", "TRUNCATE")
+    }
+
+
+def test_a_props_key_of_unknown_time_stops_the_build_and_continued_values_follow_their_key():
+    with pytest.raises(build_tiers.TierError, match=r"'NEW_SETTING' is neither in .*INDEX_TIME_KEYS"):
+        build_tiers.index_time_props("[aws:cloudtrail]\nNEW_SETTING = 1\n", ("aws:cloudtrail",))
+    with pytest.raises(build_tiers.TierError, match=r"lacks the stanzas \['aws:cloudtrail'\]"):
+        build_tiers.index_time_props("[other]\nTZ = UTC\n", ("aws:cloudtrail",))
+    props = ("[aws:cloudtrail]\nEVAL-x = a \\\nTZ = b\nTIME_PREFIX = c\\\nd\n"
+             "[other]\nTZ = UTC\n")  # fmt: skip
+    assert parse_conf(build_tiers.index_time_props(props, ("aws:cloudtrail",))) == {
+        "default": {}, "aws:cloudtrail": {"TIME_PREFIX": "c\nd"}
+    }  # fmt: skip
+
+
+def test_hec_tier_input_is_disabled_with_acknowledgement_on_and_the_apps_source(hec_tier):
+    inputs = read_conf(hec_tier / "default" / "inputs.conf")
+    assert set(inputs) == {"default", f"http://{hec.INPUT_NAME}"}  # no [http]: HEC stays as the admin set it
+    stanza = inputs[f"http://{hec.INPUT_NAME}"]
+    assert stanza == {"disabled": "1", "useACK": "1", "source": hec.SOURCE, "sourcetype": hec.SOURCETYPE,
+                      "index": "aws_cloudtrail", "indexes": "aws_cloudtrail"}  # fmt: skip
+    # The index-time settings are keyed on what the token sets.
+    props = read_conf(hec_tier / "default" / "props.conf")
+    assert {f"source::{stanza['source']}", stanza["sourcetype"]} <= set(props)
+
+
+def test_hec_tier_app_has_its_own_id_and_the_apps_version(hec_tier):
+    app = read_conf(hec_tier / "default" / "app.conf")
+    version = build.app_version()
+    assert app["package"]["id"] == app["id"]["name"] == "cloudtrail_firehose_hec" != build.APP_ID
+    assert app["id"]["version"] == app["launcher"]["version"] == version
+    assert app["ui"]["is_visible"] == "false"
+    manifest = json.loads((hec_tier / "app.manifest").read_text())
+    assert manifest["info"]["id"] == {"group": None, "name": "cloudtrail_firehose_hec", "version": version}
+    assert manifest["targetWorkloads"] == ["_indexers", "_forwarders"]
+    assert read_conf(hec_tier / "metadata" / "default.meta")["props"] == {"export": "system"}
+
+
+def test_hec_tier_is_inspected_with_every_general_check_but_the_two_splunk_cloud_hec_stanza_rules():
+    listing = "\n".join(f"    - Name: {name}\n        - Tags: splunk_appinspect" for name in (
+        "check_package_compression", "check_inputs_conf_for_http_inputs",
+        "check_inputs_conf_for_http_global_usage", "check_for_indexer_synced_configs"))  # fmt: skip
+    kept = ["check_package_compression", "check_for_indexer_synced_configs"]
+    assert build_tiers.checks_for_enterprise(listing) == kept
+    with pytest.raises(build_tiers.TierError, match="no longer lists"):
+        build_tiers.checks_for_enterprise("    - Name: check_package_compression\n")
