@@ -523,7 +523,7 @@ def build() -> int:
     inspections = (
         (spl, DIST_DIR / "appinspect.json", ["--included-tags", "cloud"], "cloud tag"),
         (hec_spl, DIST_DIR / "appinspect_hec.json", enterprise_checks(),
-         "splunk_appinspect tag but its two Splunk Cloud HEC stanza checks"),
+         "splunk_appinspect checks less the 2 Splunk Cloud HEC stanza rules"),
     )  # fmt: skip
     passed = True
     for archive, report_path, selection, what in inspections:
