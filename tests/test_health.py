@@ -12,7 +12,7 @@ import moto_shims  # noqa: F401
 import pytest
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.settings import PipelineSettings
-from cloudtrail_firehose.inputs.health import pipeline_health, verdict
+from cloudtrail_firehose.inputs.health import HEALTH_LEASE_KEY, pipeline_health, verdict
 from cloudtrail_firehose.inputs.recovery import LEASE_KEY
 from moto import mock_aws
 from splunk_conf import read_conf
@@ -106,3 +106,20 @@ def test_a_delivery_stream_that_is_gone_is_failing():
     assert verdict({**base, "delivery_stream": "DELETING"})[0] == "failing"
     assert verdict({**base, "delivery_stream": "ACTIVE", "failed_delivery_backlog": "unknown (SlowDown)"})[0] == \
         "flowing"
+
+
+def test_one_instance_reports_a_pipeline_however_many_poll_it(deployed):
+    # Search head cluster members each run the input; the health lease (S3 conditional writes, as for
+    # recovery) lets one of them write the report, so alerts fire once per poll, not once per member.
+    session, outputs = deployed
+    first = pipeline_health(SETTINGS, session, owner="sh1:firehose_health://cloudtrail-firehose")
+    second = pipeline_health(SETTINGS, session, owner="sh2:firehose_health://cloudtrail-firehose")
+    again = pipeline_health(SETTINGS, session, owner="sh1:firehose_health://cloudtrail-firehose")
+    assert first is not None
+    assert second is None
+    assert again is not None
+    assert first["failed_delivery_backlog"] == 0  # the lease is no backlog
+    bucket = outputs["FailedDeliveryBucketName"]
+    session.client("s3").put_object(Bucket=bucket, Key=HEALTH_LEASE_KEY,
+                                    Body=b'{"owner": "sh1:firehose_health://cloudtrail-firehose", "expires": 0}')
+    assert pipeline_health(SETTINGS, session, owner="sh2:firehose_health://cloudtrail-firehose") is not None

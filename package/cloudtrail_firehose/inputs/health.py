@@ -11,6 +11,8 @@ from cloudtrail_firehose.access import Clients, clients
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import explain
 from cloudtrail_firehose.aws.settings import PipelineSettings
+from cloudtrail_firehose.inputs.recovery import Lease, LeaseHeldError
+from cloudtrail_firehose.log import get_logger
 
 # CloudWatch metric (namespace AWS/Firehose) -> (statistic, field name in the health event)
 METRICS = {
@@ -23,6 +25,7 @@ METRICS = {
     "ThrottledRecords": ("Sum", "throttled_records"),
 }
 STALE_AFTER_SECONDS = 900
+HEALTH_LEASE_KEY = "cloudtrail-firehose-health.lease"  # beside recovery's lease, outside Firehose's prefixes
 # Answers that say AWS declined to tell us now, not that the pipeline is broken.
 THROTTLED = ("ThrottlingException", "Throttling", "LimitExceededException", "TooManyRequestsException",
              "RequestLimitExceeded", "SlowDown", "ServiceUnavailable", "ServiceUnavailableException")
@@ -82,12 +85,35 @@ def _unknown_code(state: object) -> str | None:
     return None
 
 
-def pipeline_health(settings: PipelineSettings, session: pipeline.Session = None, now: datetime | None = None) -> dict:
+def reports_here(s3, bucket: str, owner: str) -> bool:
+    """Whether this owner holds (or now takes) the health lease in the pipeline's bucket."""
+    try:
+        Lease(s3, bucket, owner, key=HEALTH_LEASE_KEY).acquire()
+    except LeaseHeldError:
+        return False
+    except ClientError as error:
+        # Without s3:PutObject there is no lease: report (perhaps twice) rather than fall silent.
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        get_logger("health").warning("health lease in %s not taken (%s); reporting anyway", bucket, code)
+    return True
+
+
+def pipeline_health(settings: PipelineSettings, session: pipeline.Session = None, now: datetime | None = None,
+                    owner: str | None = None) -> dict | None:  # fmt: skip
+    """The pipeline's health report.
+
+    With owner (this Splunk instance and stanza), only the holder of the pipeline's health lease
+    reports, so the members of a search head cluster write one report per poll between them: None
+    when another member holds it.
+    """
     now = now or datetime.now(UTC)
     client: Clients = clients(session, settings.region)
     state = pipeline.status(settings, client, detect_drift=False)
     report = {"pipeline": settings.stack_name, "region": settings.region, "stack_status": state["status"]}
     if state["status"] != "NOT_DEPLOYED":
+        bucket = state["outputs"].get("FailedDeliveryBucketName")
+        if owner and bucket and not reports_here(client("s3"), bucket, owner):
+            return None
         report.update(drift=state["drift"], delivery_stream=state.get("delivery_stream"),
                       failed_delivery_backlog=state.get("failed_delivery_objects"))  # fmt: skip
         stream = state["outputs"].get("DeliveryStreamName", settings.stack_name)

@@ -42,7 +42,11 @@ class HealthInput(Script):
             config, secret, no_access = {}, None, f"the health check has no AWS access: {error}"
         for stanza, parameters in inputs.inputs.items():
             # Each stanza stands alone: one with bad settings or an unreachable account never stops the next.
-            report = stanza_health(parameters, config, secret, no_access)
+            owner = f"{inputs.metadata.get('server_host', '')}:{stanza}"
+            report = stanza_health(parameters, config, secret, no_access, owner)
+            if report is None:
+                log.info("%s: another Splunk instance holds this pipeline's health lease and reports it", stanza)
+                continue
             index = input_index(parameters.get("index"), config)
             ew.write_event(Event(data=json.dumps(report), stanza=stanza, time=f"{time.time():.3f}", index=index,
                                  source=f"firehose_health:{report['pipeline']}", sourcetype="aws:firehose:health"))
@@ -50,20 +54,22 @@ class HealthInput(Script):
                     report["state"], report["why"])  # fmt: skip
 
 
-def stanza_health(parameters: dict, config: dict[str, str], secret: str | None, no_access: str | None) -> dict:
-    """One stanza's health report; "unknown" (never an exception) when it cannot be judged."""
+def stanza_health(parameters: dict, config: dict[str, str], secret: str | None, no_access: str | None,
+                  owner: str | None = None) -> dict | None:  # fmt: skip
+    """One stanza's health report; "unknown" (never an exception) when it cannot be judged; None when
+    another instance holds the pipeline's health lease (see pipeline_health)."""
     try:
         chosen = settings(parameters)
     except ValueError as error:
         return {"pipeline": str(parameters.get("name_prefix", "")), "region": str(parameters.get("region", "")),
                 "state": "unknown", "invalid": True,
                 "why": f"this input's settings are invalid ({error}); fix them in Settings > Data inputs"}  # fmt: skip
-    return unknown(chosen, no_access) if no_access else health(chosen, config, secret)
+    return unknown(chosen, no_access) if no_access else health(chosen, config, secret, owner)
 
 
-def health(chosen: PipelineSettings, config: dict[str, str], secret: str | None) -> dict:
+def health(chosen: PipelineSettings, config: dict[str, str], secret: str | None, owner: str | None) -> dict | None:
     try:
-        return pipeline_health(chosen, access.clients_for(config, secret, chosen.region))
+        return pipeline_health(chosen, access.clients_for(config, secret, chosen.region), owner=owner)
     except (PipelineError, ClientError, BotoCoreError) as error:
         return unknown(chosen, f"the health check could not reach AWS: {error}")
 
