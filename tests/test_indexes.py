@@ -4,7 +4,7 @@ what to verify when they cannot be asked; against tests/fake_splunkd.py with ind
 from __future__ import annotations
 
 import pytest
-from cloudtrail_firehose.splunk.hec import ensure_hec_enabled, index_exists
+from cloudtrail_firehose.splunk.hec import ensure_hec_enabled
 from cloudtrail_firehose.splunk.indexes import check_index
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
@@ -25,7 +25,7 @@ def splunkd(fake):
 
 
 def test_an_index_only_on_the_indexers_is_found(splunkd):
-    assert not index_exists(splunkd, "aws_cloudtrail")  # what setup asks today: it would refuse
+    assert not splunkd.exists("services/data/indexes/aws_cloudtrail")  # the search head alone would refuse it
     result = check_index(splunkd, "aws_cloudtrail")
     assert (result.status, result.ok, result.servers) == ("found", True, ("idx1", "idx2"))
 

@@ -38,10 +38,6 @@ def hec_input_settings(index: str) -> dict[str, str]:
     }
 
 
-def index_exists(splunkd: Splunkd, index: str) -> bool:
-    return splunkd.exists(f"services/data/indexes/{quote(index)}")
-
-
 def ensure_hec_enabled(splunkd: Splunkd) -> bool:
     """Turn on HTTP Event Collector globally if it is off; True when it had to."""
     entry = splunkd.get(f"{REST_ENDPOINT}/http")["entry"][0]
