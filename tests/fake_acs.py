@@ -21,7 +21,9 @@ import json
 import threading
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from fake_http import Request, json_handler
 
 STACK = "acme"
 JWT = "eyJraWQiOiJzcGx1bmsuc2VjcmV0IiwiYWxnIjoiSFM1MTIifQ.acs-test.signature"
@@ -60,44 +62,16 @@ class FakeAcs:
         self.faults += [(method, status, code, message)] * times
 
     def _handler_class(self):
-        fake = self
+        return json_handler(self._request, methods=("GET", "POST", "PUT", "DELETE"))
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                self._answer("GET")
-
-            def do_POST(self) -> None:  # noqa: N802
-                self._answer("POST")
-
-            def do_PUT(self) -> None:  # noqa: N802
-                self._answer("PUT")
-
-            def do_DELETE(self) -> None:  # noqa: N802
-                self._answer("DELETE")
-
-            def _answer(self, method: str) -> None:
-                parts = urllib.parse.urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                try:
-                    body = json.loads(raw) if raw else None
-                except json.JSONDecodeError:
-                    body = "not json"
-                query = {k: v[0] for k, v in urllib.parse.parse_qs(parts.query).items()}
-                with fake.lock:
-                    fake.requests.append((method, parts.path, body))
-                    status, answer = fake.route(method, parts.path, query, body, self.headers)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
+    def _request(self, request: Request) -> tuple[int, object]:
+        try:
+            body = json.loads(request.body) if request.body else None
+        except json.JSONDecodeError:
+            body = "not json"
+        with self.lock:
+            self.requests.append((request.method, request.path, body))
+            return self.route(request.method, request.path, request.query, body, request.headers)
 
     def route(self, method: str, path: str, query: dict, body, headers) -> tuple[int, object]:
         if headers.get("Authorization", "") != f"Bearer {JWT}":

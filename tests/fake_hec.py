@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 import ssl
 import threading
-import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
+from fake_http import Request, json_handler
 from test_hec_endpoint import self_signed
 
 
@@ -57,33 +57,12 @@ class FakeHec:
         self.server.server_close()
 
     def _handler_class(self):
-        fake = self
+        return json_handler(self._request, methods=("GET", "POST"))
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                self._answer("GET")
-
-            def do_POST(self) -> None:  # noqa: N802
-                self._answer("POST")
-
-            def _answer(self, method: str) -> None:
-                parts = urllib.parse.urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                query = {k: v[0] for k, v in urllib.parse.parse_qs(parts.query).items()}
-                fake.requests.append((method, parts.path, dict(self.headers)))
-                status, answer = fake.route(method, parts.path.strip("/"), query, dict(self.headers), body)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
+    def _request(self, request: Request) -> tuple[int, dict]:
+        headers = dict(request.headers)
+        self.requests.append((request.method, request.path, headers))
+        return self.route(request.method, request.path.strip("/"), request.query, headers, request.body)
 
     def route(self, method: str, path: str, query: dict, headers: dict, body: bytes) -> tuple[int, dict]:
         if path.startswith("services/collector/health"):

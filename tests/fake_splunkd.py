@@ -19,7 +19,9 @@ import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from fake_http import Request, json_handler
 
 APP_NS = "servicesNS/nobody/cloudtrail_firehose"
 ADMIN_TOKEN = "admin-session"
@@ -56,37 +58,14 @@ class FakeSplunkd:
         self.server.shutdown()
 
     def _handler_class(self):
-        fake = self
+        return json_handler(self._request, methods=("GET", "POST", "DELETE"))
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                self._answer("GET")
-
-            def do_POST(self) -> None:  # noqa: N802
-                self._answer("POST")
-
-            def do_DELETE(self) -> None:  # noqa: N802
-                self._answer("DELETE")
-
-            def _answer(self, method: str) -> None:
-                parts = urllib.parse.urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                form = {k: v[0] for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode()).items()}
-                path = urllib.parse.unquote(parts.path.strip("/"))
-                fake.requests.append((method, path, form))
-                token = self.headers.get("Authorization", "").removeprefix("Splunk ")
-                status, body = fake.route(method, path, form, token)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
+    def _request(self, request: Request) -> tuple[int, dict]:
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(request.body.decode()).items()}
+        path = urllib.parse.unquote(request.path.strip("/"))
+        self.requests.append((request.method, path, form))
+        token = request.headers.get("Authorization", "").removeprefix("Splunk ")
+        return self.route(request.method, path, form, token)
 
     def route(self, method: str, path: str, form: dict, token: str) -> tuple[int, dict]:
         if token not in (ADMIN_TOKEN, USER_TOKEN):

@@ -1,0 +1,45 @@
+"""What the tests' HTTP stand-ins share: a quiet handler that reads each request whole and sends the
+stand-in's answer back as JSON."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Callable, Iterable
+from email.message import Message
+from http.server import BaseHTTPRequestHandler
+from typing import NamedTuple
+
+
+class Request(NamedTuple):
+    method: str
+    path: str  # as sent, not unquoted
+    query: dict[str, str]
+    headers: Message
+    body: bytes
+
+
+def json_handler(answer: Callable[[Request], tuple[int, object]],
+                 methods: Iterable[str]) -> type[BaseHTTPRequestHandler]:  # fmt: skip
+    """A handler class for the given methods (others get http.server's 501)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def _answer(self, method: str) -> None:
+            parts = urllib.parse.urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            query = {k: v[0] for k, v in urllib.parse.parse_qs(parts.query).items()}
+            status, reply = answer(Request(method, parts.path, query, self.headers, body))
+            data = json.dumps(reply).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    for method in methods:
+        setattr(Handler, f"do_{method}", lambda self, m=method: self._answer(m))
+    return Handler
