@@ -10,20 +10,29 @@ Distributed topologies: `peers` are indexers this search head searches, each wit
 search peers. `local_hec = False` is a splunkd that offers no HEC inputs (data/inputs/http
 answers 404), like a search head whose HEC tier is elsewhere; `rest_allowed = False` is a
 user without the rest capability (the search fails).
+
+The KV store (storage/collections/data/<collection>, the collections default/collections.conf
+declares) keeps JSON documents in `kv`, shared by whoever calls this splunkd, as a search head
+cluster's members share the replicated KV store; `kv_available = False` answers 503, as splunkd does
+where the KV store is disabled (a heavy forwarder).
 """
 
 from __future__ import annotations
 
+import configparser
 import json
 import threading
 import time
 import urllib.parse
 import uuid
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 
 from fake_http import Request, json_handler
 
 APP_NS = "servicesNS/nobody/cloudtrail_firehose"
+KV_DATA = f"{APP_NS}/storage/collections/data/"
+COLLECTIONS_CONF = Path(__file__).resolve().parents[1] / "default" / "collections.conf"
 ADMIN_TOKEN = "admin-session"
 USER_TOKEN = "user-session"
 
@@ -47,6 +56,10 @@ class FakeSplunkd:
         self.disabled_on_peers: set[tuple[str, str]] = set()  # (indexer, index)
         self.local_hec = True
         self.rest_allowed = True
+        conf = configparser.ConfigParser(interpolation=None)
+        conf.read(COLLECTIONS_CONF)
+        self.kv: dict[str, dict[str, dict]] = {name: {} for name in conf.sections()}  # collection -> key -> doc
+        self.kv_available = True
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -61,11 +74,43 @@ class FakeSplunkd:
         return json_handler(self._request, methods=("GET", "POST", "DELETE"))
 
     def _request(self, request: Request) -> tuple[int, dict]:
-        form = {k: v[0] for k, v in urllib.parse.parse_qs(request.body.decode()).items()}
         path = urllib.parse.unquote(request.path.strip("/"))
-        self.requests.append((request.method, path, form))
         token = request.headers.get("Authorization", "").removeprefix("Splunk ")
+        if path.startswith(KV_DATA) and token == ADMIN_TOKEN:
+            self.requests.append((request.method, path, {}))
+            return self._kv(request.method, path.removeprefix(KV_DATA), request.query, request)
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(request.body.decode()).items()}
+        self.requests.append((request.method, path, form))
         return self.route(request.method, path, form, token)
+
+    def _kv(self, method: str, path: str, query: dict, request: Request) -> tuple[int, object]:
+        """storage/collections/data as "KV store endpoint descriptions" says: JSON documents, _key made
+        when absent, a `query` filter (equality here), 404 for an unknown collection or key."""
+        if not self.kv_available:
+            return 503, error("KV Store is disabled. Please enable it to start the data store.")
+        name, _, key = path.partition("/")
+        if name not in self.kv:
+            return 404, error(f"Collection not found: {name}")
+        collection = self.kv[name]
+        if method == "POST":
+            if request.headers.get("Content-Type") != "application/json":
+                return 400, error("Content-Type must be application/json")
+            try:
+                doc = json.loads(request.body)
+            except ValueError:
+                return 400, error("Malformed JSON")
+            key = key or str(doc.get("_key") or uuid.uuid4().hex)
+            collection[key] = {**{k: v for k, v in doc.items() if k != "_key"}, "_key": key, "_user": "nobody"}
+            return (200 if path.count("/") else 201), {"_key": key}
+        if key:
+            if key not in collection:
+                return 404, error(f"Could not find object id={key}")
+            if method == "DELETE":
+                del collection[key]
+                return 200, {}
+            return 200, collection[key]
+        wanted = json.loads(query.get("query") or "{}")
+        return 200, [doc for doc in collection.values() if all(doc.get(k) == v for k, v in wanted.items())]
 
     def route(self, method: str, path: str, form: dict, token: str) -> tuple[int, dict]:
         if token not in (ADMIN_TOKEN, USER_TOKEN):
@@ -148,7 +193,6 @@ class FakeSplunkd:
             self.macros[path.removeprefix(macro)] = form["definition"]
             return 200, entry(path.removeprefix(macro), form)
         return 404, error(f"fake splunkd has no {method} {path}")
-
 
     def _rest_search(self, search: str) -> tuple[int, dict]:
         if not self.rest_allowed:

@@ -8,6 +8,7 @@ import ipaddress
 import re
 from pathlib import Path
 
+from cloudtrail_firehose.setup import jobs
 from cloudtrail_firehose.splunk import acs, hec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,3 +34,12 @@ def test_the_documented_token_settings_are_the_code_s():
     assert f"sourcetype = {hec.SOURCETYPE}" in DOC
     assert acs.firehose_endpoint("stack").replace("stack", "<stack>") in DOC
     assert acs.COLLECTION in DOC
+
+
+def test_the_documented_job_store_is_the_code_s():
+    text = " ".join(DOC.split())
+    assert f"collection `{jobs.COLLECTION.rsplit('/', 1)[1]}`" in text
+    assert f"[{jobs.COLLECTION.rsplit('/', 1)[1]}]" in (ROOT / "default" / "collections.conf").read_text()
+    assert f"the last {jobs.MAX_STORED_LINES} lines are kept" in text
+    assert f"heartbeat at least every {int(jobs.HEARTBEAT)} seconds" in text
+    assert f"more than {int(jobs.STALE_AFTER // 60)} minutes old is reported failed" in text

@@ -172,6 +172,15 @@ def test_check_preview_deploy_status_remove(setup):
     assert set(splunkd.hec_inputs) == {"cloudtrail_firehose_2"}
     assert splunkd.hec_inputs["cloudtrail_firehose_2"]["source"] == "http:cloudtrail_firehose"  # props.conf's stanza
 
+    # Every member reads the jobs from the KV store: their progress and results, never a secret or token.
+    stored = list(splunkd.kv["cloudtrail_firehose_jobs"].values())
+    assert [d["state"] for d in stored if d["kind"] == "deploy"] == ["succeeded"] * 3
+    assert any("Dashboards now read index aws_cloudtrail" in line for d in stored for line in d["progress"])
+    for document in map(json.dumps, stored):
+        assert SECRET not in document
+        assert first_token not in document
+        assert rotated not in document
+
     status, body = call(service, splunkd, "GET", "status")
     assert body["status"]["delivery_stream"] == "ACTIVE"
     status, body = call(service, splunkd, "GET", "template")

@@ -51,11 +51,11 @@ class RequestError(Exception):
 
 
 class SetupService:
-    """One per handler process; jobs live as long as the process."""
+    """One per handler process; jobs live in the KV store (in this process where it is unavailable)."""
 
     def __init__(self, clients_factory: ClientsFactory = access.clients_for,
-                 tools: delivery.Tools = delivery.TOOLS) -> None:  # fmt: skip
-        self.jobs = Jobs()
+                 tools: delivery.Tools = delivery.TOOLS, jobs: Jobs | None = None) -> None:  # fmt: skip
+        self.jobs = jobs or Jobs()
         self.clients_factory = clients_factory
         self.tools = tools  # how delivery reaches ACS and checks a HEC token
 
@@ -93,7 +93,7 @@ class SetupService:
             _, settings, _ = self._load(splunkd, need_session=False)
             return {"template": pipeline.TEMPLATE_PATH.read_text(), "parameters": settings.template_parameters()}
         if method == "GET" and path.startswith("jobs/"):
-            job = self.jobs.get(path.removeprefix("jobs/"))
+            job = self.jobs.get(path.removeprefix("jobs/"), splunkd)
             if job is None:
                 raise RequestError(404, "no such job", "start the operation again")
             since = str(query.get("since", "0"))
@@ -101,7 +101,7 @@ class SetupService:
         if method == "POST" and path in ("check", "preview", "deploy", "remove", "drift"):
             work = getattr(self, f"_{path}")(splunkd, payload)
             try:
-                return {"job": self.jobs.start(path, work).view()}
+                return {"job": self.jobs.start(path, work, splunkd).view()}
             except JobConflictError as error:
                 raise RequestError(409, str(error), "wait for it to finish, then try again") from error
         raise RequestError(404, f"no endpoint {method} {path}", "see the list in the handler's documentation")

@@ -1,6 +1,7 @@
 """A small client for the few splunkd REST endpoints the app calls, with the caller's session token.
 
-JSON in and out (output_mode=json). splunkd answers errors as {"messages": [{"type", "text"}]};
+Form-encoded bodies (send_json: a JSON document, for the KV store), JSON out (output_mode=json).
+splunkd answers errors as {"messages": [{"type", "text"}]};
 they come back as SplunkdError with splunkd's own words.
 """
 
@@ -30,11 +31,19 @@ class Splunkd:
         self.context = ssl.create_default_context() if verify else ssl._create_unverified_context()  # noqa: S323
 
     def request(self, method: str, path: str, data: dict[str, Any] | None = None, **query: str) -> dict:
-        url = f"{self.base_url}/{path.lstrip('/')}?" + urllib.parse.urlencode({"output_mode": "json", **query})
         body = urllib.parse.urlencode(data, doseq=True).encode() if data is not None else None
+        return self._send(method, path, body, {}, query)
+
+    def send_json(self, method: str, path: str, document: dict[str, Any] | None = None, **query: str) -> Any:
+        """A request whose body is a JSON document, as the KV store's storage/collections/data takes."""
+        body = json.dumps(document).encode() if document is not None else None
+        return self._send(method, path, body, {"Content-Type": "application/json"}, query)
+
+    def _send(self, method: str, path: str, body: bytes | None, headers: dict[str, str], query: dict) -> Any:
+        url = f"{self.base_url}/{path.lstrip('/')}?" + urllib.parse.urlencode({"output_mode": "json", **query})
         if not url.startswith(("https://", "http://")):
             raise SplunkdError(0, f"not a splunkd URL: {self.base_url}")
-        headers = {"Authorization": f"Splunk {self.token}"}
+        headers = {**headers, "Authorization": f"Splunk {self.token}"}
         request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - checked above
         try:
             with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:  # noqa: S310
@@ -44,6 +53,8 @@ class Splunkd:
             raise SplunkdError(error.code, _message(error.read().decode(errors="replace"))) from error
         except urllib.error.URLError as error:
             raise SplunkdError(0, f"cannot reach splunkd at {self.base_url} ({error.reason})") from error
+        except (TimeoutError, ConnectionError) as error:  # after connecting: a read timed out or was cut
+            raise SplunkdError(0, f"splunkd at {self.base_url} did not answer ({error})") from error
 
     def get(self, path: str, **query: str) -> dict:
         return self.request("GET", path, **query)
