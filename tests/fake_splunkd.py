@@ -141,6 +141,9 @@ class FakeSplunkd:
             key = path.removeprefix(passwords + "/")
             if key not in self.passwords:
                 return 404, error("not found")
+            if method == "DELETE":
+                del self.passwords[key]
+                return 200, {}
             if method == "POST":
                 self.passwords[key] = form["password"]
             return 200, entry(key, {"clear_password": self.passwords[key]})

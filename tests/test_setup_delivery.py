@@ -273,3 +273,47 @@ def test_local_delivery_on_a_splunkd_without_hec_says_which_choice_to_make(world
     assert check(service, splunkd)["HEC on this instance"]["ok"] is False
     assert_nothing_deployed(deploy(service, splunkd, FORM), "offers no HTTP Event Collector inputs",
                             "An existing HEC token on another tier")  # fmt: skip
+
+
+# --- Remove: the tokens go with the stream ----------------------------------------------------------
+
+
+def remove(service, splunkd, **body) -> dict:
+    job = wait(service, splunkd, call(service, splunkd, "POST", "remove", body)[1]["job"])
+    assert job["state"] == "succeeded", job["error"]
+    assert stacks() == []
+    return job
+
+
+def test_remove_deletes_the_acs_tokens_it_made_once_the_stack_is_gone(world):
+    service, splunkd, _, acs = world
+    assert deploy(service, splunkd, CLOUD)["state"] == "succeeded"
+    assert deploy(service, splunkd, CLOUD, rotate_token=True)["state"] == "succeeded"
+    acs.seed("someone_elses_token", useACK=True)
+    job = remove(service, splunkd, delete_data=True)
+    assert sorted(acs.tokens) == ["someone_elses_token"]  # only the app's own
+    assert any("Deleted the Splunk Cloud HEC token(s) cloudtrail_firehose-2 through ACS" in line
+               for line in job["progress"]), job["progress"]  # fmt: skip
+    assert splunkd.inputs["firehose_recovery"]["cloudtrail-firehose"]["disabled"] == "1"  # its bucket is gone
+    assert "cloudtrail_firehose:acs_token:" in splunkd.passwords  # kept for a later deploy
+
+
+def test_an_acs_error_on_remove_is_a_warning_after_the_stack_is_gone(world):
+    service, splunkd, _, acs = world
+    assert deploy(service, splunkd, CLOUD)["state"] == "succeeded"
+    acs.fail(403, "403-forbidden", "user lacks capability", times=3)
+    job = remove(service, splunkd)
+    [warning] = [line for line in job["progress"] if line.startswith("warning: the app's Splunk Cloud HEC tokens")]
+    assert "403" in warning
+    assert "delete cloudtrail_firehose" in warning
+    assert sorted(acs.tokens) == ["cloudtrail_firehose"]
+
+
+def test_remove_forgets_the_copy_of_an_existing_token_and_leaves_the_token_alone(world):
+    service, splunkd, hec, _ = world
+    token = hec.add_token()
+    assert deploy(service, splunkd, existing(hec, token))["state"] == "succeeded"
+    job = remove(service, splunkd)
+    assert "cloudtrail_firehose:hec_token:" not in splunkd.passwords
+    assert any("delete it there once nothing else uses it" in line for line in job["progress"])
+    assert check_hec_token(hec_url(hec), token, cafile=str(hec.cert), timeout=5).ok  # still works on its tier

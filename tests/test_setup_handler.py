@@ -189,6 +189,12 @@ def test_check_preview_deploy_status_remove(setup):
     removal = wait(service, splunkd, call(service, splunkd, "POST", "remove", {})[1]["job"])
     assert removal["state"] == "succeeded"
     assert len(removal["result"]["kept_buckets"]) == 2
+    # With the stream gone, its token goes too; recovery keeps draining the kept bucket, health stops.
+    assert splunkd.hec_inputs == {}
+    assert any("Deleted the HEC input(s) cloudtrail_firehose_2" in line for line in removal["progress"])
+    assert splunkd.inputs["firehose_health"]["cloudtrail-firehose"]["disabled"] == "1"
+    assert splunkd.inputs["firehose_recovery"]["cloudtrail-firehose"]["disabled"] == "0"
+    assert splunkd.passwords == {"cloudtrail_firehose:aws_secret_access_key:": SECRET}  # a redeploy needs it
 
     # No secret in anything the app wrote: its logs, and the app's own files.
     written = [p for p in Path(service.jobs._log.handlers[0].baseFilename).parent.rglob("*") if p.is_file()]

@@ -151,6 +151,38 @@ def retire(splunkd: Splunkd, config: Mapping[str, str], prepared: Prepared, prog
     progress(f"Deleted the old Splunk Cloud HEC token {prepared.retire} through ACS")
 
 
+def remove_tokens(splunkd: Splunkd, config: Mapping[str, str], progress: Progress, tools: Tools) -> None:
+    """After Remove deleted the stack, so no Firehose stream holds the token any more: the tokens the app
+    made stop working, and its copy of a token made elsewhere is forgotten. The AWS side is already
+    gone, so a failure here is a warning that says what to delete by hand."""
+    how = choice(config)
+    if how == "existing":
+        if app_config.delete_secret(splunkd, "hec_token"):
+            progress("Forgot the stored copy of the HEC token. The token itself belongs to the HEC tier where it "
+                     "was made: delete it there once nothing else uses it")  # fmt: skip
+        return
+    if how == "cloud":
+        try:
+            retired = acs.retire_app_tokens(_acs(splunkd, config, tools))
+        except (acs.AcsError, PipelineError) as error:
+            progress(f"warning: the app's Splunk Cloud HEC tokens were not deleted ({error}); delete "
+                     f"{hec.INPUT_NAME} and any {hec.INPUT_NAME}-<n> in Splunk Web or through ACS")  # fmt: skip
+            return
+        if retired:
+            progress(f"Deleted the Splunk Cloud HEC token(s) {', '.join(retired)} through ACS")
+        return
+    try:
+        retired = hec.retire_hec_inputs(splunkd, keep=None)
+    except SplunkdError as error:
+        if error.status == 404:  # this splunkd has no HEC inputs: the app made none here
+            return
+        progress(f"warning: the app's HEC input(s) were not deleted ({error.message}); delete {hec.INPUT_NAME} "
+                 "under Settings > Data inputs > HTTP Event Collector")  # fmt: skip
+        return
+    if retired:
+        progress(f"Deleted the HEC input(s) {', '.join(retired)}: their tokens no longer work")
+
+
 def _existing_checks(splunkd: Splunkd, config: Mapping[str, str], tools: Tools) -> list[dict]:
     result = _check_existing(splunkd, config, _secret(splunkd, "hec_token"), tools)
     checks = [{"name": "HEC token", "ok": result.ok, "detail": result.message}]

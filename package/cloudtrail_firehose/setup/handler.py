@@ -7,7 +7,7 @@
                            (index on the indexers, the delivery choice's token: setup/delivery.py)
     POST preview           job: the change set
     POST deploy            job: HEC token for the delivery choice, apply, token into Secrets Manager, data macro
-    POST remove            job: destroy (delete_data to remove the buckets too)
+    POST remove            job: destroy (delete_data to remove the buckets too), then the HEC tokens setup made
     POST drift             job: a new drift detection and the status it finds
     GET  status            the deployed pipeline (the last drift result; a GET starts nothing)
     GET  jobs/<id>         a job's progress (since=<n> for new lines only)
@@ -219,11 +219,18 @@ class SetupService:
         return work
 
     def _remove(self, splunkd: Splunkd, payload: dict):
-        _, settings, session = self._load(splunkd)
+        config, settings, session = self._load(splunkd)
         delete_data = bool(payload.get("delete_data"))
 
         def work(progress) -> dict:
-            return {"kept_buckets": pipeline.destroy(settings, session, delete_data=delete_data, progress=progress)}
+            kept = pipeline.destroy(settings, session, delete_data=delete_data, progress=progress)
+            # Only once the stack is gone: until then Firehose may still deliver with the token.
+            delivery.remove_tokens(splunkd, config, progress, self.tools)
+            if app_config.ensure_input_disabled(splunkd, "firehose_health", settings.stack_name):
+                progress("Health checks turned off: there is no pipeline to watch")
+            if not kept and app_config.ensure_input_disabled(splunkd, "firehose_recovery", settings.stack_name):
+                progress("Failed-delivery recovery turned off: its bucket is deleted")
+            return {"kept_buckets": kept}
 
         return work
 

@@ -273,6 +273,15 @@ def retire_hec_token(acs: Acs, name: str) -> bool:
     return True
 
 
+def retire_app_tokens(acs: Acs, name: str = INPUT_NAME) -> list[str]:
+    """Delete every token the app made through ACS (name and its rotations name-2, name-3, ...); return their names."""
+    generation = re.compile(re.escape(name) + r"(?:-\d+)?")
+    retired = sorted(t.name for t in acs.list_hec_tokens() if generation.fullmatch(t.name))
+    for token in retired:
+        acs.delete_hec_token(token)
+    return retired
+
+
 def _next_name(name: str, taken: set[str]) -> str:
     base = re.sub(r"-\d+$", "", name)
     number = 2

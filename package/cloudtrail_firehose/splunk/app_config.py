@@ -53,6 +53,17 @@ def read_secret(splunkd: Splunkd, name: str) -> str | None:
         raise
 
 
+def delete_secret(splunkd: Splunkd, name: str) -> bool:
+    """Forget a stored secret; False when none was stored."""
+    try:
+        splunkd.delete(f"{PASSWORDS}/{quote(_password_id(name))}")
+    except SplunkdError as error:
+        if error.status == 404:
+            return False
+        raise
+    return True
+
+
 def stored_secrets(splunkd: Splunkd, names: tuple[str, ...]) -> set[str]:
     """Which of these secrets are stored (their values are not read)."""
     return {name for name in names if splunkd.exists(f"{PASSWORDS}/{quote(_password_id(name))}")}
@@ -87,3 +98,12 @@ def mark_configured(splunkd: Splunkd) -> None:
 def ensure_input(splunkd: Splunkd, kind: str, name: str, values: dict[str, str]) -> None:
     """Create or update one of the app's modular inputs (firehose_recovery, firehose_health)."""
     splunkd.upsert(f"{NAMESPACE}/data/inputs/{kind}", name, values, {"name": name})
+
+
+def ensure_input_disabled(splunkd: Splunkd, kind: str, name: str) -> bool:
+    """Turn one of the app's modular inputs off if it exists; True when there was one."""
+    path = f"{NAMESPACE}/data/inputs/{kind}/{quote(name)}"
+    if not splunkd.exists(path):
+        return False
+    splunkd.post(path, {"disabled": "1"})
+    return True

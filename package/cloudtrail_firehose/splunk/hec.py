@@ -87,8 +87,9 @@ def ensure_hec_input(splunkd: Splunkd, index: str, rotate: bool = False) -> HecI
     return HecInput(name, entry["content"]["token"])
 
 
-def retire_hec_inputs(splunkd: Splunkd, keep: str) -> list[str]:
-    """Delete the app's HEC inputs other than keep (their tokens stop working); return their names."""
+def retire_hec_inputs(splunkd: Splunkd, keep: str | None) -> list[str]:
+    """Delete the app's HEC inputs other than keep (None: all of them; their tokens stop working);
+    return their names."""
     retired = [i.name for i in app_inputs(splunkd) if i.name != keep]
     for name in retired:
         splunkd.delete(f"{REST_ENDPOINT}/{quote(name)}")
