@@ -43,3 +43,14 @@ def test_the_documented_job_store_is_the_code_s():
     assert f"the last {jobs.MAX_STORED_LINES} lines are kept" in text
     assert f"heartbeat at least every {int(jobs.HEARTBEAT)} seconds" in text
     assert f"more than {int(jobs.STALE_AFTER // 60)} minutes old is reported failed" in text
+
+
+def test_victoria_syncs_props_to_its_indexers_as_the_doc_says():
+    # What Splunk Cloud Victoria syncs to its indexers, as AppInspect's Victoria check states it.
+    from splunk_appinspect.default_checks.check_for_indexer_synced_locals import CheckForIndexerSyncedConfigs as Rule
+
+    synced = set(Rule.INDEXER_SYNCED_LOCALS) - set(Rule.SELF_SERVICE_CONFIGS)
+    assert {"props", "transforms"} <= synced
+    assert "inputs" not in synced
+    assert "Cloud syncs an app's `props.conf` and `transforms.conf`" in DOC
+    assert "but not its `default/inputs.conf`" in DOC
