@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from cloudtrail_firehose.__main__ import run
+from fake_hec import FakeHec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -159,3 +163,33 @@ def test_the_printed_deploy_command_survives_the_shell_with_spaces_and_quotes(tm
     # AWS CLI v2 reads that file in CloudFormation's own format (aws/aws-cli pull request 5443).
     parameters = json.loads(Path(overrides.removeprefix("file://")).read_text())
     assert {"ParameterKey": "CustomFilterPattern", "ParameterValue": pattern} in parameters
+
+
+def test_preflight_checks_the_hec_token_as_firehose_will(endpoint, tmp_path, monkeypatch):
+    """With CLOUDTRAIL_FIREHOSE_HEC_TOKEN set, preflight asks HEC (tests/fake_hec.py) about the token; nothing
+    is indexed."""
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real("127.0.0.1" if host == "hec.example.test"
+                                                                           else host, *a, **k))  # fmt: skip
+    hec = FakeHec(tmp_path, "hec.example.test")
+    monkeypatch.setenv("SSL_CERT_FILE", str(hec.cert))  # trust the stand-in's certificate, as Firehose trusts a CA's
+    aws = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/nonexistent"}  # fmt: skip
+    for name, value in aws.items():
+        monkeypatch.setenv(name, value)
+    url = ("--hec-url", f"https://hec.example.test:{hec.server.server_address[1]}", "--name-prefix", "cli-hec")
+    try:
+        for token, mark, words in ((hec.add_token(), "[ok  ] HEC token", ""),
+                                   (hec.add_token(ack=False), "[FAIL] HEC token", "acknowledgement"),
+                                   ("00000000-1111-2222-3333-444444444444", "[FAIL] HEC token", "")):  # fmt: skip
+            monkeypatch.setenv("CLOUDTRAIL_FIREHOSE_HEC_TOKEN", token)
+            lines: list[str] = []
+            code = run(["preflight", *url], out=lines.append)
+            [line] = [line for line in lines if line.startswith(("[ok  ] HEC token:", "[FAIL] HEC token:"))]
+            assert line.startswith(mark), lines
+            assert words in line
+            assert token not in "\n".join(lines)
+            assert code == (0 if mark.startswith("[ok") else 1), lines
+        assert hec.indexed == []
+    finally:
+        hec.close()

@@ -4,6 +4,9 @@ Every setting can come from --config FILE (JSON, keys as in PipelineSettings) an
 an option. AWS access: --profile, or the usual AWS_* environment variables or instance role, and
 --role-arn to assume a role from there (credentials refreshed while a long deploy runs);
 AWS_ENDPOINT_URL points every client at an emulator such as moto_server.
+
+The HEC token comes from CLOUDTRAIL_FIREHOSE_HEC_TOKEN, whichever tier made it (this command does
+not create tokens): apply stores it in Secrets Manager, preflight checks it the way Firehose will.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
+from cloudtrail_firehose.splunk import hec_check
 
 COMMANDS = ("preflight", "plan", "apply", "status", "destroy", "export")
 TOKEN_ENV = "CLOUDTRAIL_FIREHOSE_HEC_TOKEN"  # noqa: S105 - the variable's name, not a token
+MARKS = {True: "ok  ", False: "FAIL", None: "warn"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -107,10 +112,15 @@ def run(argv: list[str] | None = None, out=print) -> int:
         session = cli_clients(args, settings.region)
         if args.command == "preflight":
             checks = pipeline.preflight(settings, session, check_certificate=not args.skip_certificate_check)
-            for check in checks:
-                mark = {True: "ok  ", False: "FAIL", None: "warn"}[check.ok]
-                out(f"[{mark}] {check.name}: {check.detail}")
-            return 1 if any(c.ok is False for c in checks) else 0
+            results = [(c.ok, c.name, c.detail) for c in checks]
+            token = os.environ.get(TOKEN_ENV)
+            if token and not args.skip_certificate_check:  # the token as Firehose will use it, no event sent
+                found = hec_check.check_hec_token(settings.hec_url, token)
+                results += [(found.ok, "HEC token", found.message)]
+                results += [(None, "HEC token settings", warning) for warning in found.warnings]
+            for ok, name, detail in results:
+                out(f"[{MARKS[ok]}] {name}: {detail}")
+            return 1 if any(ok is False for ok, _, _ in results) else 0
         if args.command == "plan":
             out(pipeline.plan(settings, session).describe())
             return 0
