@@ -64,6 +64,15 @@ def poll(member, splunkd, job_id: str) -> tuple[str, list[str], dict]:
     raise AssertionError("job did not finish")
 
 
+def wait_for_lines(splunkd, job_id: str, lines: list[str]) -> None:
+    """Until the job's thread has stored these progress lines (it runs on its own schedule)."""
+    for _ in range(1000):
+        if splunkd.kv[COLLECTION][job_id]["progress"] == lines:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the job's lines were not stored")
+
+
 def test_a_job_started_on_one_member_is_polled_to_the_end_on_another(splunkd):
     a, b = Member("sh1"), Member("sh2")
     status, body = call(a, splunkd, "POST", "preview")
@@ -126,6 +135,7 @@ def test_a_member_that_stopped_answering_blocks_nothing(splunkd):
     stuck = call(a, splunkd, "POST", "deploy")[1]["job"]
     try:
         assert call(b, splunkd, "POST", "remove")[0] == 409
+        wait_for_lines(splunkd, stuck["id"], a.lines)  # sh1 wrote its lines (each a heartbeat), then goes silent
         now[0] += jobs.STALE_AFTER + 60  # sh1's heartbeat is older than the limit
         status, view = call(b, splunkd, "GET", f"jobs/{stuck['id']}")
         assert view["state"] == "failed"
@@ -143,8 +153,9 @@ def test_a_running_job_keeps_its_heartbeat(splunkd, monkeypatch):
     a = Member("sh1", clock=lambda: now[0])
     job = call(a, splunkd, "POST", "deploy")[1]["job"]
     try:
+        wait_for_lines(splunkd, job["id"], a.lines)  # from here on only the heartbeat writes
         now[0] += 100
-        for _ in range(200):
+        for _ in range(1000):
             if splunkd.kv[COLLECTION][job["id"]]["updated"] == now[0]:
                 break
             time.sleep(0.01)
