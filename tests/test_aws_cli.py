@@ -15,12 +15,15 @@ from fake_hec import FakeHec
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def aws_env(endpoint: str) -> dict[str, str]:
+    """AWS as the command sees it: moto_server at endpoint, test credentials, no config file."""
+    return {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/nonexistent"}  # fmt: skip
+
+
 def cli(endpoint: str, *args: str, token: str | None = None) -> subprocess.CompletedProcess:
-    env = {
-        "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": str(ROOT / "package"),
-        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/nonexistent", "PYTHONWARNINGS": "ignore",
-    }  # fmt: skip
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": str(ROOT / "package"),
+           "PYTHONWARNINGS": "ignore", **aws_env(endpoint)}  # fmt: skip
     if token:
         env["CLOUDTRAIL_FIREHOSE_HEC_TOKEN"] = token
     return subprocess.run([sys.executable, "-m", "cloudtrail_firehose", *args], capture_output=True, text=True,
@@ -173,9 +176,7 @@ def test_preflight_checks_the_hec_token_as_firehose_will(endpoint, tmp_path, mon
                                                                            else host, *a, **k))  # fmt: skip
     hec = FakeHec(tmp_path, "hec.example.test")
     monkeypatch.setenv("SSL_CERT_FILE", str(hec.cert))  # trust the stand-in's certificate, as Firehose trusts a CA's
-    aws = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/nonexistent"}  # fmt: skip
-    for name, value in aws.items():
+    for name, value in aws_env(endpoint).items():
         monkeypatch.setenv(name, value)
     url = ("--hec-url", f"https://hec.example.test:{hec.server.server_address[1]}", "--name-prefix", "cli-hec")
     try:
