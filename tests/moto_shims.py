@@ -10,6 +10,7 @@ Importing this module registers them.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from moto.cloudformation import exceptions as cf_exceptions
@@ -61,11 +62,16 @@ class DeliveryStreamShim(_Shim, CloudFormationModel):
                                         region_name: str, **kwargs: Any) -> DeliveryStreamShim:  # fmt: skip
         props = cloudformation_json["Properties"]
         name = props.get("DeliveryStreamName", resource_name)
-        arn = firehose_backends[account_id][region_name].create_delivery_stream(
-            region_name, name, props.get("DeliveryStreamType", "DirectPut"), {},
-            props.get("DeliveryStreamEncryptionConfigurationInput", {}), {}, {}, {}, {},
-            props.get("SplunkDestinationConfiguration", {}), {}, {}, {}, [],
-        )  # fmt: skip
+        backend = firehose_backends[account_id][region_name]
+        # Every destination argument empty but Splunk's, by name: moto's list of destinations grows by version.
+        arguments = {name: {} for name in inspect.signature(backend.create_delivery_stream).parameters
+                     if name.endswith("_configuration") or name.endswith("_configuration_input")}  # fmt: skip
+        arguments.update(delivery_stream_encryption_configuration_input=props.get(
+            "DeliveryStreamEncryptionConfigurationInput", {}),
+            splunk_destination_configuration=props.get("SplunkDestinationConfiguration", {}))  # fmt: skip
+        arn = backend.create_delivery_stream(region=region_name, delivery_stream_name=name,
+                                             delivery_stream_type=props.get("DeliveryStreamType", "DirectPut"),
+                                             tags=[], **arguments)  # fmt: skip
         return cls(name, {"Arn": arn})
 
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import boto3
 import moto_shims  # noqa: F401 - CloudFormation resources moto lacks
@@ -45,7 +45,7 @@ class Clock:
     """The time botocore's refresh logic sees; the test moves it on while a deploy is watched."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(UTC)
+        self.now = datetime.now(timezone.utc)
 
     def __call__(self) -> datetime:
         return self.now
@@ -74,7 +74,8 @@ class ExpiryWatch:
         self.expiry[parsed["Credentials"]["AccessKeyId"]] = parsed["Credentials"]["Expiration"]
 
     def _sent(self, request, **_) -> None:
-        found = re.search(r"Credential=([^/]+)/", request.headers.get("Authorization", b"").decode())
+        authorization = request.headers.get("Authorization", b"")  # bytes or str, by botocore's version
+        found = re.search(r"Credential=([^/]+)/", authorization.decode() if isinstance(authorization, bytes) else authorization)
         if found:
             key = found.group(1)
             self.signed.append(key)
@@ -94,7 +95,7 @@ def test_assumed_role_credentials_are_fetched_again_when_a_deploy_outlasts_them(
     assert pipeline.status(settings, clients, detect_drift=False)["status"] == "CREATE_COMPLETE"
 
     assert "DeliveryStreamName" in outputs
-    assert clock.now - datetime.now(UTC) > timedelta(hours=2), f"the deploy must outlast the role: {watch.signed}"
+    assert clock.now - datetime.now(timezone.utc) > timedelta(hours=2), f"the deploy must outlast the role: {watch.signed}"
     assert watch.expired == []
     assert len(set(watch.signed)) >= 3, "credentials were not fetched again"
     assert set(watch.signed) <= set(watch.expiry)

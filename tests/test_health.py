@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import boto3
@@ -42,7 +42,7 @@ def put(session, name: str, value: float, when: datetime) -> None:
 
 def test_a_healthy_pipeline_is_flowing(deployed):
     session, _ = deployed
-    now = datetime.now(UTC)
+    now = datetime.now(timezone.utc)
     for name, value in (("IncomingRecords", 120), ("DeliveryToSplunk.Success", 1.0),
                         ("DeliveryToSplunk.DataFreshness", 42), ("DeliveryToSplunk.Records", 120)):  # fmt: skip
         put(session, name, value, now - timedelta(minutes=2))
@@ -56,7 +56,7 @@ def test_a_healthy_pipeline_is_flowing(deployed):
 
 def test_failing_deliveries_and_a_backlog_are_called_out(deployed):
     session, outputs = deployed
-    now = datetime.now(UTC)
+    now = datetime.now(timezone.utc)
     put(session, "IncomingRecords", 50, now - timedelta(minutes=1))
     put(session, "DeliveryToSplunk.Success", 0.25, now - timedelta(minutes=1))
     report = pipeline_health(SETTINGS, session, now=now)
@@ -83,7 +83,7 @@ def test_no_traffic_is_idle_and_old_data_is_stalled():
 def test_a_throttled_describe_delivery_stream_is_unknown_not_failing(deployed, code):
     """Throttling says nothing about the pipeline: the stalled-or-failing alert must not fire on it."""
     session, _ = deployed
-    now = datetime.now(UTC)
+    now = datetime.now(timezone.utc)
     put(session, "IncomingRecords", 50, now - timedelta(minutes=1))
     put(session, "DeliveryToSplunk.Success", 1.0, now - timedelta(minutes=1))
 

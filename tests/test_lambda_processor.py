@@ -107,7 +107,8 @@ def test_real_captured_invocations():
         return [ast.literal_eval(line) for line in (toolkit / name).read_text().splitlines() if line]
 
     invocations, expected = lines("test_fixtures_events.txt"), lines("test_fixtures_returnRecords.txt")
-    for invocation, theirs in zip(invocations, expected, strict=True):
+    assert len(invocations) == len(expected)
+    for invocation, theirs in zip(invocations, expected):
         response = process(invocation, Options(mode="event"))
         check_response(invocation, response)
         ours = [json.loads(d) for r in response["records"] for d in output(r).replace("}{", "}\n{").splitlines()]

@@ -215,7 +215,7 @@ def is_shown(setting: Setting, values: Mapping[str, Any]) -> bool:
     if setting.when is None:
         return True
     other, wanted = setting.when
-    wanted = wanted if isinstance(wanted, tuple | list) else (wanted,)
+    wanted = wanted if isinstance(wanted, (tuple, list)) else (wanted,)
     return text(values.get(other, BY_NAME[other].default)) in [text(w) for w in wanted]
 
 

@@ -35,7 +35,7 @@ ADVICE = {
 
 def explain(error: Exception, doing: str) -> PipelineError:
     """Turn a boto3/botocore failure into a PipelineError that says what to do."""
-    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+    if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
         return PipelineError(
             f"{doing}: no AWS credentials found. Give --profile, or set AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY, or run where an instance role is attached."

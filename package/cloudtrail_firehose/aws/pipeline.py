@@ -15,8 +15,9 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Optional, Union
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
@@ -43,7 +44,7 @@ BUCKETS = ("FailedDeliveryBucket", "TrailBucket")  # the template's buckets, in 
 DEPLOY_POLICY_PATH = Path(__file__).with_name("deploy_policy.json")
 
 Progress = Callable[[str], None]
-Session = Clients | boto3.Session | None
+Session = Optional[Union[Clients, boto3.Session]]  # typing's spelling: a runtime alias on Python 3.9
 
 
 @dataclass
@@ -371,7 +372,7 @@ def plan(settings: PipelineSettings, session: Session = None, sleep=time.sleep) 
         raise PipelineError(f"stack {settings.stack_name} is busy ({stack['StackStatus']}); wait for it to finish")
     stack = _discard_earlier_plans(cfn, stack, sleep)
     create = stack is None
-    name = f"{CHANGE_SET_PREFIX}{datetime.now(UTC):%Y%m%d%H%M%S}"
+    name = f"{CHANGE_SET_PREFIX}{datetime.now(timezone.utc):%Y%m%d%H%M%S}"
     _call("creating a change set", cfn.create_change_set, StackName=settings.stack_name, ChangeSetName=name,
           ChangeSetType="CREATE" if create else "UPDATE", TemplateBody=TEMPLATE_PATH.read_text(),
           Parameters=settings.template_parameters(), Capabilities=CAPABILITIES,
@@ -551,7 +552,7 @@ def hec_token_settled_at(settings: PipelineSettings, session: Session = None) ->
     (Amazon Data Firehose Developer Guide, "Use the secret"), plus a margin for clocks."""
     secrets = clients(session, settings.region)("secretsmanager")
     described = _call("reading the HEC token secret", secrets.describe_secret, SecretId=settings.hec_token_secret_name)
-    changed = described.get("LastChangedDate") or described.get("CreatedDate") or datetime.now(UTC)
+    changed = described.get("LastChangedDate") or described.get("CreatedDate") or datetime.now(timezone.utc)
     return changed + FIREHOSE_SECRET_REFRESH
 
 
@@ -629,7 +630,7 @@ def kept_buckets(s3, settings: PipelineSettings, account: str) -> dict[str, str]
     stay when a destroy keeps the bucket; a bucket of that name without them is someone else's.
     """
     kept = {}
-    for logical_id, bucket in zip(BUCKETS, settings.bucket_names(account), strict=False):
+    for logical_id, bucket in zip(BUCKETS, settings.bucket_names(account)):
         try:
             tags = s3.get_bucket_tagging(Bucket=bucket, ExpectedBucketOwner=account)["TagSet"]
         except ClientError as error:
@@ -682,7 +683,7 @@ def _adopt_kept_buckets(settings: PipelineSettings, session, progress: Progress,
         return
     _discard_earlier_plans(cfn, stack, sleep)
     progress(f"Adopting the S3 bucket(s) an earlier destroy kept, with their data: {', '.join(kept.values())}")
-    name = f"{CHANGE_SET_PREFIX}import-{datetime.now(UTC):%Y%m%d%H%M%S}"
+    name = f"{CHANGE_SET_PREFIX}import-{datetime.now(timezone.utc):%Y%m%d%H%M%S}"
     to_import = [{"ResourceType": "AWS::S3::Bucket", "LogicalResourceId": logical_id,
                   "ResourceIdentifier": {"BucketName": bucket}} for logical_id, bucket in kept.items()]  # fmt: skip
     _call("creating the import of the kept buckets", cfn.create_change_set, StackName=settings.stack_name,

@@ -94,8 +94,8 @@ PipelineSettings = dataclasses.make_dataclass(
     [(s.name, KINDS[s.kind], dataclasses.field(default=s.default, metadata={"setting": s})) for s in PIPELINE],
     bases=(_Pipeline,),
     frozen=True,
-    module=__name__,
 )
+PipelineSettings.__module__ = __name__  # make_dataclass(module=) is Python 3.12+
 PipelineSettings.__doc__ = "What a user chooses for the AWS side (fields: the schema's pipeline settings)."
 
 

@@ -218,7 +218,7 @@ def process(request: dict, options: Options, reingest: Reingest | None = None, l
     results: list[dict] = []
     deferred: list[tuple[int, bytes]] = []  # (index in results, the record's original bytes)
     crowded = False  # a record's output did not fit
-    for record, record_id in zip(records, ids, strict=True):
+    for record, record_id in zip(records, ids):  # one id per record, made above
         data = record.get("data") if isinstance(record, dict) else None
         try:
             raw = _b64(data)

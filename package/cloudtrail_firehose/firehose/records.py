@@ -13,12 +13,14 @@ Nothing here raises on untrusted input except RecordError, which says what is wr
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import NamedTuple
 
 # Where Firehose writes what it could not deliver; the bucket's other prefixes are the app's own.
@@ -61,7 +63,7 @@ def parse_failed_record(line: bytes | str) -> FailedRecord:
     if not isinstance(record, dict) or "rawData" not in record:
         raise RecordError("not a Firehose failed-delivery record (no rawData)")
     try:
-        raw = binascii.a2b_base64(record["rawData"], strict_mode=True)  # base64.b64decode(validate=True), in C
+        raw = base64.b64decode(record["rawData"], validate=True)  # characters outside the alphabet are an error
     except (binascii.Error, TypeError, ValueError) as error:
         raise RecordError(f"rawData is not base64 ({error})") from error
     return FailedRecord(
@@ -113,14 +115,29 @@ def json_documents(text: str) -> Iterator[object]:
         yield document
 
 
+# CloudTrail's eventTime is ISO 8601 in UTC ("2024-05-01T12:00:00Z"). Parsed here rather than by
+# datetime.fromisoformat, which on Python 3.9 refuses the "Z" and on 3.11+ reads a stamp without zone as
+# local time: the same stamp gives the same time on every Splunk's Python, and no zone means UTC
+# (default/props.conf: TZ = UTC).
+_EVENT_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?"
+)
+
+
 def event_time(event: dict) -> float | None:
     stamp = event.get("eventTime")
-    if not isinstance(stamp, str):
+    match = _EVENT_TIME.fullmatch(stamp) if isinstance(stamp, str) else None
+    if match is None:
         return None
+    year, month, day, hour, minute, second, fraction, _, sign, zone_hours, zone_minutes = match.groups()
     try:
-        return datetime.fromisoformat(stamp).timestamp()  # Python 3.11+ reads the "Z" itself
-    except (ValueError, OverflowError):
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone.utc)
+    except ValueError:
         return None
+    offset = 0
+    if sign:
+        offset = (int(zone_hours) * 3600 + int(zone_minutes or 0) * 60) * (1 if sign == "+" else -1)
+    return moment.timestamp() - offset + (float("0." + fraction) if fraction else 0.0)
 
 
 def _cloudwatch_payload(payload: object) -> Iterator[RecoveredEvent]:
@@ -177,7 +194,7 @@ def _dumps(document: object) -> str:
 
 def _event_id(document: dict) -> str | None:
     value = document.get("eventID")
-    if value is None or value == "" or isinstance(value, dict | list):
+    if value is None or value == "" or isinstance(value, (dict, list)):
         return None
     text = value if isinstance(value, str) else _dumps(value)
     return text if _is_utf8(text) and len(text) <= 256 else None
@@ -202,10 +219,10 @@ def _integer(value: object) -> int:
 
 
 def _milliseconds(value: object) -> datetime | None:
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
     try:
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
+        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
         return None  # the docs' own example has a 14-digit timestamp
 

@@ -3,7 +3,7 @@ failed deliveries, as one aws:firehose:health event with a verdict an admin can 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -106,7 +106,7 @@ def pipeline_health(settings: PipelineSettings, session: pipeline.Session = None
     reports, so the members of a search head cluster write one report per poll between them: None
     when another member holds it.
     """
-    now = now or datetime.now(UTC)
+    now = now or datetime.now(timezone.utc)
     client: Clients = clients(session, settings.region)
     state = pipeline.status(settings, client, detect_drift=False)
     report = {"pipeline": settings.stack_name, "region": settings.region, "stack_status": state["status"]}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Optional
 
 from cloudtrail_firehose import access
 from cloudtrail_firehose import settings as schema
@@ -41,7 +41,7 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 3
 MAX_NUMBER_DIGITS = 30
 
-ClientsFactory = Callable[[dict[str, str], str | None, str], access.Clients]
+ClientsFactory = Callable[[dict[str, str], Optional[str], str], access.Clients]  # Optional: Python 3.9
 
 
 class RequestError(Exception):
@@ -64,7 +64,7 @@ class SetupService:
         """Answer one request; payload is the raw body (parsed only after the capability check) or a dict."""
         try:
             require_capability(splunkd)
-            body = parse_body(payload) if isinstance(payload, str | bytes) else payload or {}
+            body = parse_body(payload) if isinstance(payload, (str, bytes)) else payload or {}
             return 200, self._route(method, path.strip("/"), splunkd, body, query or {})
         except RequestError as error:
             return error.status, {"error": error.error, "what_to_do": error.what_to_do}
@@ -112,7 +112,7 @@ class SetupService:
         unknown = sorted(set(payload) - set(schema.BY_NAME))
         if unknown:
             raise RequestError(400, f"unknown fields: {', '.join(unknown)}"[:300], "send only the form's fields")
-        odd = sorted(k for k, v in payload.items() if v is not None and not isinstance(v, str | int | float | bool))
+        odd = sorted(k for k, v in payload.items() if v is not None and not isinstance(v, (str, int, float, bool)))
         if odd:
             raise RequestError(400, f"fields must be text, numbers or true/false: {', '.join(odd)}",
                                "send the form's fields as the page does")  # fmt: skip

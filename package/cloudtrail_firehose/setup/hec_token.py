@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.settings import PipelineSettings
@@ -19,7 +19,7 @@ from cloudtrail_firehose.splunk.splunkd import Splunkd
 
 def retire_old_tokens(splunkd: Splunkd, settings: PipelineSettings, session: pipeline.Session,
                       progress: Callable[[str], None], sleep: Callable[[float], None] = time.sleep,
-                      now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[str]:  # fmt: skip
+                      now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> list[str]:  # fmt: skip
     """Once Firehose can only be using the secret's token (the newest input's), delete the app's other HEC inputs."""
     inputs = hec.app_inputs(splunkd)
     if len(inputs) < 2:
