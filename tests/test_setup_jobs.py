@@ -230,11 +230,11 @@ def test_a_member_whose_clock_is_ahead_does_not_judge_a_live_job_stale(splunkd, 
     job = call(a, splunkd, "POST", "deploy")[1]["job"]
     try:
         for _ in range(3):  # 600 s of b's clock in all, but never 300 s without a new heartbeat
-            beat = splunkd.kv[COLLECTION][job["id"]]["beat"]
             status, body = call(b, other, "POST", "deploy")
             assert status == 409, body
             assert f"a deploy is already running (job {job['id']})" in body["error"]
             assert call(b, other, "GET", f"jobs/{job['id']}")[1]["state"] == "running"
+            beat = splunkd.kv[COLLECTION][job["id"]]["beat"]
             wait_until(lambda: splunkd.kv[COLLECTION][job["id"]]["beat"] > beat, "no heartbeat")  # noqa: B023
             mono[0] += 200
     finally:
