@@ -12,15 +12,20 @@ answers 404), like a search head whose HEC tier is elsewhere; `rest_allowed = Fa
 user without the rest capability (the search fails).
 
 The KV store (storage/collections/data/<collection>, the collections default/collections.conf
-declares) keeps JSON documents in `kv`, shared by whoever calls this splunkd, as a search head
-cluster's members share the replicated KV store; `kv_available = False` answers 503, as splunkd does
-where the KV store is disabled (a heavy forwarder).
+declares) keeps JSON documents in `kv`; `kv_available = False` answers 503, as splunkd does where
+the KV store is disabled (a heavy forwarder). A search head cluster is `member(name, ...)`: another
+splunkd whose KV store writes go to this one's store (the captain's) and whose reads come from its
+own replica, which may lag up to `lag_writes` writes and `lag_seconds` behind, never going back, as
+"About the app key value store" describes: writes are delegated to the KV store captain, reads are
+local. `server_roles` is what services/server/info lists (shc_member on a cluster member).
 """
 
 from __future__ import annotations
 
 import configparser
+import copy
 import json
+import random
 import threading
 import time
 import urllib.parse
@@ -37,8 +42,52 @@ ADMIN_TOKEN = "admin-session"
 USER_TOKEN = "user-session"
 
 
+class KVStore:
+    """The captain's copy of every collection. Writes apply here, one at a time; while some member's
+    replica lags, each version is kept so that the replica can serve it."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.data: dict[str, dict[str, dict]] = {name: {} for name in names}  # collection -> key -> doc
+        self.lock = threading.Lock()
+        self.version = 0
+        self.history: list[tuple[float, int, dict]] = []  # (monotonic time, version, copy of data)
+        self.keep_history = False
+
+    def write(self, change) -> tuple[int, object]:
+        with self.lock:
+            status, reply = change(self.data)
+            if status < 300:
+                self.version += 1
+                if self.keep_history:
+                    self.history.append((time.monotonic(), self.version, copy.deepcopy(self.data)))
+            return status, reply
+
+
+class Replica:
+    """A member's local copy: it serves a version of the captain's data no older than `lag_writes`
+    writes and `lag_seconds`, chosen at random within that bound, and never goes back."""
+
+    def __init__(self, store: KVStore, lag_writes: int, lag_seconds: float, seed: str) -> None:
+        self.store, self.lag_writes, self.lag_seconds = store, lag_writes, lag_seconds
+        self.random = random.Random(seed)  # noqa: S311 - a lag, not a secret
+        store.keep_history = True
+        with store.lock:
+            self.version, self.data = store.version, copy.deepcopy(store.data)
+
+    def read(self, read):
+        with self.store.lock:
+            now = time.monotonic()
+            newer = [h for h in self.store.history if h[1] > self.version]
+            must = [h for h in newer if h[1] <= self.store.version - self.lag_writes or now - h[0] >= self.lag_seconds]
+            if newer:
+                pick = self.random.randint(len(must), len(newer))  # how many newer versions it has applied
+                if pick:
+                    _, self.version, self.data = newer[pick - 1]
+            return copy.deepcopy(read(self.data))
+
+
 class FakeSplunkd:
-    def __init__(self) -> None:
+    def __init__(self, store: KVStore | None = None, replica: dict | None = None) -> None:
         self.conf: dict[str, dict[str, str]] = {}
         self.passwords: dict[str, str] = {}
         self.indexes = {"main", "aws_cloudtrail"}
@@ -58,8 +107,12 @@ class FakeSplunkd:
         self.rest_allowed = True
         conf = configparser.ConfigParser(interpolation=None)
         conf.read(COLLECTIONS_CONF)
-        self.kv: dict[str, dict[str, dict]] = {name: {} for name in conf.sections()}  # collection -> key -> doc
+        self.store = store or KVStore(conf.sections())
+        self.replica = Replica(self.store, **replica) if replica else None
+        self.kv = self.store.data  # the captain's copy, for tests to look at
         self.kv_available = True
+        self.server_roles: list[str] | None = ["indexer", "search_head", "kv_store"]  # None: server/info fails
+        self.members: list[FakeSplunkd] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -68,7 +121,18 @@ class FakeSplunkd:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def close(self) -> None:
+        for member in self.members:
+            member.close()
         self.server.shutdown()
+
+    def member(self, name: str, lag_writes: int = 0, lag_seconds: float = 0.0) -> FakeSplunkd:
+        """Another search head cluster member: writes to this KV store, reads from a lagging replica."""
+        member = FakeSplunkd(self.store, {"lag_writes": lag_writes, "lag_seconds": lag_seconds, "seed": name})
+        member.server_name = name
+        member.server_roles = ["search_head", "shc_member", "kv_store"]
+        self.server_roles = ["search_head", "shc_member", "shc_captain", "kv_store"]
+        self.members.append(member)
+        return member
 
     def _handler_class(self):
         return json_handler(self._request, methods=("GET", "POST", "DELETE"))
@@ -85,13 +149,17 @@ class FakeSplunkd:
 
     def _kv(self, method: str, path: str, query: dict, request: Request) -> tuple[int, object]:
         """storage/collections/data as "KV store endpoint descriptions" says: JSON documents, _key made
-        when absent, a `query` filter (equality here), 404 for an unknown collection or key."""
+        when absent, `query` (equality here), `sort` and `limit`, 404 for an unknown collection or key;
+        an insert with a _key already there is 409, as splunkd answers ("A document with the same key
+        and user already exists."), since the KV store keeps _key unique ("About the app key value store")."""
         if not self.kv_available:
             return 503, error("KV Store is disabled. Please enable it to start the data store.")
         name, _, key = path.partition("/")
-        if name not in self.kv:
+        if name not in self.store.data:
             return 404, error(f"Collection not found: {name}")
-        collection = self.kv[name]
+        if method == "GET":
+            return self._kv_read(name, key, query)
+        doc: dict = {}
         if method == "POST":
             if request.headers.get("Content-Type") != "application/json":
                 return 400, error("Content-Type must be application/json")
@@ -99,18 +167,39 @@ class FakeSplunkd:
                 doc = json.loads(request.body)
             except ValueError:
                 return 400, error("Malformed JSON")
-            key = key or str(doc.get("_key") or uuid.uuid4().hex)
-            collection[key] = {**{k: v for k, v in doc.items() if k != "_key"}, "_key": key, "_user": "nobody"}
-            return (200 if path.count("/") else 201), {"_key": key}
-        if key:
-            if key not in collection:
-                return 404, error(f"Could not find object id={key}")
+
+        def change(data: dict) -> tuple[int, object]:
+            collection = data[name]
             if method == "DELETE":
+                if key not in collection:
+                    return 404, error(f"Could not find object id={key}")
                 del collection[key]
                 return 200, {}
-            return 200, collection[key]
-        wanted = json.loads(query.get("query") or "{}")
-        return 200, [doc for doc in collection.values() if all(doc.get(k) == v for k, v in wanted.items())]
+            new = key or str(doc.get("_key") or uuid.uuid4().hex)
+            if not key and new in collection:
+                return 409, error("A document with the same key and user already exists.")
+            collection[new] = {**{k: v for k, v in doc.items() if k != "_key"}, "_key": new, "_user": "nobody"}
+            return (200 if key else 201), {"_key": new}
+
+        return self.store.write(change)
+
+    def _kv_read(self, name: str, key: str, query: dict) -> tuple[int, object]:
+        def read(data: dict) -> tuple[int, object]:
+            collection = data[name]
+            if key:
+                found = collection.get(key)
+                return (200, found) if found is not None else (404, error(f"Could not find object id={key}"))
+            wanted = json.loads(query.get("query") or "{}")
+            docs = [doc for doc in collection.values() if all(doc.get(k) == v for k, v in wanted.items())]
+            if query.get("sort"):
+                field, _, direction = query["sort"].partition(":")
+                docs.sort(key=lambda d: d.get(field, 0), reverse=direction == "-1")
+            return 200, docs[: int(query["limit"])] if query.get("limit") else docs
+
+        if self.replica is not None:
+            return self.replica.read(read)
+        with self.store.lock:
+            return copy.deepcopy(read(self.store.data))
 
     def route(self, method: str, path: str, form: dict, token: str) -> tuple[int, dict]:
         if token not in (ADMIN_TOKEN, USER_TOKEN):
@@ -119,6 +208,10 @@ class FakeSplunkd:
             capabilities = ["search", "cloudtrail_firehose_admin"] if token == ADMIN_TOKEN else ["search"]
             return 200, entry("context", {"username": "admin" if token == ADMIN_TOKEN else "analyst",
                                           "capabilities": capabilities})  # fmt: skip
+        if path == "services/server/info" and self.server_roles is None:
+            return 500, error("fake splunkd: server/info could not be read")
+        if path == "services/server/info":
+            return 200, entry("server-info", {"serverName": self.server_name, "server_roles": self.server_roles})
         if token != ADMIN_TOKEN:
             return 403, error("permission denied")
         conf = f"{APP_NS}/configs/conf-cloudtrail_firehose"

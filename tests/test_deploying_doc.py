@@ -42,7 +42,8 @@ def test_the_documented_job_store_is_the_code_s():
     assert f"[{jobs.COLLECTION.rsplit('/', 1)[1]}]" in (ROOT / "default" / "collections.conf").read_text()
     assert f"the last {jobs.MAX_STORED_LINES} lines are kept" in text
     assert f"heartbeat at least every {int(jobs.HEARTBEAT)} seconds" in text
-    assert f"more than {int(jobs.STALE_AFTER // 60)} minutes old is reported failed" in text
+    assert f"seen the same `beat` for more than {int(jobs.STALE_AFTER // 60)} minutes by its own clock" in text
+    assert f"`{jobs.LOCKS.rsplit('/', 1)[1]}`" in text
 
 
 def test_victoria_syncs_props_to_its_indexers_as_the_doc_says():

@@ -6,6 +6,7 @@ splunkd's 503 where the KV store is disabled."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
@@ -73,3 +74,50 @@ def test_a_disabled_kv_store_answers_503(client):
         splunkd.send_json("GET", DATA)
     assert disabled.value.status == 503
     assert "KV Store is disabled" in disabled.value.message
+
+
+def test_an_insert_with_a_key_already_there_is_409_and_changes_nothing(client):
+    """"About the app key value store": _key is the unique ID of each record. splunkd refuses a second
+    insert with the same _key: HTTP 409 "A document with the same key and user already exists." (as
+    add-ons meet it, e.g. TA-jira-service-desk-simple-addon issue #77, OpenCTI splunk-add-on issue #20).
+    Setup's deploy/remove lock relies on this: of members inserting one _key, exactly one wins."""
+    splunkd, fake = client
+    splunkd.send_json("POST", DATA, {"_key": "lock-1", "job": "first"})
+    with pytest.raises(SplunkdError) as again:
+        splunkd.send_json("POST", DATA, {"_key": "lock-1", "job": "second"})
+    assert again.value.status == 409
+    assert "A document with the same key and user already exists" in again.value.message
+    assert fake.kv["cloudtrail_firehose_jobs"]["lock-1"]["job"] == "first"
+    splunkd.send_json("POST", f"{DATA}/lock-1", {"job": "updated"})  # a POST to the key is an update
+    assert splunkd.send_json("GET", f"{DATA}/lock-1")["job"] == "updated"
+
+
+def test_sort_and_limit_pick_the_highest(client):
+    splunkd, _ = client
+    for generation in (2, 10, 1):
+        splunkd.send_json("POST", DATA, {"_key": f"g{generation}", "started": generation})
+    assert [d["_key"] for d in splunkd.send_json("GET", DATA, sort="started:-1", limit="1")] == ["g10"]
+    assert [d["_key"] for d in splunkd.send_json("GET", DATA, sort="started")] == ["g1", "g2", "g10"]
+
+
+def test_a_cluster_member_writes_to_the_captain_and_reads_a_copy_that_lags_within_bounds(client):
+    """"About the app key value store": on a search head cluster a write is delegated to the KV store
+    captain; reads are served locally, so a member may read an older state for a while."""
+    captain_client, captain = client
+    member = captain.member("sh2", lag_writes=2, lag_seconds=0.3)
+    splunkd = Splunkd(member.url, ADMIN_TOKEN)
+    seen = []
+    for n in range(6):
+        splunkd.send_json("POST", DATA, {"_key": f"d{n}"})
+        seen.append(len(splunkd.send_json("GET", DATA)))
+    assert len(captain.kv["cloudtrail_firehose_jobs"]) == 6  # every write is on the captain at once
+    assert all(n + 1 - 2 <= count <= n + 1 for n, count in enumerate(seen))  # at most 2 writes behind
+    assert seen == sorted(seen)  # a replica never goes back
+    with pytest.raises(SplunkdError) as duplicate:  # the captain decides, whatever the copy shows
+        splunkd.send_json("POST", DATA, {"_key": "d5"})
+    assert duplicate.value.status == 409
+    time.sleep(0.35)
+    assert len(splunkd.send_json("GET", DATA)) == 6  # after lag_seconds every write is there
+    roles = Splunkd(member.url, ADMIN_TOKEN).get("services/server/info")["entry"][0]["content"]["server_roles"]
+    assert "shc_member" in roles
+    assert "shc_captain" in captain_client.get("services/server/info")["entry"][0]["content"]["server_roles"]

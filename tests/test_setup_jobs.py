@@ -1,7 +1,8 @@
-"""Setup's jobs on a search head cluster: two SetupService instances ("members") share one fake
-splunkd, whose KV store stands in for the replicated one. A job started on one member is polled on
-the other, deploy and remove are exclusive across members, a member that stops answering does not
-block the others, and without a KV store jobs still work on one member."""
+"""Setup's jobs on a search head cluster: SetupService instances ("members") share one fake KV store,
+each through its own fake splunkd whose reads may lag behind the captain's copy, each with its own
+wall clock. A job started on one member is polled on another, deploy and remove are exclusive across
+members, a member that stops heartbeating does not block the others (as the others' own clocks
+measure it), and without a KV store jobs still work on a standalone instance, never on a cluster."""
 
 from __future__ import annotations
 
@@ -16,21 +17,44 @@ from cloudtrail_firehose.splunk.splunkd import Splunkd
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 
 COLLECTION = "cloudtrail_firehose_jobs"
+LOCKS = "cloudtrail_firehose_locks"
+
+
+class Running:
+    """How many members' operations run at once, and the most there ever were."""
+
+    def __init__(self) -> None:
+        self.now = self.most = 0
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def __exit__(self, *exc) -> None:
+        with self.lock:
+            self.now -= 1
 
 
 class Member(SetupService):
     """A member whose operations are gated steps instead of AWS calls: the job plumbing is under test."""
 
-    def __init__(self, name: str, clock=time.time) -> None:
-        super().__init__(jobs=Jobs(clock=clock, instance=name))
+    def __init__(self, name: str, clock=time.time, monotonic=time.monotonic, running: Running | None = None) -> None:
+        super().__init__(jobs=Jobs(clock=clock, instance=name, monotonic=monotonic))
         self.release = threading.Event()
         self.lines = [f"{name} step {n}" for n in range(3)]
+        self.running = running or Running()
+        self.fail = False
 
     def _gated(self, splunkd, payload):
         def work(progress) -> dict:
-            for line in self.lines:
-                progress(line)
-            self.release.wait(10)
+            with self.running:
+                for line in self.lines:
+                    progress(line)
+                self.release.wait(10)
+            if self.fail:
+                raise RuntimeError("the stack could not be created")
             return {"done": True}
 
         return work
@@ -104,49 +128,6 @@ def test_a_deploy_on_one_member_makes_deploy_and_remove_on_another_wait(splunkd)
     assert call(b, splunkd, "POST", "remove")[0] == 200
 
 
-def test_of_two_deploys_stored_at_once_the_older_runs_and_the_other_fails(splunkd):
-    """Both members found no running deploy and both inserted one: the read-back settles it."""
-    b = Member("sh2")
-    older = {"kind": "deploy", "state": "running", "progress": [], "progress_offset": 0, "result": "null",
-             "error": "", "started": time.time() - 5, "updated": time.time(), "instance": "sh1"}  # fmt: skip
-    real_running = b.jobs._running
-    calls = []
-
-    def running(client):  # the first look finds nothing: sh1's insert lands just after it
-        calls.append(1)
-        if len(calls) == 1:
-            found = real_running(client)
-            splunkd.kv[COLLECTION]["sh1-job"] = {**older, "_key": "sh1-job"}
-            return found
-        return real_running(client)
-
-    b.jobs._running = running
-    status, body = call(b, splunkd, "POST", "deploy")
-    b.release.set()
-    assert status == 409, body
-    assert "a deploy is already running (job sh1-job)" in body["error"]
-    mine = [d for k, d in splunkd.kv[COLLECTION].items() if k != "sh1-job"]
-    assert [d["state"] for d in mine] == ["failed"]  # it stops blocking anyone
-
-
-def test_a_member_that_stopped_answering_blocks_nothing(splunkd):
-    now = [1_000_000.0]
-    a, b = Member("sh1", clock=lambda: now[0]), Member("sh2", clock=lambda: now[0])
-    stuck = call(a, splunkd, "POST", "deploy")[1]["job"]
-    try:
-        assert call(b, splunkd, "POST", "remove")[0] == 409
-        wait_for_lines(splunkd, stuck["id"], a.lines)  # sh1 wrote its lines (each a heartbeat), then goes silent
-        now[0] += jobs.STALE_AFTER + 60  # sh1's heartbeat is older than the limit
-        status, view = call(b, splunkd, "GET", f"jobs/{stuck['id']}")
-        assert view["state"] == "failed"
-        assert "the search head running this job (sh1) stopped answering" in view["error"]
-        assert "see its splunkd.log, then start again" in view["error"]
-        assert call(b, splunkd, "POST", "remove")[0] == 200
-    finally:
-        a.release.set()
-        b.release.set()
-
-
 def test_a_running_job_keeps_its_heartbeat(splunkd, monkeypatch):
     monkeypatch.setattr(jobs, "HEARTBEAT", 0.01)
     now = [1_000_000.0]
@@ -160,6 +141,7 @@ def test_a_running_job_keeps_its_heartbeat(splunkd, monkeypatch):
                 break
             time.sleep(0.01)
         assert splunkd.kv[COLLECTION][job["id"]]["updated"] == now[0]
+        assert splunkd.kv[COLLECTION][job["id"]]["beat"] > len(a.lines)  # what other members watch
     finally:
         a.release.set()
 
@@ -196,3 +178,125 @@ def test_an_unknown_job_is_404_on_every_member(splunkd):
     status, body = call(Member("sh1"), splunkd, "GET", "jobs/no-such-job")
     assert status == 404
     assert body["what_to_do"] == "start the operation again"
+
+
+def wait_until(condition, what: str) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError(what)
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_members_starting_a_deploy_at_once_never_run_two(splunkd, count):
+    """Each member reads a copy up to 3 writes / 50 ms behind the captain; writes go to the captain."""
+    running = Running()
+    members = [(Member(f"sh{n}", running=running), splunkd.member(f"sh{n}", lag_writes=3, lag_seconds=0.05))
+               for n in range(count)]  # fmt: skip
+    for _ in range(50):
+        barrier = threading.Barrier(count)
+        answers: list[tuple[Member, int, dict]] = []
+
+        def start(member: Member, fake: FakeSplunkd, barrier=barrier, answers=answers) -> None:
+            barrier.wait()
+            answers.append((member, *call(member, fake, "POST", "deploy")))
+
+        threads = [threading.Thread(target=start, args=pair) for pair in members]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        started = [(member, body["job"]["id"]) for member, status, body in answers if status == 200]
+        assert sorted(status for _, status, _ in answers) == [200] + [409] * (count - 1), answers
+        refusals = [body["error"] for _, status, body in answers if status == 409]
+        assert all("is already running" in error or "a moment ago" in error for error in refusals)
+        [(winner, job_id)] = started
+        winner.release.set()
+        wait_until(lambda: winner.jobs._jobs[job_id].state != "running", "the deploy did not finish")  # noqa: B023
+        winner.release.clear()
+        time.sleep(0.06)  # every member's copy has caught up
+    assert running.most == 1
+    assert [d["state"] for d in splunkd.kv[LOCKS].values()] == ["released"] * 50
+
+
+@pytest.mark.parametrize("ahead", [301, 1100])
+def test_a_member_whose_clock_is_ahead_does_not_judge_a_live_job_stale(splunkd, monkeypatch, ahead):
+    monkeypatch.setattr(jobs, "HEARTBEAT", 0.02)
+    mono = [0.0]
+    a = Member("sh1")
+    b = Member("sh2", clock=lambda: time.time() + ahead, monotonic=lambda: mono[0])
+    other = splunkd.member("sh2")
+    job = call(a, splunkd, "POST", "deploy")[1]["job"]
+    try:
+        for _ in range(3):  # 600 s of b's clock in all, but never 300 s without a new heartbeat
+            status, body = call(b, other, "POST", "deploy")
+            assert status == 409, body
+            assert f"a deploy is already running (job {job['id']})" in body["error"]
+            assert call(b, other, "GET", f"jobs/{job['id']}")[1]["state"] == "running"
+            beat = splunkd.kv[COLLECTION][job["id"]]["beat"]
+            wait_until(lambda: splunkd.kv[COLLECTION][job["id"]]["beat"] > beat, "no heartbeat")  # noqa: B023
+            mono[0] += 200
+    finally:
+        a.release.set()
+    assert poll(b, other, job["id"])[0] == "succeeded"
+
+
+def test_a_holder_that_stopped_heartbeating_is_taken_over_after_the_stale_period_the_other_measures(splunkd):
+    mono = [0.0]
+    a = Member("sh1")
+    b = Member("sh2", clock=lambda: time.time() - 1000, monotonic=lambda: mono[0])  # its wall clock is behind
+    other = splunkd.member("sh2")
+    stuck = call(a, splunkd, "POST", "deploy")[1]["job"]
+    try:
+        wait_for_lines(splunkd, stuck["id"], a.lines)  # sh1 wrote its lines, then no heartbeat for 30 s
+        assert call(b, other, "POST", "remove")[0] == 409  # b starts watching sh1's heartbeat counter
+        mono[0] += jobs.STALE_AFTER - 10
+        assert call(b, other, "POST", "remove")[0] == 409
+        assert call(b, other, "GET", f"jobs/{stuck['id']}")[1]["state"] == "running"
+        mono[0] += 20  # b has seen the same heartbeat for more than STALE_AFTER of its own clock
+        view = call(b, other, "GET", f"jobs/{stuck['id']}")[1]
+        assert view["state"] == "failed"
+        assert "the search head running this job (sh1) stopped answering" in view["error"]
+        assert "see its splunkd.log, then start again" in view["error"]
+        status, body = call(b, other, "POST", "remove")
+        assert status == 200, body
+        assert call(Member("sh3"), splunkd, "POST", "deploy")[0] == 409  # b holds it now
+    finally:
+        a.release.set()
+        b.release.set()
+
+
+def test_a_cluster_member_without_a_kv_store_refuses_deploy_and_remove(splunkd):
+    member = splunkd.member("sh2")
+    member.kv_available = False
+    b = Member("sh2")
+    for operation in ("deploy", "remove"):
+        status, body = call(b, member, "POST", operation)
+        assert status == 503, body
+        assert f"cannot start a {operation}: the KV store is not available (KV Store is disabled" in body["error"]
+        assert "this search head is a search head cluster member" in body["error"]
+        assert "splunk show kvstore-status" in body["what_to_do"]
+    b.release.set()
+    assert call(b, member, "POST", "check")[0] == 200  # a check changes nothing: it may run in memory
+
+
+def test_a_search_head_that_cannot_tell_whether_it_is_clustered_refuses_without_a_kv_store(splunkd):
+    splunkd.kv_available = False
+    splunkd.server_roles = None  # services/server/info fails too
+    status, body = call(Member("sh1"), splunkd, "POST", "deploy")
+    assert status == 503, body
+    assert "cannot tell whether it is in a search head cluster" in body["error"]
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_the_lock_is_released_when_the_job_ends(splunkd, fail):
+    a, b = Member("sh1"), Member("sh2")
+    a.fail = fail
+    job = call(a, splunkd, "POST", "deploy")[1]["job"]
+    assert [d["state"] for d in splunkd.kv[LOCKS].values()] == ["held"]
+    a.release.set()
+    assert poll(a, splunkd, job["id"])[0] == ("failed" if fail else "succeeded")
+    wait_until(lambda: [d["state"] for d in splunkd.kv[LOCKS].values()] == ["released"], "the lock was kept")
+    b.release.set()
+    assert call(b, splunkd, "POST", "remove")[0] == 200  # at once, not after the stale period

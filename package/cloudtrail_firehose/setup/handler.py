@@ -30,7 +30,7 @@ from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from cloudtrail_firehose.setup import delivery, hec_token
-from cloudtrail_firehose.setup.jobs import JobConflictError, Jobs
+from cloudtrail_firehose.setup.jobs import JobConflictError, Jobs, JobStoreError
 from cloudtrail_firehose.splunk import app_config
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 
@@ -104,6 +104,9 @@ class SetupService:
                 return {"job": self.jobs.start(path, work, splunkd).view()}
             except JobConflictError as error:
                 raise RequestError(409, str(error), "wait for it to finish, then try again") from error
+            except JobStoreError as error:
+                raise RequestError(503, str(error), "check the KV store on this search head "
+                                   "(`splunk show kvstore-status`), then start again") from error  # fmt: skip
         raise RequestError(404, f"no endpoint {method} {path}", "see the list in the handler's documentation")
 
     # --- configuration ---------------------------------------------------------------------------
