@@ -6,10 +6,18 @@ storage/passwords and the HEC token only in the HEC input.
 
 Distributed topologies: `peers` are indexers this search head searches, each with its own indexes
 (indexes that exist only there, not in this splunkd's data/indexes); `| rest splunk_server=*
-/services/data/indexes` answers one row per server and index, as the rest command does across
-search peers. `local_hec = False` is a splunkd that offers no HEC inputs (data/inputs/http
-answers 404), like a search head whose HEC tier is elsewhere; `rest_allowed = False` is a
-user without the rest capability (the search fails).
+/services/data/indexes` answers one row per server and index, from the search head and every peer
+that is up, as the rest command does across search peers ("rest", Search Reference).
+services/search/distributed/peers lists the peers: one entry per peer, named by its host:port, with
+`content.peerName` (the peer's serverName, which distributed searches report as splunk_server:
+"Manage distributed server names", Distributed Search manual) and `content.status` ("Up" or "Down";
+"View search peer status in Settings" shows the same state per peer). The JSON keys are the ones
+splunk/docker-splunk's own tests read from a real search head (tests/test_docker_splunk.py:
+`x["content"]["peerName"]` of each entry); the REST API Reference page itself was not available here.
+A standalone instance answers with no entries. `peers_listable = False` answers 403 (a role that
+may not list peers); `peers_down` are peers listed Down that answer no search. `local_hec = False`
+is a splunkd that offers no HEC inputs (data/inputs/http answers 404), like a search head whose HEC
+tier is elsewhere; `rest_allowed = False` is a user without the rest capability (the search fails).
 
 The KV store (storage/collections/data/<collection>, the collections default/collections.conf
 declares) keeps JSON documents in `kv`; `kv_available = False` answers 503, as splunkd does where
@@ -103,6 +111,8 @@ class FakeSplunkd:
         self.server_name = "sh1"
         self.peers: dict[str, set[str]] = {}  # indexer -> its indexes
         self.disabled_on_peers: set[tuple[str, str]] = set()  # (indexer, index)
+        self.peers_listable = True
+        self.peers_down: set[str] = set()
         self.local_hec = True
         self.rest_allowed = True
         conf = configparser.ConfigParser(interpolation=None)
@@ -240,6 +250,12 @@ class FakeSplunkd:
             if method == "POST":
                 self.passwords[key] = form["password"]
             return 200, entry(key, {"clear_password": self.passwords[key]})
+        if path == "services/search/distributed/peers" and method == "GET":
+            if not self.peers_listable:
+                return 403, error("permission denied")
+            listed = [(peer, "Down" if peer in self.peers_down else "Up") for peer in sorted(self.peers)]
+            return 200, {"entry": [{"name": f"{peer}.example.com:8089", "content": {"peerName": peer, "status": status}}
+                                   for peer, status in listed]}  # fmt: skip
         if path.startswith("services/data/indexes/"):
             name = path.removeprefix("services/data/indexes/")
             return (200, entry(name, {})) if name in self.indexes else (404, error(f"no index {name}"))
@@ -297,7 +313,7 @@ class FakeSplunkd:
             return 400, error(f"fake splunkd cannot run {search}")
         servers = {self.server_name: self.indexes}
         if "splunk_server=local" not in search:
-            servers |= self.peers
+            servers |= {peer: indexes for peer, indexes in self.peers.items() if peer not in self.peers_down}
         rows = [{"splunk_server": server, "title": index,
                  "disabled": "1" if (server, index) in self.disabled_on_peers else "0"}
                 for server, indexes in servers.items() for index in sorted(indexes)]  # fmt: skip

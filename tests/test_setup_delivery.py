@@ -264,7 +264,7 @@ def test_an_index_found_nowhere_stops_the_deploy_before_aws(world):
     service, splunkd, _, _ = world
     splunkd.local_hec = True
     assert_nothing_deployed(deploy(service, splunkd, FORM | {"index": "no_such_index"}),
-                            "index no_such_index exists on none of the 3 Splunk servers")  # fmt: skip
+                            "index no_such_index exists on none of the 2 indexers")  # fmt: skip
 
 
 def test_local_delivery_on_a_splunkd_without_hec_says_which_choice_to_make(world):

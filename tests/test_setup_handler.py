@@ -254,7 +254,7 @@ def test_a_missing_index_stops_the_deploy_before_aws(setup):
     call(service, splunkd, "POST", "config", FORM | {"index": "no_such_index"})
     deploy = wait(service, splunkd, call(service, splunkd, "POST", "deploy", {})[1]["job"])
     assert deploy["state"] == "failed"
-    assert "index no_such_index exists on none of the 1 Splunk servers" in deploy["error"]
+    assert "index no_such_index does not exist on sh1, a standalone instance (no search peers)" in deploy["error"]
     assert boto3.client("cloudformation", "us-east-1").list_stacks()["StackSummaries"] == []
 
 

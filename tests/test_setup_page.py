@@ -229,7 +229,7 @@ def test_a_failed_deploy_shows_its_message(browser_page):
     page.wait_for_selector("#ctf-message.error", timeout=60_000)
     message = page.inner_text("#ctf-message")
     assert "deploy failed" in message
-    assert "index no_such_index exists on none of the 1 Splunk servers" in message
+    assert "index no_such_index does not exist on sh1, a standalone instance (no search peers)" in message
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "setup_failed_deploy.png"), full_page=True)
 
