@@ -3,6 +3,10 @@
 A local server plays Splunk Web: it serves the page and the app's static files, checks the CSRF
 form key like Splunk Web's proxy, and answers the app's endpoints with the real SetupService
 (backed by moto and a fake splunkd). A screenshot of the deployed state is saved in build/.
+
+Splunk Web serves everything under web.conf `root_endpoint` (web.conf.spec: "Defines the root URI
+path on which the appserver will listen", e.g. /splunkui behind a reverse proxy; default /) and
+then a locale, so the harness can do the same (Site) and answers 404 outside its root.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import shutil
 import threading
 import urllib.parse
 import warnings
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -29,23 +34,63 @@ STATIC = ROOT / "appserver" / "static"
 SCREENSHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FORM_KEY = "1234567890abcdef"
-PROXY = "/en-US/splunkd/__raw/services/cloudtrail_firehose/setup/"
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where Splunk Web serves: web.conf root_endpoint ("" for the default /) and the locale."""
+
+    root: str = ""
+    locale: str = "en-US"
+    splunk_util: bool = False  # the page carries Splunk Web's URL helper, as its real pages do
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.root}/{self.locale}"
+
+    @property
+    def page(self) -> str:
+        return f"{self.prefix}/app/cloudtrail_firehose/setup"
+
+    @property
+    def static(self) -> str:  # where Splunk Web serves setup.xml's script= and stylesheet= (app-relative names)
+        return f"{self.prefix}/static/app/cloudtrail_firehose/"
+
+    @property
+    def proxy(self) -> str:
+        return f"{self.prefix}/splunkd/__raw/services/cloudtrail_firehose/setup/"
+
+
+DEFAULT_SITE = Site()
+BEHIND_PROXY = Site(root="/splunk", locale="ja-JP")  # root_endpoint = /splunk, a Japanese user
 PAGE = """<!doctype html><html><head><title>Setup | CloudTrail via Firehose</title>
-<link rel="stylesheet" href="/en-US/static/app/cloudtrail_firehose/setup.css"></head>
-<body><h2>CloudTrail via Firehose: Setup</h2><div id="ctf-setup"></div>
-<script src="/en-US/static/app/cloudtrail_firehose/setup.js"></script></body></html>"""
+<link rel="stylesheet" href="{static}setup.css"></head>
+<body><h2>CloudTrail via Firehose: Setup</h2><div id="ctf-setup"></div>{globals}
+<script src="{static}setup.js"></script></body></html>"""
+# Splunk Web's page globals: $C holds MRSPARKLE_ROOT_PATH (root_endpoint) and LOCALE, and
+# Splunk.util.make_url puts both before an absolute path. This stand-in also records its calls.
+SPLUNK_UTIL = """<script>
+window.$C = {{MRSPARKLE_ROOT_PATH: "{root}", LOCALE: "{locale}"}};
+window.madeUrls = [];
+window.Splunk = {{util: {{make_url: function (path) {{
+  var url = ($C.MRSPARKLE_ROOT_PATH === "/" ? "" : $C.MRSPARKLE_ROOT_PATH) + "/" + $C.LOCALE + path;
+  window.madeUrls.push(url);
+  return url;
+}}}}}};
+</script>"""
 
 
 class SplunkWeb:
-    def __init__(self, service: SetupService, splunkd: FakeSplunkd) -> None:
-        self.service, self.splunkd = service, splunkd
+    def __init__(self, service: SetupService, splunkd: FakeSplunkd, site: Site = DEFAULT_SITE) -> None:
+        self.service, self.splunkd, self.site = service, splunkd, site
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.external_requests: list[str] = []
+        self.external_requests: list[str] = []  # anything Splunk Web would not serve (404)
+        self.proxied: list[str] = []  # method and path of each request that reached the handler
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/en-US/app/cloudtrail_firehose/setup"
+        return f"http://127.0.0.1:{self.server.server_address[1]}{self.site.page}"
 
     def _handler(self):
         web = self
@@ -69,23 +114,26 @@ class SplunkWeb:
                 self.wfile.write(body)
 
             def _serve(self, method: str) -> None:
-                parts = urllib.parse.urlsplit(self.path)
-                if parts.path == "/en-US/app/cloudtrail_firehose/setup":
+                parts, site = urllib.parse.urlsplit(self.path), web.site
+                if parts.path == site.page:
                     port = web.server.server_address[1]
-                    cookie = f"splunkweb_csrf_token_{port}={FORM_KEY}; Path=/"
-                    return self._send(200, PAGE.encode(), "text/html", cookie)
-                if parts.path.startswith("/en-US/static/app/cloudtrail_firehose/"):
+                    cookie = f"splunkweb_csrf_token_{port}={FORM_KEY}; Path={site.root or '/'}"
+                    extra = SPLUNK_UTIL.format(root=site.root or "/", locale=site.locale) if site.splunk_util else ""
+                    return self._send(200, PAGE.format(static=site.static, globals=extra).encode(), "text/html", cookie)
+                if parts.path.startswith(site.static):
                     file = STATIC / parts.path.rsplit("/", 1)[1]
                     kind = "text/css" if file.suffix == ".css" else "application/javascript"
                     return self._send(200, file.read_bytes(), kind)
-                if parts.path.startswith(PROXY):
+                if parts.path.startswith(site.proxy):
+                    endpoint = parts.path.removeprefix(site.proxy)
+                    web.proxied.append(f"{method} {endpoint}")
                     if method == "POST" and self.headers.get("X-Splunk-Form-Key") != FORM_KEY:
                         return self._send(401, b'{"error": "missing CSRF form key"}', "application/json")
                     length = int(self.headers.get("Content-Length") or 0)
                     payload = self.rfile.read(length).decode()  # raw, as Splunk hands it to the handler
                     query = dict(urllib.parse.parse_qsl(parts.query))
                     splunkd = Splunkd(web.splunkd.url, ADMIN_TOKEN)
-                    status, body = web.service.handle(method, parts.path.removeprefix(PROXY), splunkd, payload, query)
+                    status, body = web.service.handle(method, endpoint, splunkd, payload, query)
                     return self._send(status, json.dumps(body).encode(), "application/json")
                 if parts.path != "/favicon.ico":  # the browser asks for it on its own
                     web.external_requests.append(self.path)
@@ -95,7 +143,7 @@ class SplunkWeb:
 
 
 @pytest.fixture
-def browser_page(tmp_path, monkeypatch):
+def browser_page(request, tmp_path, monkeypatch):
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: .ci/run installs Debian's chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -108,7 +156,7 @@ def browser_page(tmp_path, monkeypatch):
     warnings.filterwarnings("ignore", message="Tried to parse")
     splunkd = FakeSplunkd()
     with mock_aws():
-        web = SplunkWeb(SetupService(), splunkd)
+        web = SplunkWeb(SetupService(), splunkd, getattr(request, "param", DEFAULT_SITE))
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
                 "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -116,7 +164,9 @@ def browser_page(tmp_path, monkeypatch):
             page = browser.new_page(viewport={"width": 1100, "height": 1400})
             page.on("dialog", lambda dialog: dialog.accept())
             page.goto(web.url)
-            page.wait_for_selector("#ctf-form")
+            page.wait_for_selector("#ctf-form, #ctf-setup .message.error")  # the form, or why it is not there
+            if not page.locator("#ctf-form").count():
+                pytest.fail(f"no setup form: {page.inner_text('#ctf-setup')!r}; not served: {web.external_requests}")
             yield page, web, splunkd
             browser.close()
         web.server.shutdown()
@@ -177,6 +227,32 @@ def test_walk_through_check_preview_deploy(browser_page):
     page.wait_for_function("document.querySelector('#ctf-message').textContent.startsWith('Removed')", timeout=60_000)
     assert "Kept buckets: cloudtrail-firehose-failed-" in page.inner_text("#ctf-message")
     assert web.external_requests == []  # nothing outside the app: no CDN, no external network
+
+
+@pytest.mark.parametrize("browser_page", [BEHIND_PROXY, replace(BEHIND_PROXY, splunk_util=True)],
+                         ids=["from-the-page-path", "with-splunk-util"], indirect=True)  # fmt: skip
+def test_every_request_stays_under_the_root_endpoint_and_locale(browser_page):
+    """Splunk Web behind a reverse proxy: web.conf `root_endpoint = /splunk`.
+
+    web.conf.spec: root_endpoint "Defines the root URI path on which the appserver will listen"
+    (e.g. /splunkui to proxy the UI at http://splunk:8000/splunkui); Splunk Web then serves
+    <root_endpoint>/<locale>/app/..., <root_endpoint>/<locale>/splunkd/__raw/... and nothing
+    outside it. The page must load its form, save and run a job (Check, polled) through the proxy
+    under that root and the user's locale, with Splunk Web's URL helper or from its own path.
+    """
+    page, web, splunkd = browser_page
+    fill(page, **GOOD)
+    page.click("#ctf-check")  # saves, starts the check job and polls it
+    page.wait_for_selector("#ctf-message.ok", timeout=60_000)
+    assert "All checks passed" in page.inner_text("#ctf-message")
+    assert splunkd.passwords
+    assert web.external_requests == []  # no request outside /splunk/ja-JP (each would be a 404)
+    endpoints = {re.sub(r"^GET jobs/.+", "GET jobs/<id>", call) for call in web.proxied}
+    assert {"GET schema", "GET config", "POST config", "POST check", "GET jobs/<id>"} <= endpoints
+    if web.site.splunk_util:
+        made = page.evaluate("window.madeUrls")  # Splunk Web's helper made the URLs
+        assert made
+        assert all(url.startswith(web.site.proxy.rstrip("/")) for url in made), made
 
 
 def test_the_form_is_rendered_from_the_schema(browser_page):

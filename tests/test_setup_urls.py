@@ -6,11 +6,16 @@ matches <path> and lists the method; web.conf.spec: in a pattern, `*` matches on
 is the path or a prefix of it (restmap.conf.spec: the handler implements the namespace under its
 endpoint). The URLs are read from setup.js (what its request function is called with) and from
 the handler's own list of endpoints.
+
+Splunk Web itself listens under web.conf `root_endpoint` (web.conf.spec: "Defines the root URI path
+on which the appserver will listen", default /) and a locale, so setup.js names only the part from
+/splunkd on and takes what comes before from the page (tests/test_setup_page.py runs it under one).
 """
 
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -56,9 +61,11 @@ def handled(path: str) -> bool:
 
 def base_path() -> str:
     """The endpoint setup.js builds its URLs on (after Splunk Web's splunkd proxy prefix)."""
-    found = re.findall(re.escape(PROXY_PREFIX) + r"([\w/]+)", SETUP_JS)
-    assert len(set(found)) == 1, f"setup.js should build its URLs on one endpoint: {found}"
-    return found[0].strip("/")
+    found = re.findall(r"""(["'][^"']*)""" + re.escape(PROXY_PREFIX) + r"([\w/]+)", SETUP_JS)
+    assert len({path for _, path in found}) == 1, f"setup.js should build its URLs on one endpoint: {found}"
+    # The literal starts at /splunkd: root_endpoint and locale are the page's, never written in.
+    assert [before for before, _ in found] == ['"'], f"a fixed prefix before {PROXY_PREFIX}: {found}"
+    return found[0][1].strip("/")
 
 
 def path_of(expression: str) -> str:
@@ -89,6 +96,17 @@ def test_the_requests_are_read_from_setup_js():
 def test_every_setup_request_is_exposed_and_handled(method, path):
     assert exposed(method, path), f"web.conf exposes no pattern for {method} {path}"
     assert handled(path), f"restmap.conf has no handler for {path}"
+
+
+def test_the_setup_view_names_its_static_files_relative_to_the_app():
+    """script= and stylesheet= are file names in appserver/static; Splunk Web renders them under
+    <root_endpoint>/<locale>/static/app/cloudtrail_firehose/, so a path written in would break."""
+    view = ET.parse(ROOT / "default" / "data" / "ui" / "views" / "setup.xml").getroot()
+    names = [name.strip() for key in ("script", "stylesheet") for name in view.get(key, "").split(",") if name.strip()]
+    assert names == ["setup.js", "setup.css"]
+    for name in names:
+        assert "/" not in name, name
+        assert (ROOT / "appserver" / "static" / name).is_file(), name
 
 
 def test_patterns_follow_the_spec():

@@ -10,9 +10,15 @@
   var SCHEMA = {groups: [], settings: []};
   var storedSecrets = {};  // name -> true for each secret setting stored in storage/passwords
 
+  // Splunk Web serves under web.conf root_endpoint (e.g. /splunk behind a reverse proxy) and the user's
+  // locale, so no fixed prefix: its own make_url adds both ($C MRSPARKLE_ROOT_PATH and LOCALE); without
+  // it, the same prefix is everything before /app/ in this page's path (<root>/<locale>/app/<app>/setup).
   function base() {
-    var match = window.location.pathname.match(/^\/([^/]+)\/app\//);
-    return "/" + (match ? match[1] : "en-US") + "/splunkd/__raw/services/cloudtrail_firehose/setup";
+    var path = "/splunkd/__raw/services/cloudtrail_firehose/setup";
+    var util = window.Splunk && window.Splunk.util;
+    if (util && typeof util.make_url === "function") { return util.make_url(path); }
+    var page = window.location.pathname, at = page.lastIndexOf("/app/");
+    return (at >= 0 ? page.slice(0, at) : "/en-US") + path;
   }
 
   function formKey() {
