@@ -75,7 +75,9 @@ class ExpiryWatch:
 
     def _sent(self, request, **_) -> None:
         authorization = request.headers.get("Authorization", b"")  # bytes or str, by botocore's version
-        found = re.search(r"Credential=([^/]+)/", authorization.decode() if isinstance(authorization, bytes) else authorization)
+        if isinstance(authorization, bytes):
+            authorization = authorization.decode()
+        found = re.search(r"Credential=([^/]+)/", authorization)
         if found:
             key = found.group(1)
             self.signed.append(key)
@@ -95,7 +97,8 @@ def test_assumed_role_credentials_are_fetched_again_when_a_deploy_outlasts_them(
     assert pipeline.status(settings, clients, detect_drift=False)["status"] == "CREATE_COMPLETE"
 
     assert "DeliveryStreamName" in outputs
-    assert clock.now - datetime.now(timezone.utc) > timedelta(hours=2), f"the deploy must outlast the role: {watch.signed}"
+    outlasted = clock.now - datetime.now(timezone.utc)
+    assert outlasted > timedelta(hours=2), f"the deploy must outlast the role: {watch.signed}"
     assert watch.expired == []
     assert len(set(watch.signed)) >= 3, "credentials were not fetched again"
     assert set(watch.signed) <= set(watch.expiry)

@@ -1,4 +1,5 @@
-"""The .spl that build.py makes: what is in it, what is not, and that its lib/ works on 3.13."""
+"""The .spl that build.py makes: what is in it, what is not, and that its lib/ works on each Python Splunk
+gives apps (3.9 on Splunk 9.4 and 10.0, 3.13 on 10.2 and later: inputs.conf.spec, python.required)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from cloudtrail_firehose.aws.services import APP_SERVICES, SHIPPED_SERVICES
 from cloudtrail_firehose.splunk import hec
+from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 from splunk_conf import parse_conf, read_conf
 
 import build
@@ -24,6 +27,17 @@ FORBIDDEN_TOP = {"tests", "bench", "docs", "requirements", "package", "build", "
 # Caches, anywhere (vendored libraries included).
 FORBIDDEN_ANYWHERE = {"__pycache__", ".pytest_cache", ".ruff_cache", ".git", ".venv"}
 FORBIDDEN_SUFFIXES = (".pyc", ".pyo")
+# The Pythons that run the built app's scripts; the tests run from the 3.13 environment.
+SPLUNK_PYTHONS = {"3.9": build.find_python(build.OLDEST_PYTHON), "3.13": sys.executable}
+
+
+@pytest.fixture(params=sorted(SPLUNK_PYTHONS))
+def splunk_python(request: pytest.FixtureRequest) -> tuple[list[int], str]:
+    """(version, interpreter) for each Python Splunk runs app scripts on."""
+    executable = SPLUNK_PYTHONS[request.param]
+    if executable is None:
+        pytest.skip("no Python 3.9 on this machine (pyenv install 3.9, or set CLOUDTRAIL_FIREHOSE_PYTHON39)")
+    return [int(part) for part in request.param.split(".")], executable
 
 
 def test_spl_is_a_tar_gz_with_the_app_folder_at_the_top(built_app):
@@ -105,13 +119,14 @@ print(json.dumps({"python": list(sys.version_info[:2]), "modules": names, "faile
 """
 
 
-def test_every_shipped_module_imports_on_python_313_from_the_built_app(built_app):
+def test_every_shipped_module_imports_on_each_splunk_python_from_the_built_app(built_app, splunk_python):
     """Nothing the shipped code needs was left out, and nothing shipped needs what is not there."""
-    result = subprocess.run([sys.executable, "-S", "-c", IMPORT_EVERYTHING, str(built_app.app_dir / "lib")],
+    version, python = splunk_python
+    result = subprocess.run([python, "-S", "-c", IMPORT_EVERYTHING, str(built_app.app_dir / "lib")],
                             capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, check=True,
                             timeout=300)  # fmt: skip
     probe = json.loads(result.stdout)
-    assert probe["python"] == [3, 13]
+    assert probe["python"] == version
     assert probe["failed"] == {}
     assert (probe["documentation"], probe["method"], probe["url"]) == ("", "PUT", "/bucket/key")
     modules = set(probe["modules"])
@@ -169,10 +184,10 @@ print(json.dumps({
 """
 
 
-def run_probe(app_dir: Path, services, **env) -> dict:
+def run_probe(app_dir: Path, services, python: str = sys.executable, **env) -> dict:
     # -S: no site-packages, so nothing can come from the test environment's own boto3.
     result = subprocess.run(
-        [sys.executable, "-S", "-c", PROBE, str(app_dir / "bin"), json.dumps(list(services))],
+        [python, "-S", "-c", PROBE, str(app_dir / "bin"), json.dumps(list(services))],
         capture_output=True,
         text=True,
         env={"PATH": "/usr/bin:/bin", "HOME": str(app_dir), **env},
@@ -181,9 +196,10 @@ def run_probe(app_dir: Path, services, **env) -> dict:
     return json.loads(result.stdout)
 
 
-def test_built_lib_creates_every_client_the_app_uses_on_python_313(built_app):
-    probe = run_probe(built_app.app_dir, SHIPPED_SERVICES)
-    assert probe["python"] == [3, 13]
+def test_built_lib_creates_every_client_the_app_uses_on_each_splunk_python(built_app, splunk_python):
+    version, python = splunk_python
+    probe = run_probe(built_app.app_dir, SHIPPED_SERVICES, python)
+    assert probe["python"] == version
     lib = str(built_app.app_dir / "lib")
     for module in ("boto3", "botocore", "splunklib"):
         assert probe[module].startswith(lib), module
@@ -282,12 +298,65 @@ def test_appinspect_failures_and_errors_fail_the_build_and_are_listed():
 
 
 @pytest.mark.parametrize("script", ["firehose_recovery.py", "firehose_health.py"])
-def test_the_built_modular_inputs_run_from_lib_on_python_313(built_app, script):
+def test_the_built_modular_inputs_answer_scheme_from_lib_on_each_splunk_python(built_app, script, splunk_python):
     # -S: only the app's own lib/ (via the bootstrap), as inside Splunk.
-    result = subprocess.run([sys.executable, "-S", str(built_app.app_dir / "bin" / script), "--scheme"],
+    result = subprocess.run([splunk_python[1], "-S", str(built_app.app_dir / "bin" / script), "--scheme"],
                             capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "<scheme>" in result.stdout
+    scheme = ET.fromstring(result.stdout)
+    assert scheme.findtext("title")
+    assert scheme.find("endpoint/args/arg") is not None
+
+
+def test_every_python_entry_point_admits_both_splunk_pythons_and_the_manifest_names_the_oldest_splunk():
+    """python.required (inputs.conf.spec and restmap.conf.spec of 10.2) lists 3.9 and 3.13; 9.4 and 10.0 ignore it."""
+    wanted = ", ".join("{}.{}".format(*v) for v in (build.OLDEST_PYTHON, build.PYTHON_VERSION))
+    stanzas = {**read_conf(build.ROOT / "default" / "inputs.conf"), **read_conf(build.ROOT / "default" / "restmap.conf")}
+    scripts = {name: keys for name, keys in stanzas.items() if "python.version" in keys}
+    assert set(scripts) == {"firehose_recovery", "firehose_health", "script:cloudtrail_firehose_setup"}
+    assert {name: keys.get("python.required") for name, keys in scripts.items()} == dict.fromkeys(scripts, wanted)
+    manifest = json.loads((build.ROOT / "app.manifest").read_text(encoding="utf-8"))
+    assert manifest["platformRequirements"]["splunk"]["Enterprise"] == ">=9.4.0"
+
+
+# Splunk's persistent REST handler protocol, with splunk.persistconn.application (Splunk's own module) stood in
+# for: the built bin/cloudtrail_firehose_setup.py answers GET schema and GET config through a splunkd.
+HANDLER_PROBE = """
+import json, os, sys, types
+bin_dir, splunkd_url, token = sys.argv[1:4]
+application = types.ModuleType("splunk.persistconn.application")
+application.PersistentServerConnectionApplication = type("PersistentServerConnectionApplication", (), {})
+for name in ("splunk", "splunk.persistconn"):
+    sys.modules[name] = types.ModuleType(name)
+sys.modules["splunk.persistconn.application"] = application
+sys.path.insert(0, bin_dir)
+import cloudtrail_firehose_setup
+handler = cloudtrail_firehose_setup.SetupHandler("", "")
+answers = []
+for path in ("schema", "config"):
+    request = {"method": "GET", "path_info": path, "server": {"rest_uri": splunkd_url}, "session": {"authtoken": token}}
+    answer = handler.handle(json.dumps(request))
+    answers.append([answer["status"], json.loads(answer["payload"])])
+print(json.dumps({"python": list(sys.version_info[:2]), "answers": answers}))
+"""
+
+
+def test_the_built_setup_handler_answers_on_each_splunk_python(built_app, splunk_python):
+    version, python = splunk_python
+    splunkd = FakeSplunkd()
+    try:
+        result = subprocess.run([python, "-S", "-c", HANDLER_PROBE, str(built_app.app_dir / "bin"), splunkd.url,
+                                 ADMIN_TOKEN], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
+                                timeout=120)  # fmt: skip
+    finally:
+        splunkd.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    probe = json.loads(result.stdout)
+    assert probe["python"] == version
+    (schema_status, schema), (config_status, config) = probe["answers"]
+    assert (schema_status, config_status) == (200, 200), probe
+    assert {"region", "index"} <= {setting["name"] for setting in schema["settings"]}
+    assert "config" in config
 
 
 # --- the HEC-tier package ----------------------------------------------------------------------

@@ -171,3 +171,30 @@ def test_a_lone_surrogate_without_event_id_is_kept_as_a_json_escape():
 def test_event_ids_come_with_the_events():
     recovered = list(events_in(parse_failed_record(record(SHAPES["gzip CloudWatch Logs payload"](EVENTS))).raw))
     assert [r.event_id for r in recovered] == [e["eventID"] for e in EVENTS]
+
+
+# CloudTrail writes eventTime as ISO 8601 in UTC ("CloudTrail record contents": "The date and time the
+# request was made, in coordinated universal time (UTC)"). The same stamp must give the same time on every
+# Python Splunk runs the recovery input on: datetime.fromisoformat refuses "Z" on 3.9 and reads a stamp
+# without zone as local time on 3.11+. This module runs on 3.9 and 3.13 (build.py test).
+@pytest.mark.parametrize(("stamp", "seconds"), [
+    ("2024-05-01T12:00:00Z", 1714564800.0),
+    ("2024-05-01T12:00:00z", 1714564800.0),
+    ("2024-05-01T12:00:00", 1714564800.0),  # no zone: UTC, whatever the machine's zone
+    ("2024-05-01T12:00:00.250Z", 1714564800.25),
+    ("2024-05-01T12:00:00.123456789Z", 1714564800.123457),
+    ("2024-05-01T14:00:00+02:00", 1714564800.0),
+    ("2024-05-01T07:30:00-0430", 1714564800.0),
+    ("2024-05-01T13:00:00+01", 1714564800.0),
+    ("1969-12-31T23:59:59Z", -1.0),
+])  # fmt: skip
+def test_event_times_parse_the_same_on_every_splunk_python(stamp, seconds, monkeypatch):
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    assert event_time({"eventTime": stamp}) == pytest.approx(seconds, abs=1e-6)
+
+
+@pytest.mark.parametrize("stamp", ["", "yesterday", "2024-05-01", "2024-13-01T00:00:00Z", "2024-02-30T00:00:00Z",
+                                   "2024-05-01T25:00:00Z", "2024-05-01T12:00:00+2", "20240501T120000Z", 1714564800,
+                                   "2024-05-01T12:00:00Z trailing", "２０２４-05-01T12:00:00Z"])  # fmt: skip
+def test_a_stamp_that_is_not_an_iso_time_leaves_the_time_to_splunk(stamp):
+    assert event_time({"eventTime": stamp}) is None

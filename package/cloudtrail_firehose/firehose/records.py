@@ -120,7 +120,8 @@ def json_documents(text: str) -> Iterator[object]:
 # local time: the same stamp gives the same time on every Splunk's Python, and no zone means UTC
 # (default/props.conf: TZ = UTC).
 _EVENT_TIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:[.,]([0-9]{1,9}))?"
+    r"(?:[Zz]|([+-])([0-9]{2})(?::?([0-9]{2}))?)?"
 )
 
 
@@ -129,7 +130,7 @@ def event_time(event: dict) -> float | None:
     match = _EVENT_TIME.fullmatch(stamp) if isinstance(stamp, str) else None
     if match is None:
         return None
-    year, month, day, hour, minute, second, fraction, _, sign, zone_hours, zone_minutes = match.groups()
+    year, month, day, hour, minute, second, fraction, sign, zone_hours, zone_minutes = match.groups()
     try:
         moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone.utc)
     except ValueError:
