@@ -73,6 +73,9 @@ UNUSED_LIBRARY_PARTS = (
 # Package metadata nothing reads, but for splunklib (importlib.metadata.version("splunk-sdk") in
 # binding.py); the license and notice files of every distribution stay, in lib/licenses/<name>/.
 KEPT_DIST_INFO = ("splunk_sdk",)
+# Distributions whose archive carries no licence file -> (their licence, a shipped distribution whose
+# LICENSE is that licence's verbatim text). splunk-sdk 2.1.1's source archive names Apache 2.0 only by URL.
+LICENSE_TEXT_FROM = {"splunk_sdk": ("Apache License 2.0", "boto3")}
 PYTHON_VERSION = (3, 13)  # Splunk 10.2 and later; the build and test tools run on it
 # Splunk 9.4 and 10.0 run app scripts on Python 3.9 (they ignore python.required): the tests that exercise
 # shipped code run on it too, in .venv/py39 (requirements/test39.txt).
@@ -320,6 +323,13 @@ def copy_runtime_libraries(source: Path, lib: Path, services: tuple[str, ...]) -
             if notice.is_file() and notice.name.upper().startswith(("LICENSE", "NOTICE", "COPYING")):
                 (lib / "licenses" / distribution).mkdir(parents=True, exist_ok=True)
                 shutil.copy2(notice, lib / "licenses" / distribution / notice.name)
+        if distribution in LICENSE_TEXT_FROM and not (lib / "licenses" / distribution).exists():
+            licence, donor = LICENSE_TEXT_FROM[distribution]
+            [text] = source.glob(f"{donor}-*.dist-info/LICENSE")
+            (lib / "licenses" / distribution).mkdir(parents=True)
+            (lib / "licenses" / distribution / "LICENSE").write_text(
+                f"{dist_info.name.removesuffix('.dist-info')} is licensed under the {licence}:\n\n"
+                + text.read_text(encoding="utf-8"), encoding="utf-8")  # fmt: skip
         if distribution in KEPT_DIST_INFO:
             for name in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json"):
                 (dist_info / name).unlink(missing_ok=True)

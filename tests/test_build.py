@@ -311,7 +311,8 @@ def test_the_built_modular_inputs_answer_scheme_from_lib_on_each_splunk_python(b
 def test_every_python_entry_point_admits_both_splunk_pythons_and_the_manifest_names_the_oldest_splunk():
     """python.required (inputs.conf.spec and restmap.conf.spec of 10.2) lists 3.9 and 3.13; 9.4 and 10.0 ignore it."""
     wanted = ", ".join("{}.{}".format(*v) for v in (build.OLDEST_PYTHON, build.PYTHON_VERSION))
-    stanzas = {**read_conf(build.ROOT / "default" / "inputs.conf"), **read_conf(build.ROOT / "default" / "restmap.conf")}
+    default = build.ROOT / "default"
+    stanzas = {**read_conf(default / "inputs.conf"), **read_conf(default / "restmap.conf")}
     scripts = {name: keys for name, keys in stanzas.items() if "python.version" in keys}
     assert set(scripts) == {"firehose_recovery", "firehose_health", "script:cloudtrail_firehose_setup"}
     assert {name: keys.get("python.required") for name, keys in scripts.items()} == dict.fromkeys(scripts, wanted)
