@@ -116,9 +116,7 @@ def _judge_peers(rows: list[dict], peers: dict[str, str], index: str, splunkd: S
         return IndexCheck("found", f"index {index} exists on {', '.join(enabled)}{note}; asked {asked}.",
                           tuple(enabled))  # fmt: skip
     if disabled:
-        return IndexCheck("missing", f"index {index} is disabled on {', '.join(disabled)}; enable it there "
-                                     "(Settings > Indexes, or disabled = 0 in its indexes.conf stanza). "
-                                     f"Asked {asked}.")  # fmt: skip
+        return _disabled_on(index, disabled, f" Asked {asked}.")
     on_search_head = _where([r for r in rows if str(r["splunk_server"]) in here], index)[0]
     silent_note = f" ({', '.join(silent)} did not answer)" if silent else ""
     if on_search_head:
@@ -139,8 +137,7 @@ def _judge_standalone(rows: list[dict], answered: list[str], index: str) -> Inde
     if enabled:
         return IndexCheck("found", f"index {index} exists on {', '.join(enabled)}; asked {asked}.", tuple(enabled))
     if disabled:
-        return IndexCheck("missing", f"index {index} is disabled on {', '.join(disabled)}; enable it there "
-                                     "(Settings > Indexes, or disabled = 0 in its indexes.conf stanza).")  # fmt: skip
+        return _disabled_on(index, disabled)
     return IndexCheck("missing", f"index {index} does not exist on {asked}. Create it (Settings > Indexes), then "
                                  "run the check again.")  # fmt: skip
 
@@ -154,12 +151,16 @@ def _judge_all(rows: list[dict], answered: list[str], index: str, peers_error: s
         note = f" (disabled on {', '.join(disabled)})" if disabled else ""
         return IndexCheck("found", f"index {index} exists on {', '.join(enabled)}{note}.{why}", tuple(enabled))
     if disabled:
-        return IndexCheck("missing", f"index {index} is disabled on {', '.join(disabled)}; enable it there "
-                                     "(Settings > Indexes, or disabled = 0 in its indexes.conf stanza).")  # fmt: skip
+        return _disabled_on(index, disabled)
     return IndexCheck("missing", (
         f"index {index} exists on none of the {len(answered)} Splunk servers this search head searches "
         f"({', '.join(answered)}). " + CREATE_ON_INDEXERS.format(index=index)
     ))  # fmt: skip
+
+
+def _disabled_on(index: str, disabled: list[str], note: str = "") -> IndexCheck:
+    return IndexCheck("missing", f"index {index} is disabled on {', '.join(disabled)}; enable it there (Settings > "
+                                 f"Indexes, or disabled = 0 in its indexes.conf stanza).{note}")  # fmt: skip
 
 
 def _unknown(splunkd: Splunkd, index: str, why: str, peers: dict[str, str] | None = None) -> IndexCheck:
