@@ -185,16 +185,16 @@ def _requirements_digest(*names: str) -> str:
     return digest.hexdigest()
 
 
-def _ensure_environment(venv: Path, requirements: tuple[str, ...], what: str, interpreter: str | None = None) -> Path:
-    """Create or reuse a virtual environment (Python 3.13 unless interpreter says) holding these pinned requirements."""
+def _ensure_environment(venv: Path, requirements: tuple[str, ...], what: str,
+                        version: tuple[int, int] = PYTHON_VERSION) -> Path:  # fmt: skip
+    """Create or reuse a virtual environment of this Python version holding these pinned requirements."""
     stamp = venv / ".requirements.sha256"
     digest = _requirements_digest(*requirements)
     python = venv / "bin" / "python"
     if python.exists() and stamp.exists() and stamp.read_text().strip() == digest:
         return python
-    version = PYTHON_VERSION if interpreter is None else _version_of(interpreter)
     if not (python.exists() and _is_python(str(python), version)):
-        interpreter = interpreter or find_python313()
+        interpreter = find_python313() if version == PYTHON_VERSION else find_python(version)
         step(f"creating virtual environment {venv.relative_to(ROOT)} with {interpreter}")
         shutil.rmtree(venv, ignore_errors=True)
         run([interpreter, "-m", "venv", venv])
@@ -204,12 +204,6 @@ def _ensure_environment(venv: Path, requirements: tuple[str, ...], what: str, in
     run([*pip, "install", "--quiet", "-r", REQUIREMENTS / requirements[0]])
     stamp.write_text(digest + "\n")
     return python
-
-
-def _version_of(executable: str) -> tuple[int, int]:
-    out = subprocess.run([executable, "-c", "import sys; print(*sys.version_info[:2])"],
-                         capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
-    return int(out[0]), int(out[1])
 
 
 def ensure_venv() -> Path:
@@ -579,10 +573,9 @@ def build() -> int:
 
 def ensure_venv39() -> Path | None:
     """.venv/py39: Python 3.9 with the runtime libraries and what the shipped code's tests need; None without 3.9."""
-    interpreter = find_python(OLDEST_PYTHON)
-    if interpreter is None:
+    if find_python(OLDEST_PYTHON) is None:
         return None
-    return _ensure_environment(VENV39, ("test39.txt", "runtime.txt"), "the Python 3.9 test tools", interpreter)
+    return _ensure_environment(VENV39, ("test39.txt", "runtime.txt"), "the Python 3.9 test tools", OLDEST_PYTHON)
 
 
 def test(pytest_args: list[str]) -> int:
