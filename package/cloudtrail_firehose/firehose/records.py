@@ -194,11 +194,9 @@ def _dumps(document: object) -> str:
 
 
 def _event_id(document: dict) -> str | None:
+    """CloudTrail's eventID when it is a string (a UUID); the caller decides whether a search can find it."""
     value = document.get("eventID")
-    if value is None or value == "" or isinstance(value, (dict, list)):
-        return None
-    text = value if isinstance(value, str) else _dumps(value)
-    return text if _is_utf8(text) and len(text) <= 256 else None
+    return value if isinstance(value, str) and value else None
 
 
 def _is_utf8(text: str) -> bool:

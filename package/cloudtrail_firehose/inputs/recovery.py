@@ -1,29 +1,28 @@
 """Bring Firehose's failed deliveries back into Splunk, each event once.
 
-For every object under the failed-delivery prefixes, the object is streamed line by line (a cap
-per line and per object, so memory stays bounded whatever the object) into a fixed sequence of
-outputs: the CloudTrail events of each record (sourcetype aws:cloudtrail, their own time, source
-firehose_recovery:s3://bucket/key), then one aws:firehose:error event for the record (error code,
-attempts, times, remediation). Each output has an identity Splunk can be searched for: the event's
-eventID (a hash of the event when it has none), or the error event's recovery_id.
+For every object under the failed-delivery prefixes, the object is streamed line by line (caps per
+line, per object and on error events, so memory and work stay bounded whatever the object) into a
+fixed sequence of outputs: the CloudTrail events of each record (sourcetype aws:cloudtrail, their own
+time, source firehose_recovery:s3://bucket/key), then one aws:firehose:error event for the record.
+Every output has an identity Splunk can be searched for (inputs/indexed.py): the event's eventID (a
+hash of the event when it has no eventID a search term can find), or the error event's recovery_id.
 
-Exactly once, by asking Splunk rather than trusting the pipe to it. A pass over an object asks
-Splunk, batch by batch, which identities it already has and writes only the others; before writing
-it records the time in the checkpoint. An object is retired (moved to recovered/) only by a pass
-that finds every identity already indexed, and such a pass starts only when SETTLE_SECONDS have
-gone by since the object's last write, so what was written is searchable by then. Whatever was
-lost on the way (a crash, splunkd stopping with events queued) is missing from that pass's
-answers and written again. Events Firehose delivered itself (acknowledgement timeout, a Lambda
-put-back accepted in part) are found the same way and not written twice.
+Exactly once, by asking Splunk rather than trusting the pipe to it. A sweep over an object asks
+Splunk, batch by batch, which identities it already has and writes only the others. An object is
+retired only by a sweep that finds every identity indexed, and only settle_seconds after its last
+write (so what was written is searchable by then); whatever was lost on the way is missing from that
+sweep's answers and written again. An answer that is not clean and complete writes nothing.
 
-One runner per bucket: a Lease object in the bucket, created with If-None-Match: * and renewed with
-If-Match (S3 conditional writes), so two runners (two stanzas, every search head cluster member)
-can never both write. A runner that takes over an expired lease waits SETTLE_SECONDS past its expiry.
+What was written, when and by whom is kept in S3 with the bucket's lease (the journal), and times are
+S3's (the Date of its answers, carried on this host's monotonic clock), so a runner taking over from
+another, or one whose clock is wrong, judges by the same facts. The lease is one object, created with
+If-None-Match: * and replaced with If-Match (S3 conditional writes), so two runners never both write;
+a journal entry is written before its events and covers them for WRITE_WINDOW seconds, renewed while
+writing.
 
-A failure of one object (S3 refusing it, damaged gzip, an object over the cap) is logged with the
-reason and retried with a backoff recorded in the checkpoint; after MAX_ATTEMPTS the object moves
-to needs-attention/, as do objects with unreadable lines once their readable events are in.
-Objects are never deleted.
+An object that fails (S3 refusing it, damaged gzip, over a cap) is retried with a backoff; after
+MAX_ATTEMPTS it is set aside: what could be read and a Recovery.NeedsAttention report are written,
+and it moves to needs-attention/ once Splunk shows them. Objects are never deleted.
 """
 
 from __future__ import annotations
@@ -32,12 +31,12 @@ import csv
 import hashlib
 import io
 import json
-import os
-import tempfile
+import re
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -47,6 +46,7 @@ from cloudtrail_firehose.firehose.records import (
     FAILED_DELIVERY_PREFIXES,
     GZIP_MAGIC,
     RecordError,
+    RecoveredEvent,
     events_in,
     parse_failed_record,
 )
@@ -54,17 +54,25 @@ from cloudtrail_firehose.log import get_logger
 
 RECOVERED, NEEDS_ATTENTION = "recovered/", "needs-attention/"
 LEASE_KEY = "cloudtrail-firehose-recovery.lease"  # outside every prefix Firehose or recovery writes to
-SETTLE_SECONDS = 120.0  # written events must be searchable this long after they were written
+SETTLE_SECONDS = 1800.0  # default of the input's settle_seconds: written events are searchable by then
 LEASE_SECONDS = 900.0  # longer than the input's interval, so the holder keeps it from run to run
-MAX_ATTEMPTS = 5  # failed passes over an object before it moves to needs-attention/
-MAX_WRITES = 3  # passes that wrote events which a later search did not find: Splunk cannot see them
+WRITE_WINDOW = 120.0  # a journal entry covers writes for this long; writing longer renews it first
+CLOCK_MARGIN = 10.0  # S3's Date has whole seconds and comes after the request: stop writing this early
+RUN_SECONDS = 600.0  # work per run; a sweep stopped at a batch boundary resumes on the next run
+MAX_ATTEMPTS = 5  # failed passes over an object before it is set aside
+MAX_WRITES = 3  # sweeps that wrote events which a later search did not find: Splunk cannot see them
 BACKOFF_SECONDS, BACKOFF_CAP_SECONDS = 300.0, 6 * 3600.0
 MAX_LINE = 4 * 1024 * 1024  # a failed-delivery line holds at most one record of 1,000 KiB, base64'd
 MAX_OBJECT = 4 * 1024 * 1024 * 1024  # decompressed bytes of one object
+MAX_LINES = 1_000_000  # Firehose's 5 MiB backup buffer holds some 30,000 records
+MAX_ERROR_EVENTS = 10_000  # per object; one Recovery.MoreErrors event counts the rest
 READ_CHUNK = 1024 * 1024
 MAX_TRACKED = 200_000  # identities remembered within a pass (duplicates inside one object)
 SOURCE_PREFIX = "firehose_recovery:"
 REMEDIATIONS = Path(__file__).resolve().parents[3] / "lookups" / "cloudtrail_firehose_delivery_errors.csv"
+# An eventID that TERM() can find: bounded by quotes in _raw, holding only minor breakers ("--" is a
+# major one). Others are identified by a hash of the event.
+TERM_SAFE = re.compile(r"(?!.*--)[0-9A-Za-z][0-9A-Za-z_.:-]{0,127}")
 
 
 class ObjectError(Exception):
@@ -76,7 +84,7 @@ class NotSearchableError(ObjectError):
 
 
 class SearchUnavailableError(Exception):
-    """Splunk could not be asked which events it has."""
+    """Splunk could not say for sure which events it has."""
 
 
 class LeaseHeldError(Exception):
@@ -85,10 +93,10 @@ class LeaseHeldError(Exception):
 
 class Output(NamedTuple):  # a NamedTuple: one per event, and twice as quick to make as a frozen dataclass
     text: str
-    time: float | None
+    time: float  # the event's _time: its own, else its record's arrival, else the object's LastModified
     sourcetype: str
     source: str
-    identity: str  # eventID of a CloudTrail event (sha256:<hash> without one), recovery_id of an error event
+    identity: str  # eventID (sha256:<hash> when not TERM_SAFE) or an error event's recovery_id
 
 
 @dataclass(frozen=True)
@@ -98,58 +106,56 @@ class LongLine:
     size: int
 
 
-class Checkpoint:
-    """Per-object state in one JSON file, replaced atomically so a crash never leaves half of it."""
+class S3Clock:
+    """S3's time: the Date of its last answer, carried forward on this host's monotonic clock.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        saved = json.loads(path.read_text()) if path.exists() else {}
-        if saved and "objects" not in saved:
-            # An older checkpoint (positions only): treat its objects as written when it was saved.
-            saved = {"objects": {k: {"etag": v.get("etag"), "written_at": path.stat().st_mtime}
-                                 for k, v in saved.items() if isinstance(v, dict)}}  # fmt: skip
-        self.state: dict[str, dict] = saved.get("objects", {})
-        self.not_before: float = saved.get("not_before", 0.0)
+    The estimate trails S3's own time by at most a second or two (Date has whole seconds and is set
+    before the answer arrives), which makes every judgement made with it a cautious one.
+    """
 
-    def get(self, key: str, etag: str) -> dict:
-        entry = self.state.get(key)
-        if not entry or entry.get("etag") != etag:
-            entry = {"etag": etag, "written_at": None, "writes": 0, "failures": 0, "retry_at": 0.0}
-            self.state[key] = entry
-        return entry
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.monotonic = monotonic
+        self.base: float | None = None
+        self.at = 0.0
 
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".checkpoint-")
-        with os.fdopen(handle, "w") as file:
-            json.dump({"objects": self.state, "not_before": self.not_before}, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, self.path)
+    def observe(self, answer: dict) -> None:
+        date = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+        try:
+            self.base, self.at = parsedate_to_datetime(date).timestamp(), self.monotonic()
+        except (TypeError, ValueError, IndexError, AttributeError):
+            pass  # no usable Date: keep the last one
 
-    def forget(self, keys_present: set[str]) -> None:
-        for key in [k for k in self.state if k not in keys_present]:
-            del self.state[key]
+    def now(self) -> float:
+        if self.base is None:
+            return time.time()  # no S3 answer yet
+        return self.base + self.monotonic() - self.at
 
 
 class Lease:
-    """The right to recover one bucket, held by at most one runner (S3 conditional writes).
+    """The right to recover one bucket, held by at most one runner, and the journal of that work.
 
-    The lease object says who holds it until when. It is created with If-None-Match: * and
-    replaced only with If-Match on the ETag just read, so of two runners racing for it one gets
-    412 Precondition Failed (or 409 ConditionalRequestConflict) and stands by.
+    One S3 object says who holds the bucket until when (S3's time) and, per pending object, what was
+    written, when and by whom. It is created with If-None-Match: * and replaced only with If-Match on
+    the ETag just read or written, so of two runners one gets 412 Precondition Failed (or 409
+    ConditionalRequestConflict) and stands by, and a runner that lost the bucket cannot write its journal.
     """
 
-    def __init__(self, s3, bucket: str, owner: str, clock: Callable[[], float] = time.time,
-                 seconds: float = LEASE_SECONDS, key: str = LEASE_KEY) -> None:  # fmt: skip
-        self.s3, self.bucket, self.owner, self.clock, self.seconds, self.key = s3, bucket, owner, clock, seconds, key
+    def __init__(self, s3, bucket: str, owner: str, clock: S3Clock | None = None, seconds: float = LEASE_SECONDS,
+                 key: str = LEASE_KEY) -> None:  # fmt: skip
+        self.s3, self.bucket, self.owner, self.seconds, self.key = s3, bucket, owner, seconds, key
+        self.clock = clock or S3Clock()
         self.etag: str | None = None
-        self.expires = 0.0
+        self.valid_until = 0.0  # on the monotonic clock
+        self.sent = 0.0  # monotonic time the last write of the lease was sent
+        self.journal: dict[str, dict] = {}
+        self.journal_lost_at: float | None = None  # when the journal was found missing or damaged
+        self.saved = ""
+        self.log = get_logger("recovery")
 
-    def acquire(self) -> float:
-        """Take or renew the lease; return the time before which a new holder must not write."""
+    def acquire(self) -> None:
+        """Take or renew the lease, reading the journal its last holder left."""
         try:
-            return self._put({"IfNoneMatch": "*"}, 0.0)
+            return self._put({"IfNoneMatch": "*"})
         except LeaseHeldError:
             pass
         try:
@@ -158,36 +164,85 @@ class Lease:
             if error.response.get("Error", {}).get("Code") == "NoSuchKey":
                 raise LeaseHeldError("the lease changed hands while it was read") from error
             raise
-        etag = current["ETag"]
-        try:
-            held = json.loads(current["Body"].read())
-            owner, expires = str(held["owner"]), float(held["expires"])
-        except (ValueError, KeyError, TypeError):
-            owner, expires = "", 0.0  # a damaged lease object is an expired one
-        if owner != self.owner and expires > self.clock():
-            raise LeaseHeldError(f"held by {owner} for {expires - self.clock():.0f} s more")
-        # Taking over: what the last holder wrote up to its expiry must be searchable first.
-        not_before = 0.0 if owner == self.owner else expires + SETTLE_SECONDS
-        return self._put({"IfMatch": etag}, not_before)
+        self.clock.observe(current)
+        etag, held = current["ETag"], _lease_body(current["Body"].read())
+        if held is None:
+            self._set_aside(etag)
+            held = {"owner": "", "expires": 0.0, "objects": None}
+        if held["owner"] != self.owner and held["expires"] > self.clock.now():
+            raise LeaseHeldError(f"held by {held['owner']} for {held['expires'] - self.clock.now():.0f} s more")
+        if held["objects"] is None:  # written by an older version, or damaged: what was written is unknown
+            self.journal_lost_at = self.clock.now()
+        self.journal = held["objects"] or {}
+        self._put({"IfMatch": etag})
 
     def ensure(self) -> None:
-        """Before writing: renew when half the lease is gone, so a write never outlives it."""
-        if self.expires - self.clock() < self.seconds / 2:
-            self._put({"IfMatch": self.etag}, 0.0)
+        """Renew when half the lease is gone, so work never outlives it."""
+        if self.valid_until - self.clock.monotonic() < self.seconds / 2:
+            self.save()
 
-    def _put(self, condition: dict, not_before: float) -> float:
-        expires = self.clock() + self.seconds
-        body = json.dumps({"owner": self.owner, "expires": expires}).encode()
+    def save(self) -> None:
+        """Write the journal, renewing the lease; LeaseHeldError when another runner has taken it."""
+        self._put({"IfMatch": self.etag})
+
+    def changed(self) -> bool:
+        return json.dumps(self.journal, sort_keys=True) != self.saved
+
+    def _put(self, condition: dict) -> None:
+        sent = self.clock.monotonic()
+        document = {"owner": self.owner, "expires": self.clock.now() + self.seconds, "objects": self.journal}
+        text = json.dumps(document, sort_keys=True)
         try:
-            answer = self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=body, **condition)
+            answer = self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=text.encode(), **condition)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if code in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey") or status in (409, 412):
                 raise LeaseHeldError(f"another runner wrote the lease first ({code or status})") from error
             raise
-        self.etag, self.expires = answer["ETag"], expires
-        return not_before
+        self.clock.observe(answer)
+        self.etag, self.sent, self.valid_until = answer["ETag"], sent, sent + self.seconds - CLOCK_MARGIN
+        self.saved = json.dumps(self.journal, sort_keys=True)
+
+    def _set_aside(self, etag: str) -> None:
+        """A lease object that cannot be read is kept beside for a person, and replaced."""
+        aside = f"{self.key}.damaged-{int(self.clock.now())}"
+        self.s3.copy_object(Bucket=self.bucket, Key=aside, CopySource={"Bucket": self.bucket, "Key": self.key},
+                            CopySourceIfMatch=etag)  # fmt: skip
+        self.log.warning("s3://%s/%s cannot be read; kept as %s. What was written before is unknown: every "
+                         "pending object waits the settle time before it is searched", self.bucket, self.key,
+                         aside)  # fmt: skip
+
+
+def _lease_body(data: bytes) -> dict | None:
+    """owner, expires and objects (None when the journal is absent) of a lease object; None if damaged."""
+    try:
+        held = json.loads(data)
+        owner, expires = str(held["owner"]), float(held["expires"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    objects = held.get("objects")
+    if objects is None:
+        return {"owner": owner, "expires": expires, "objects": None}  # an older version's lease
+    if not isinstance(objects, dict):
+        return None
+    entries = {key: _journal_entry(value) for key, value in objects.items()}
+    if any(entry is None for entry in entries.values()):
+        return None
+    return {"owner": owner, "expires": expires, "objects": entries}
+
+
+_ENTRY_TYPES = {"etag": (str,), "writes": (int,), "aside_writes": (int,), "writing_until": (int, float, type(None)),
+                "failures": (int,), "retry_at": (int, float), "set_aside": (str, type(None)),
+                "last_error": (str,), "by": (str,), "resume": (dict, type(None))}  # fmt: skip
+
+
+def _journal_entry(value: object) -> dict | None:
+    if not isinstance(value, dict) or not isinstance(value.get("etag"), str):
+        return None
+    if any(k in value and not isinstance(value[k], kinds) for k, kinds in _ENTRY_TYPES.items()):
+        return None
+    return value
 
 
 def remediations() -> dict[str, str]:
@@ -195,46 +250,102 @@ def remediations() -> dict[str, str]:
         return {row["errorCode"]: row["remediation"] for row in csv.DictReader(handle)}
 
 
-def object_outputs(lines: Iterable[bytes | LongLine], bucket: str, key: str, etag: str, hints: dict[str, str],
-                   unreadable: list[int]) -> Iterator[Output]:  # fmt: skip
-    """The fixed sequence of outputs of one object; appends the numbers of unreadable lines."""
-    source = f"{SOURCE_PREFIX}s3://{bucket}/{key}"
-    unit = 0
-    for number, line in enumerate(lines, start=1):
+@dataclass
+class Sweep:
+    """Where a sweep over one object stands: kept in the journal when a run stops in the middle."""
+
+    line: int = 0  # lines done
+    wrote: bool = False  # a batch of this sweep wrote
+    errors: int = 0  # error events in the sweep so far
+    suppressed: dict = field(default_factory=dict)  # errorCode -> error events over the cap
+    unreadable: list = field(default_factory=list)  # the first 20 unreadable lines
+    unreadable_count: int = 0
+
+    @classmethod
+    def resumed(cls, saved: object) -> Sweep:
+        try:
+            return cls(**saved) if isinstance(saved, dict) else cls()
+        except TypeError:
+            return cls()
+
+    def note_unreadable(self, number: int) -> None:
+        self.unreadable_count += 1
+        if len(self.unreadable) < 20:
+            self.unreadable.append(number)
+
+
+class ObjectReader:
+    """The outputs of one object, line by line, with the caps on error events."""
+
+    def __init__(self, bucket: str, key: str, etag: str, fallback_time: float, hints: dict[str, str],
+                 max_error_events: int = MAX_ERROR_EVENTS) -> None:  # fmt: skip
+        self.bucket, self.key, self.etag, self.fallback_time = bucket, key, etag, fallback_time
+        self.hints, self.max_error_events = hints, max_error_events
+        self.source = f"{SOURCE_PREFIX}s3://{bucket}/{key}"
+
+    def line(self, number: int, line: bytes | LongLine, sweep: Sweep) -> list[Output]:
+        """The CloudTrail events of one line, then its error event (unless over the cap)."""
         if isinstance(line, bytes) and (not line or line.isspace()):  # isspace: no copy of a long line
-            continue
-        recovered: list[Output] = []
+            return []
         try:
             if isinstance(line, LongLine):
                 raise RecordError(f"the line is {line.size} bytes, over the {MAX_LINE} bytes a record can take")
             record = parse_failed_record(line)
-            for event in events_in(record.raw):
-                identity = event.event_id or identity_of_text(event.text)
-                recovered.append(Output(event.text, event.time, "aws:cloudtrail", source, identity))
+            when = record.arrival.timestamp() if record.arrival else self.fallback_time
+            outputs = [self._event(event, when) for event in events_in(record.raw)]
             details = {"errorCode": record.error_code, "errorMessage": record.error_message,
                        "attempts": record.attempts, "firehose_event_id": record.event_id,
                        "arrival": _iso(record.arrival), "attempt_ending": _iso(record.attempt_ending)}  # fmt: skip
-            when = record.arrival.timestamp() if record.arrival else None
         except (RecordError, ValueError, OverflowError, RecursionError) as error:
             # RecordError says what is wrong; the others are defects in the decoder, still one line's problem.
-            unreadable.append(number)
-            recovered = []
+            sweep.note_unreadable(number)
             why = str(error) if isinstance(error, RecordError) else f"{type(error).__name__}: {error}"
+            outputs, when = [], self.fallback_time
             details = {"errorCode": "Recovery.UnreadableLine", "errorMessage": why[:500]}
-            when = None
-        for output in recovered:
-            yield output
-            unit += 1
-        recovery_id = f"{etag}:{unit}"
-        error_event = {"recovery_id": recovery_id, **details, "events_recovered": len(recovered),
-                       "remediation": hints.get(details["errorCode"], "See the Firehose error logs in CloudWatch."),
-                       "object": f"s3://{bucket}/{key}", "line": number}  # fmt: skip
-        yield Output(json.dumps(error_event), when, "aws:firehose:error", source, recovery_id)
-        unit += 1
+        if sweep.errors >= self.max_error_events:
+            sweep.suppressed[details["errorCode"]] = sweep.suppressed.get(details["errorCode"], 0) + 1
+            return outputs
+        sweep.errors += 1
+        hint = self.hints.get(details["errorCode"], "See the Firehose error logs in CloudWatch.")
+        error_event = {"recovery_id": f"{self.etag}:L{number}", **details, "events_recovered": len(outputs),
+                       "remediation": hint, "object": f"s3://{self.bucket}/{self.key}", "line": number}  # fmt: skip
+        outputs.append(self._error(error_event, when))
+        return outputs
+
+    def closing(self, sweep: Sweep, set_aside: str | None) -> list[Output]:
+        """After the last line: a count of the error events over the cap; the report of an object that
+        goes to needs-attention/, which is searched for like any output before the object moves."""
+        outputs = []
+        if sweep.suppressed:
+            more = sum(sweep.suppressed.values())
+            outputs.append(self._error({
+                "recovery_id": f"{self.etag}:more-errors", "errorCode": "Recovery.MoreErrors",
+                "errorMessage": f"{more} more failed or unreadable lines than the {self.max_error_events} error "
+                                "events written for one object", "counts": sweep.suppressed,
+                "remediation": self.hints.get("Recovery.MoreErrors", ""),
+                "object": f"s3://{self.bucket}/{self.key}"}))  # fmt: skip
+        if sweep.unreadable_count or set_aside:
+            why = set_aside or f"lines {_ranges(sweep.unreadable, sweep.unreadable_count)} could not be read"
+            outputs.append(self._error({
+                "recovery_id": f"{self.etag}:needs-attention", "errorCode": "Recovery.NeedsAttention",
+                "errorMessage": why, "object": f"s3://{self.bucket}/{self.key}",
+                "remediation": f"Look at s3://{self.bucket}/{NEEDS_ATTENTION}{self.key}: the events that could be "
+                               "read are in Splunk; the rest needs a person."}))  # fmt: skip
+        return outputs
+
+    def _event(self, event: RecoveredEvent, record_time: float) -> Output:
+        identity = event.event_id if event.event_id and TERM_SAFE.fullmatch(event.event_id) else \
+            identity_of_text(event.text)  # fmt: skip
+        return Output(event.text, event.time if event.time is not None else record_time, "aws:cloudtrail",
+                      self.source, identity)  # fmt: skip
+
+    def _error(self, document: dict, when: float | None = None) -> Output:
+        return Output(json.dumps(document), self.fallback_time if when is None else when, "aws:firehose:error",
+                      self.source, document["recovery_id"])  # fmt: skip
 
 
 def identity_of_text(text: str) -> str:
-    """The identity of an event without eventID: Splunk's sha256(_raw) finds it."""
+    """The identity of an event without a searchable eventID: Splunk's sha256(_raw) finds it."""
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -242,19 +353,23 @@ def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def object_lines(body, max_line: int = MAX_LINE, max_object: int = MAX_OBJECT) -> Iterator[bytes | LongLine]:
+def object_lines(body, max_line: int = MAX_LINE, max_object: int = MAX_OBJECT,
+                 max_lines: int = MAX_LINES) -> Iterator[bytes | LongLine]:  # fmt: skip
     """Lines of an S3 object body (each with its newline), gunzipped on the fly when Firehose compressed it.
 
     Linear time, memory bounded by max_line: a longer line is read through and reported as a
-    LongLine. Raises ObjectError for damaged gzip or more than max_object decompressed bytes.
+    LongLine. Raises ObjectError for damaged gzip, more than max_object decompressed bytes or more
+    than max_lines lines (empty ones too: 64 MiB of newlines is a 65 KB gzip).
     """
     raw = io.BufferedReader(_RawBody(body), READ_CHUNK)
     stream = io.BufferedReader(_Gunzip(raw), READ_CHUNK) if raw.peek(2)[:2] == GZIP_MAGIC else raw
-    total = 0
+    total = count = 0
     try:
         while line := stream.readline(max_line + 1):
-            total += len(line)
+            total, count = total + len(line), count + 1
             _check_total(total, max_object)
+            if count > max_lines:
+                raise ObjectError(f"has more than {max_lines} lines; recover it by hand")
             if len(line) <= max_line or line.endswith(b"\n"):
                 yield line  # with its newline: JSON allows it, and a copy of a long line costs time
                 continue
@@ -328,18 +443,29 @@ class Summary:
     failed_objects: int = 0
     awaiting: int = 0  # written or waiting to be written; retired by a later run once Splunk shows them
     standing_by: str = ""  # why this runner did nothing (another runner holds the lease)
+    search_unavailable: str = ""  # why this run stopped writing: Splunk's answer was not clean
+    paused: bool = False  # the run's time was up; the sweep under way resumes on the next run
+
+
+class _UnconfirmedError(Exception):
+    """A set-aside object whose report Splunk does not show after MAX_WRITES writes either."""
 
 
 class Recovery:
-    def __init__(self, s3, bucket: str, write: Callable[[Output], None], checkpoint: Checkpoint,
-                 already_indexed: Callable[[list[str]], set[str]], batch_size: int = 500,
-                 clock: Callable[[], float] = time.time, lease: Lease | None = None,
-                 max_line: int = MAX_LINE, max_object: int = MAX_OBJECT) -> None:  # fmt: skip
-        self.s3, self.bucket, self.write, self.clock = s3, bucket, write, clock
-        self.checkpoint, self.already_indexed, self.batch_size = checkpoint, already_indexed, batch_size
-        self.lease, self.max_line, self.max_object = lease, max_line, max_object
+    def __init__(self, s3, bucket: str, write: Callable[[Output], None],
+                 already_indexed: Callable[[list[Output]], set[str]], lease: Lease, batch_size: int = 500,
+                 settle_seconds: float = SETTLE_SECONDS, run_seconds: float = RUN_SECONDS,
+                 max_line: int = MAX_LINE, max_object: int = MAX_OBJECT, max_lines: int = MAX_LINES,
+                 max_error_events: int = MAX_ERROR_EVENTS) -> None:  # fmt: skip
+        self.s3, self.bucket, self.write, self.already_indexed = s3, bucket, write, already_indexed
+        self.lease, self.clock, self.batch_size = lease, lease.clock, batch_size
+        self.settle_seconds, self.run_seconds = settle_seconds, run_seconds
+        self.max_line, self.max_object, self.max_lines, self.max_error_events = \
+            max_line, max_object, max_lines, max_error_events  # fmt: skip
         self.log = get_logger("recovery")
         self.hints = remediations()
+        self.started = 0.0
+        self.window_ends = 0.0  # monotonic time until which the journal covers this runner's writes
 
     def pending_objects(self) -> list[dict]:
         objects = []
@@ -351,178 +477,185 @@ class Recovery:
 
     def run(self) -> Summary:
         summary = Summary()
-        if self.lease is not None:
-            try:
-                not_before = self.lease.acquire()
-            except LeaseHeldError as error:
-                summary.standing_by = str(error)
-                self.log.info("s3://%s: another runner recovers this bucket (%s); standing by", self.bucket, error)
-                return summary
-            if not_before > self.checkpoint.not_before:
-                self.checkpoint.not_before = not_before
-                self.checkpoint.save()
+        try:
+            self.lease.acquire()
+        except LeaseHeldError as error:
+            summary.standing_by = str(error)
+            self.log.info("s3://%s: another runner recovers this bucket (%s); standing by", self.bucket, error)
+            return summary
+        self.started = self.clock.monotonic()
         try:
             objects = self.pending_objects()
         except (ClientError, BotoCoreError) as error:
             self.log.error("cannot list s3://%s: %s", self.bucket, error)
             raise
-        self.checkpoint.forget({o["Key"] for o in objects})
-        for item in objects:
-            key, etag = item["Key"], item["ETag"].strip('"')
-            state = self.checkpoint.get(key, etag)
-            if self.clock() < max(state["retry_at"], (state["written_at"] or 0) + SETTLE_SECONDS,
-                                  self.checkpoint.not_before):  # fmt: skip
-                summary.awaiting += 1
-                continue
-            try:
-                retired = self._pass(key, etag, state, summary)
-            except (ClientError, BotoCoreError, ObjectError) as error:
-                # One object that cannot be read or moved must not block the others.
-                self._failed(key, etag, state, error, summary)
-                continue
-            except SearchUnavailableError as error:
-                self.log.warning("s3://%s/%s: cannot ask Splunk which events it has (%s); the next run tries "
-                                 "again", self.bucket, key, error)  # fmt: skip
-                summary.awaiting += 1
-                continue
-            except LeaseHeldError as error:
-                # Renewing failed: another runner took the bucket over. Not one more write from this one.
-                summary.standing_by = f"lost the lease: {error}"
-                self.log.warning("s3://%s: %s; this run stops", self.bucket, summary.standing_by)
-                break
-            if retired:
-                summary.objects += 1
-            else:
-                summary.awaiting += 1
+        journal = self.lease.journal
+        for key in [k for k in journal if k not in {o["Key"] for o in objects}]:
+            del journal[key]  # retired, by this runner or by hand
+        entries = [(item, self._entry(item)) for item in objects]
+        try:
+            if self.lease.journal_lost_at is not None:  # settled before anything else is done
+                self.lease.save()
+                self.lease.journal_lost_at = None
+            for number, (item, entry) in enumerate(entries):
+                if summary.paused or self.clock.monotonic() - self.started > self.run_seconds:
+                    summary.paused, summary.awaiting = True, summary.awaiting + len(entries) - number
+                    self.log.info("s3://%s: %.0f s of work done; the rest waits for the next run", self.bucket,
+                                  self.run_seconds)  # fmt: skip
+                    break
+                self._object(item, entry, summary)
+            if self.lease.changed():
+                self.lease.save()
+        except SearchUnavailableError as error:
+            summary.search_unavailable = str(error)
+            summary.awaiting = len([k for k in journal if k in {o["Key"] for o in objects}])
+            self.log.warning("s3://%s: Splunk's answer to which events it has was not clean (%s); nothing more "
+                             "is written until it is, the next run tries again", self.bucket, error)  # fmt: skip
+            if self.lease.changed():
+                self.lease.save()
+        except LeaseHeldError as error:
+            # Renewing failed: another runner took the bucket over. Not one more write from this one.
+            summary.standing_by = f"lost the lease: {error}"
+            self.log.warning("s3://%s: %s; this run stops", self.bucket, summary.standing_by)
         return summary
 
-    def _pass(self, key: str, etag: str, state: dict, summary: Summary) -> bool:
-        """Write what Splunk lacks of one object; retire it when it lacked nothing. True when retired."""
-        started = self.clock()
-        body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
-        unreadable: list[int] = []
-        lines = object_lines(body, self.max_line, self.max_object)
-        outputs = _read_errors_as_object_errors(object_outputs(lines, self.bucket, key, etag, self.hints, unreadable))
-        written, count = 0, 0
-        this_pass = _Pass(earlier_writes=state["writes"])
-        batch: list[Output] = []
+    def _entry(self, item: dict) -> dict:
+        key, etag = item["Key"], item["ETag"].strip('"')
+        entry = self.lease.journal.get(key)
+        if not entry or entry.get("etag") != etag:
+            entry = {"etag": etag, "writes": 0, "aside_writes": 0, "writing_until": self.lease.journal_lost_at,
+                     "failures": 0, "retry_at": 0.0}  # fmt: skip
+            self.lease.journal[key] = entry
+        return entry
+
+    def _object(self, item: dict, entry: dict, summary: Summary) -> None:
+        key = item["Key"]
+        settled = (entry.get("writing_until") or float("-inf")) + self.settle_seconds
+        if self.clock.now() < max(entry.get("retry_at", 0.0), settled):
+            summary.awaiting += 1
+            return
         try:
-            for output in outputs:
-                batch.append(output)
-                count += 1
-                if len(batch) == self.batch_size:
-                    written += self._write_missing(state, batch, this_pass, summary)
+            retired = self._sweep(item, entry, summary)
+        except (ClientError, BotoCoreError, ObjectError) as error:
+            # One object that cannot be read or moved must not block the others.
+            self._failed(key, entry, error, summary)
+            return
+        if retired:
+            summary.objects += 1
+        else:
+            summary.awaiting += 1
+
+    def _sweep(self, item: dict, entry: dict, summary: Summary) -> bool:
+        """Write what Splunk lacks of one object; retire it when it lacked nothing. True when retired."""
+        key, etag = item["Key"], entry["etag"]
+        reader = ObjectReader(self.bucket, key, etag, item["LastModified"].timestamp(), self.hints,
+                              self.max_error_events)  # fmt: skip
+        sweep, set_aside = Sweep.resumed(entry.get("resume")), entry.get("set_aside")
+        seen: set[str] = set()  # identities written in this pass, not yet searchable
+        batch: list[Output] = []
+        if not (set_aside and entry["writes"] >= MAX_WRITES):  # the readable part is written unless it cannot be seen
+            try:
+                body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+                for number, line in enumerate(object_lines(body, self.max_line, self.max_object, self.max_lines), 1):
+                    if number <= sweep.line:
+                        continue  # done by an earlier run of this sweep
+                    batch += reader.line(number, line, sweep)
+                    if len(batch) >= self.batch_size:
+                        self._write_missing(entry, batch, sweep, seen, summary)
+                        batch, sweep.line = [], number
+                        if self.clock.monotonic() - self.started > self.run_seconds:
+                            entry["resume"], summary.paused = asdict(sweep), True
+                            return False
+            except (ClientError, BotoCoreError, ObjectError, EOFError, OSError) as error:
+                if batch:  # what was read before the damage still goes in
+                    self._write_missing(entry, batch, sweep, seen, summary)
                     batch = []
-        except ObjectError:
-            if batch:  # what was read before the damage still goes in
-                self._write_missing(state, batch, this_pass, summary)
-            raise
-        if batch:
-            written += self._write_missing(state, batch, this_pass, summary)
-        if written:
-            self.log.info("s3://%s/%s: wrote %d of %d outputs; retired once Splunk shows them (after %.0f s)",
-                          self.bucket, key, written, count, SETTLE_SECONDS)  # fmt: skip
+                if not set_aside and isinstance(error, (EOFError, OSError)):
+                    raise ObjectError(f"{type(error).__name__}: {error}") from error
+                if not set_aside:
+                    raise
+        try:
+            self._write_missing(entry, batch + reader.closing(sweep, set_aside), sweep, seen, summary)
+        except _UnconfirmedError:
+            self.log.error("s3://%s/%s: Splunk does not show its needs-attention report after %d writes either; "
+                           "moving it to %s anyway", self.bucket, key, MAX_WRITES, NEEDS_ATTENTION)  # fmt: skip
+            self._move(key, NEEDS_ATTENTION)
+            return True
+        entry.pop("resume", None)
+        if sweep.wrote:
+            self.log.info("s3://%s/%s: written; retired once a search %.0f s after the last write shows every "
+                          "event", self.bucket, key, self.settle_seconds)  # fmt: skip
             return False
-        if unreadable:
-            self._write_report(key, etag, f"lines {_ranges(unreadable)} could not be read", summary)
-        self._move(key, NEEDS_ATTENTION if unreadable else RECOVERED, state)
-        self.log.info("s3://%s/%s: all %d outputs indexed, %d unreadable lines, moved to %s in %.1fs", self.bucket,
-                      key, count, len(unreadable), NEEDS_ATTENTION if unreadable else RECOVERED,
-                      self.clock() - started)  # fmt: skip
+        to = NEEDS_ATTENTION if set_aside or sweep.unreadable_count else RECOVERED
+        self._move(key, to)
+        self.log.info("s3://%s/%s: every output indexed, %d unreadable lines, moved to %s", self.bucket, key,
+                      sweep.unreadable_count, to)  # fmt: skip
         return True
 
-    def _write_missing(self, state: dict, batch: list[Output], this_pass: _Pass, summary: Summary) -> int:
-        try:
-            indexed = self.already_indexed(sorted({o.identity for o in batch}))
-        except SearchUnavailableError:
-            if this_pass.earlier_writes:
-                raise  # written before: only Splunk can say what is missing
-            indexed = set()  # never written: writing is safe, except for what Firehose may have delivered
-            self.log.warning("cannot ask Splunk which events it has; writing them, duplicates are possible for "
-                             "records Firehose may have delivered (Splunk.AckTimeout)")  # fmt: skip
-        missing = [o for o in batch if o.identity not in indexed and o.identity not in this_pass.seen]
+    def _write_missing(self, entry: dict, batch: list[Output], sweep: Sweep, seen: set[str],
+                       summary: Summary) -> None:  # fmt: skip
+        self.lease.ensure()
+        indexed: set[str] = set()
+        for start in range(0, len(batch), self.batch_size):
+            indexed |= self.already_indexed(batch[start : start + self.batch_size])
+        missing, chosen = [], set()
+        for output in batch:
+            if output.identity in indexed or output.identity in seen or output.identity in chosen:
+                continue
+            chosen.add(output.identity)
+            missing.append(output)
         summary.skipped_as_indexed += len(batch) - len(missing)
         if not missing:
-            return 0
-        if not this_pass.wrote and state["writes"] >= MAX_WRITES:
-            raise NotSearchableError(f"written {state['writes']} times, yet Splunk's search does not show "
-                                     f"{len(missing)} of its events; check that the input's index is searchable "
-                                     "by the user the input runs as")  # fmt: skip
-        if self.lease is not None:
-            self.lease.ensure()
-        # Recorded before writing: a crash in the middle of the batch still waits out the search latency.
-        if not this_pass.wrote:
-            state["writes"] += 1
-            this_pass.wrote = True
-        state["written_at"] = self.clock()
-        self.checkpoint.save()
+            return
+        counter = "aside_writes" if entry.get("set_aside") else "writes"
+        if not sweep.wrote:
+            if entry.get(counter, 0) >= MAX_WRITES:
+                if entry.get("set_aside"):
+                    raise _UnconfirmedError()
+                raise NotSearchableError(f"written {entry[counter]} times, yet Splunk's search does not show "
+                                         f"{len(missing)} of its events; check that the input's index is "
+                                         "searchable by the user the input runs as")  # fmt: skip
+            entry[counter] = entry.get(counter, 0) + 1
+            sweep.wrote = True
         for output in missing:
+            if self.clock.monotonic() >= self.window_ends:
+                self._open_window(entry)  # recorded before writing: any runner waits for these writes
             self.write(output)
-            if len(this_pass.seen) < MAX_TRACKED:
-                this_pass.seen.add(output.identity)
+            if len(seen) < MAX_TRACKED:
+                seen.add(output.identity)
             if output.sourcetype == "aws:cloudtrail":
                 summary.events += 1
             else:
                 summary.errors += 1
-        return len(missing)
+        entry["writing_until"] = max(entry["writing_until"] or 0.0, self.clock.now())
 
-    def _failed(self, key: str, etag: str, state: dict, error: Exception, summary: Summary) -> None:
+    def _open_window(self, entry: dict) -> None:
+        entry["writing_until"], entry["by"] = self.clock.now() + WRITE_WINDOW, self.lease.owner
+        self.lease.save()
+        self.window_ends = self.lease.sent + WRITE_WINDOW - CLOCK_MARGIN
+
+    def _failed(self, key: str, entry: dict, error: Exception, summary: Summary) -> None:
         summary.failed_objects += 1
-        state["failures"] += 1
-        state["last_error"] = f"{type(error).__name__}: {error}"[:500]
-        if state["failures"] >= MAX_ATTEMPTS or isinstance(error, NotSearchableError):
-            self.log.error("s3://%s/%s: %s; failed %d times, moving it to %s", self.bucket, key, state["last_error"],
-                           state["failures"], NEEDS_ATTENTION)  # fmt: skip
-            try:
-                self._write_report(key, etag, state["last_error"], summary)
-                self._move(key, NEEDS_ATTENTION, state)
-                return
-            except (ClientError, BotoCoreError, SearchUnavailableError) as again:
-                self.log.error("s3://%s/%s: cannot move it either (%s); the next run tries again", self.bucket,
-                               key, again)  # fmt: skip
-        delay = min(BACKOFF_SECONDS * 2 ** (state["failures"] - 1), BACKOFF_CAP_SECONDS)
-        state["retry_at"] = self.clock() + delay
-        self.checkpoint.save()
-        self.log.error("s3://%s/%s: %s; attempt %d of %d, next try in %.0f s", self.bucket, key, state["last_error"],
-                       state["failures"], MAX_ATTEMPTS, delay)  # fmt: skip
-
-    def _write_report(self, key: str, etag: str, why: str, summary: Summary) -> None:
-        """One aws:firehose:error event saying why an object goes to needs-attention/."""
-        recovery_id = f"{etag}:needs-attention"
-        if recovery_id in self.already_indexed([recovery_id]):
+        entry["failures"] += 1
+        entry["last_error"] = f"{type(error).__name__}: {error}"[:500]
+        entry.pop("resume", None)
+        if entry["failures"] >= MAX_ATTEMPTS or isinstance(error, NotSearchableError):
+            entry["set_aside"], entry["retry_at"] = entry["last_error"], 0.0
+            self.log.error("s3://%s/%s: %s; failed %d times: it goes to %s once Splunk shows what could be read "
+                           "and a report saying why", self.bucket, key, entry["last_error"], entry["failures"],
+                           NEEDS_ATTENTION)  # fmt: skip
             return
-        report = {"recovery_id": recovery_id, "errorCode": "Recovery.NeedsAttention", "errorMessage": why,
-                  "remediation": f"Look at s3://{self.bucket}/{NEEDS_ATTENTION}{key}: the events that could be read "
-                                 "are in Splunk; the rest needs a person.",
-                  "object": f"s3://{self.bucket}/{key}"}  # fmt: skip
-        self.write(Output(json.dumps(report), self.clock(), "aws:firehose:error",
-                          f"{SOURCE_PREFIX}s3://{self.bucket}/{key}", recovery_id))  # fmt: skip
-        summary.errors += 1
+        delay = min(BACKOFF_SECONDS * 2 ** (entry["failures"] - 1), BACKOFF_CAP_SECONDS)
+        entry["retry_at"] = self.clock.now() + delay
+        self.log.error("s3://%s/%s: %s; attempt %d of %d, next try in %.0f s", self.bucket, key, entry["last_error"],
+                       entry["failures"], MAX_ATTEMPTS, delay)  # fmt: skip
 
-    def _move(self, key: str, to: str, state: dict) -> None:
+    def _move(self, key: str, to: str) -> None:
         self.s3.copy_object(Bucket=self.bucket, Key=to + key, CopySource={"Bucket": self.bucket, "Key": key})
         self.s3.delete_object(Bucket=self.bucket, Key=key)
-        self.checkpoint.state.pop(key, None)
-        self.checkpoint.save()
+        self.lease.journal.pop(key, None)
 
 
-@dataclass
-class _Pass:
-    """One pass over an object."""
-
-    earlier_writes: int  # passes before this one that wrote events
-    wrote: bool = False
-    seen: set[str] = field(default_factory=set)  # identities written in this pass (not yet searchable)
-
-
-def _read_errors_as_object_errors(outputs: Iterator[Output]) -> Iterator[Output]:
-    """Reading failures become ObjectError; failures of the consumer (writing) pass through unchanged."""
-    try:
-        yield from outputs
-    except (EOFError, OSError, ValueError, OverflowError, RecursionError) as error:
-        raise ObjectError(f"{type(error).__name__}: {error}") from error
-
-
-def _ranges(numbers: list[int]) -> str:
-    shown = ", ".join(str(n) for n in numbers[:20])
-    return shown + (f" and {len(numbers) - 20} more" if len(numbers) > 20 else "")
+def _ranges(numbers: list[int], total: int) -> str:
+    shown = ", ".join(str(n) for n in numbers)
+    return shown + (f" and {total - len(numbers)} more" if total > len(numbers) else "")

@@ -6,10 +6,8 @@ read through splunkd with the session key Splunk hands the input (cloudtrail_fir
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 from splunklib.modularinput import Argument, Event, Scheme, Script
@@ -18,8 +16,8 @@ from cloudtrail_firehose import access
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import known_regions
 from cloudtrail_firehose.inputs.recovery import (
+    SETTLE_SECONDS,
     SOURCE_PREFIX,
-    Checkpoint,
     Lease,
     Output,
     Recovery,
@@ -42,11 +40,14 @@ class RecoveryInput(Script):
         )
         scheme.use_external_validation = True
         scheme.use_single_instance = False
-        arguments = (("bucket", "Failed-delivery S3 bucket", True), ("region", "AWS region", True),
-                     ("index", "Index for recovered events", False))  # fmt: skip
-        for name, title, required in arguments:
-            argument = Argument(name, title=title, data_type=Argument.data_type_string,
-                                required_on_create=required, required_on_edit=required)  # fmt: skip
+        arguments = (("bucket", "Failed-delivery S3 bucket", True, Argument.data_type_string),
+                     ("region", "AWS region", True, Argument.data_type_string),
+                     ("index", "Index for recovered events", False, Argument.data_type_string),
+                     ("settle_seconds", "Seconds after a write before a search may find its events missing",
+                      False, Argument.data_type_number))  # fmt: skip
+        for name, title, required, kind in arguments:
+            argument = Argument(name, title=title, data_type=kind, required_on_create=required,
+                                required_on_edit=required)  # fmt: skip
             scheme.add_argument(argument)
         return scheme
 
@@ -76,19 +77,21 @@ class RecoveryInput(Script):
             except (ClientError, BotoCoreError, PipelineError) as error:
                 log.error("%s: cannot read s3://%s (%s); the next run tries again", stanza, parameters["bucket"], error)
                 continue
+            except Exception:  # noqa: BLE001 - a defect in one stanza must not silence the next
+                log.exception("%s: stopped by an unexpected error; the next run tries again", stanza)
+                continue
             if summary.standing_by:
                 continue
             log.info("%s: %d objects retired, %d waiting, %d failed; wrote %d events, %d error events; "
-                     "%d already indexed", stanza, summary.objects, summary.awaiting, summary.failed_objects,
-                     summary.events, summary.errors, summary.skipped_as_indexed)  # fmt: skip
+                     "%d already indexed%s", stanza, summary.objects, summary.awaiting, summary.failed_objects,
+                     summary.events, summary.errors, summary.skipped_as_indexed,
+                     f"; stopped: {summary.search_unavailable}" if summary.search_unavailable else "")  # fmt: skip
 
 
 def run_stanza(stanza: str, parameters: dict, metadata: dict, config: dict, secret: str | None, splunkd: Splunkd,
                ew, log) -> Summary:  # fmt: skip
     index = input_index(parameters.get("index"), config)
     aws = access.clients_for(config, secret, parameters["region"])
-    name = hashlib.sha256(stanza.encode()).hexdigest()[:16]
-    checkpoint = Checkpoint(Path(metadata["checkpoint_dir"]) / f"recovery-{name}.json")
 
     def write(output: Output) -> None:
         ew.write_event(Event(data=output.text, stanza=stanza, index=index, source=output.source,
@@ -98,9 +101,13 @@ def run_stanza(stanza: str, parameters: dict, metadata: dict, config: dict, secr
     s3, bucket = aws("s3"), parameters["bucket"]
     # Every search head cluster member, and every stanza naming this bucket, runs this: one at a time.
     lease = Lease(s3, bucket, owner=f"{metadata.get('server_host', '')}:{stanza}")
-    recovery = Recovery(s3, bucket, write, checkpoint, lambda ids: indexed_identities(splunkd, index, ids, bucket),
-                        lease=lease)  # fmt: skip
+    recovery = Recovery(s3, bucket, write, lambda outputs: indexed_identities(splunkd, index, outputs, bucket), lease,
+                        settle_seconds=settle_seconds(parameters))  # fmt: skip
     return recovery.run()
+
+
+def settle_seconds(parameters: dict) -> float:
+    return float(parameters.get("settle_seconds") or SETTLE_SECONDS)
 
 
 def validation_problems(parameters: dict) -> list[str]:
@@ -109,12 +116,16 @@ def validation_problems(parameters: dict) -> list[str]:
         problems.append(f"bucket: {parameters.get('bucket')!r} is not an S3 bucket name")
     if parameters.get("region") not in known_regions():
         problems.append(f"region: {parameters.get('region')!r} is not an AWS region")
+    settle = parameters.get("settle_seconds")
+    if settle not in (None, "") and not (isinstance(settle, str) and settle.isdigit() and 60 <= int(settle) <= 86400):
+        problems.append(f"settle_seconds: {settle!r} is not a whole number of seconds from 60 to 86400")
     return problems
 
 
-def indexed_identities(splunkd: Splunkd, index: str, identities: list[str], bucket: str) -> set[str]:
+def indexed_identities(splunkd: Splunkd, index: str, outputs: list[Output], bucket: str) -> set[str]:
     """Which of these outputs Splunk already has: eventID of CloudTrail events, recovery_id of error
     events, sha256(_raw) of recovered events without an eventID. Raises SearchUnavailableError."""
+    identities = sorted({o.identity for o in outputs})
     if not identities:
         return set()
     try:
