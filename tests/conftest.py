@@ -18,10 +18,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # (build.py test), as Splunk 9.4 and 10.0 run the app's scripts on 3.9: a new test module runs on both unless
 # it is named here.
 TOOLS_ONLY = [
-    "test_app_files.py", "test_aws_iam.py", "test_aws_template.py", "test_build.py", "test_cloudtrail_index_time.py",
-    "test_cloudtrail_search_time.py", "test_dashboards.py", "test_deploy_policy.py", "test_deploying_doc.py",
-    "test_fake_acs.py", "test_fake_hec.py", "test_fake_splunkd_kv.py", "test_lambda_processor.py", "test_layering.py",
-    "test_setup_page.py", "test_setup_urls.py", "test_splunk_search_model.py",
+    "test_alerts.py", "test_app_files.py", "test_aws_iam.py", "test_aws_template.py", "test_build.py",
+    "test_cloudtrail_index_time.py", "test_cloudtrail_search_time.py", "test_dashboards.py", "test_deploy_policy.py",
+    "test_deploying_doc.py", "test_fake_acs.py", "test_fake_hec.py", "test_fake_splunkd_kv.py",
+    "test_lambda_processor.py", "test_layering.py", "test_setup_page.py", "test_setup_urls.py",
+    "test_splunk_search_model.py",
 ]  # fmt: skip
 collect_ignore = TOOLS_ONLY if sys.version_info < (3, 13) else []
 

@@ -348,43 +348,7 @@ def test_drilldown_values_with_spaces_stay_one_search_term(view, link):
             assert values == ["AWS Internal"]
 
 
-# --- alerts fire once per event ------------------------------------------------------------------
-
-
-def minutes(relative: str) -> int:
-    if relative == "now":
-        return 0
-    match = re.fullmatch(r"-(\d+)([mh])@m", relative)
-    assert match, f"use -<n>m@m or -<n>h@m so windows line up with the schedule: {relative}"
-    return int(match.group(1)) * (60 if match.group(2) == "h" else 1)
-
-
-def cron_period_minutes(cron: str) -> int:
-    minute, hour, *_ = cron.split()
-    assert hour == "*", cron
-    if minute.startswith("*/"):
-        return int(minute[2:])
-    assert minute.isdigit(), cron
-    return 60
-
-
-@pytest.mark.parametrize("name", sorted(SAVED))
-def test_alert_windows_do_not_overlap_or_are_suppressed_by_their_groups(name):
-    stanza = SAVED[name]
-    window = minutes(stanza["dispatch.earliest_time"]) - minutes(stanza["dispatch.latest_time"])
-    period = cron_period_minutes(stanza["cron_schedule"])
-    assert window >= period, f"{name}: a {window} min window every {period} min misses events"
-    if window > period:
-        # Overlapping windows see an event twice: suppression by the alert's own groups stops the
-        # second firing.
-        assert stanza.get("alert.suppress") == "1", name
-        by = set(stanza["search"].partition(" by ")[2].split("\n")[0].split())
-        suppressed = set(stanza["alert.suppress.fields"].replace(",", " ").split())
-        assert suppressed, name
-        assert suppressed <= by, name
-        period_text = stanza["alert.suppress.period"]
-        suppressed_for = int(period_text[:-1]) * {"m": 1, "h": 60, "d": 1440}[period_text[-1]]
-        assert suppressed_for >= window, name
+# Alert time windows and throttling: tests/test_alerts.py.
 
 
 @pytest.mark.parametrize("path", VIEWS, ids=lambda p: p.name)
