@@ -2,8 +2,21 @@
 
 No Splunk runs here, so this applies what the app ships, as Splunk's documents describe it:
 
-- "The sequence of search-time operations" (Knowledge Manager Manual): KV_MODE=json -> FIELDALIAS
-  -> EVAL -> LOOKUP -> eventtypes -> tags; each step sees only what the steps before it made.
+- "The sequence of search-time operations" (Knowledge Manager Manual): REPORT- (transform
+  extractions) -> KV_MODE=json -> FIELDALIAS -> EVAL -> LOOKUP -> eventtypes -> tags; each step sees
+  only what the steps before it made. The model refuses (EvalError) an extraction whose field name
+  KV_MODE=json also gives the event: the documents do not say how automatic key-value extraction
+  merges with a field that an extraction already made, so the app extracts into names of its own.
+- transforms.conf.spec, search-time transforms: REGEX applied to SOURCE_KEY (default _raw) at every
+  match; FORMAT = name::value pairs where $n is the n-th capturing group (concatenation allowed);
+  MV_ADD = true appends a value to a field that the extraction already gave, false keeps the first.
+- limits.conf.spec [spath] extraction_cutoff (default 5000): "For 'extract-all' spath extraction
+  mode, only apply extraction to the first <integer> number of bytes. This setting applies both the
+  auto kv extraction and the spath command". The documents do not say which fields come from a JSON
+  event cut there, so the model takes the conservative reading: KV_MODE=json gives exactly the
+  leaves whose complete key and value lie within the first 5000 bytes of _raw (counted in UTF-8); a
+  value cut by the cutoff, and everything after it, is not extracted. _raw is the event as CloudTrail
+  writes it (`raw_of`): compact JSON, top-level keys in CloudTrail's order.
 - props.conf.spec FIELDALIAS and "Field alias behavior change" (7.2.4+): an alias whose source
   field is absent removes the destination field (ASNEW would keep it; the app does not use it).
 - props.conf.spec EVAL-: calculated fields are evaluated independently, all against the fields
@@ -28,6 +41,7 @@ from __future__ import annotations
 import csv
 import fnmatch
 import itertools
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +49,36 @@ import regex
 from splunk_conf import read_conf
 
 Fields = dict[str, list[str]]
+
+
+# --- _raw ---------------------------------------------------------------------------------------
+
+# limits.conf [spath] extraction_cutoff: the default, which Splunk Cloud and a default install use.
+EXTRACTION_CUTOFF = 5000
+
+# The order in which CloudTrail writes an event's top-level keys ("CloudTrail record contents"; the
+# same order as the genuine events in the corpus: AWS's documentation examples, the Splunk data
+# sources' example logs, the gdi toolkit's S3 log file).
+CLOUDTRAIL_ORDER = (
+    "eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
+    "userAgent", "errorCode", "errorMessage", "requestParameters", "responseElements", "additionalEventData",
+    "requestID", "eventID", "readOnly", "resources", "eventType", "apiVersion", "managementEvent",
+    "recipientAccountId", "sharedEventID", "vpcEndpointId", "vpcEndpointAccountId", "serviceEventDetails",
+    "eventCategory", "addendum", "sessionCredentialFromConsole", "edgeDeviceDetails", "tlsDetails",
+    "insightDetails",
+)  # fmt: skip
+
+
+def raw_of(event: object) -> str:
+    """_raw for an event: compact JSON as CloudTrail writes it (and the Lambda processor keeps it).
+
+    An event whose top-level keys are in sorted order (the Stratus Red Team logs: their anonymiser
+    wrote them so) is put back in CloudTrail's order first; any other keeps its own order.
+    """
+    if isinstance(event, dict) and len(event) > 3 and list(event) == sorted(event) and "eventName" in event:
+        rank = {key: i for i, key in enumerate(CLOUDTRAIL_ORDER)}
+        event = dict(sorted(event.items(), key=lambda item: rank.get(item[0], len(rank))))
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
 
 # --- KV_MODE = json -----------------------------------------------------------------------------
@@ -62,6 +106,79 @@ def json_fields(event: object) -> Fields:
 
     walk(event, "")
     return fields
+
+
+class _CutError(Exception):
+    """The JSON text ends (at the cutoff) before the value being read does."""
+
+
+_LITERAL = regex.compile(r"-?\d[\d.eE+-]*|true|false|null")
+_SPACE = regex.compile(r"\s*")
+
+
+def json_fields_of_prefix(text: str) -> Fields:
+    """KV_MODE=json on JSON text cut short: the leaves whose key and whole value the text holds."""
+    fields: Fields = {}
+
+    def skip(i: int) -> int:
+        i = _SPACE.match(text, i).end()
+        if i >= len(text):
+            raise _CutError
+        return i
+
+    def string(i: int) -> tuple[str, int]:
+        try:
+            return json.decoder.scanstring(text, i + 1)
+        except ValueError:
+            raise _CutError from None
+
+    def value(i: int, path: str) -> int:
+        i = skip(i)
+        if text[i] in "{[":
+            closing, is_object = ("}", True) if text[i] == "{" else ("]", False)
+            i = skip(i + 1)
+            if text[i] == closing:
+                return i + 1
+            while True:
+                if is_object:
+                    key, i = string(skip(i))
+                    i = skip(i)
+                    if text[i] != ":":
+                        raise EvalError(f"not JSON at {i}")
+                    i = value(i + 1, f"{path}.{key}" if path else key)
+                else:
+                    i = value(i, f"{path}{{}}")
+                i = skip(i)
+                if text[i] == closing:
+                    return i + 1
+                if text[i] != ",":
+                    raise EvalError(f"not JSON at {i}")
+                i += 1
+        if text[i] == '"':
+            leaf, i = string(i)
+        else:
+            match = _LITERAL.match(text, i)
+            if not match:
+                raise EvalError(f"not JSON at {i}")
+            i = match.end()
+            skip(i)  # a number or literal is whole only if something follows it
+            leaf = json_fields(json.loads(match.group()))[""][0]  # the text json_fields gives the same value
+        fields.setdefault(path, []).append(leaf)
+        return i
+
+    try:
+        value(0, "")
+    except _CutError:
+        pass
+    return fields
+
+
+def kv_json(raw: str, cutoff: int | None = EXTRACTION_CUTOFF) -> Fields:
+    """The fields KV_MODE=json gives an event whose _raw is raw (limits.conf [spath] extraction_cutoff)."""
+    data = raw.encode("utf-8")
+    if cutoff is None or len(data) <= cutoff:
+        return json_fields(json.loads(raw))
+    return json_fields_of_prefix(data[:cutoff].decode("utf-8", "ignore"))
 
 
 def json_paths(event: object) -> set[str]:
@@ -346,6 +463,38 @@ class Lookup:
 
 
 @dataclass
+class Transform:
+    """A search-time field transform (transforms.conf REGEX, FORMAT, SOURCE_KEY, MV_ADD)."""
+
+    regex: str
+    format: str
+    source_key: str = "_raw"
+    mv_add: bool = False
+
+    def apply(self, fields: Fields, raw: str) -> None:
+        sources = [raw] if self.source_key == "_raw" else fields.get(self.source_key, [])
+        pattern = regex.compile(self.regex)
+        for source in sources:
+            for match in pattern.finditer(source):
+                for pair in self.format.split():
+                    name, _, value = pair.partition("::")
+                    name, value = self._expand(name, match), self._expand(value, match)
+                    if name in fields and not self.mv_add:
+                        continue  # MV_ADD = false: the first value found is kept
+                    fields.setdefault(name, []).append(value)
+
+    @staticmethod
+    def _expand(template: str, match) -> str:
+        """$n is the n-th capturing group where the regex has one (transforms.conf.spec FORMAT)."""
+
+        def group(ref):
+            n = int(ref.group(1))
+            return (match.group(n) or "") if n <= len(match.groups()) else ref.group(0)
+
+        return regex.sub(r"\$(\d+)", group, template)
+
+
+@dataclass
 class SearchTime:
     """The shipped search-time configuration for one sourcetype."""
 
@@ -354,15 +503,27 @@ class SearchTime:
     lookups: list[tuple[Lookup, list[tuple[str, str]], list[tuple[str, str]]]]
     eventtypes: dict[str, str]
     tags: dict[str, set[str]] = field(default_factory=dict)
+    reports: list[Transform] = field(default_factory=list)
+    extraction_cutoff: int | None = EXTRACTION_CUTOFF
 
     @classmethod
     def load(cls, app_root: Path, sourcetype: str = "aws:cloudtrail") -> SearchTime:
         default = app_root / "default"
         props = read_conf(default / "props.conf")[sourcetype]
         transforms = read_conf(default / "transforms.conf")
-        aliases, evals, lookups = [], {}, []
+        aliases, evals, lookups, reports = [], {}, [], []
         for key, value in props.items():
-            if key.startswith("FIELDALIAS-"):
+            if key.startswith("EXTRACT-"):
+                raise EvalError(f"{key}: EXTRACT- is not modelled (the app uses REPORT-)")
+            if key.startswith("REPORT-"):
+                for name in (part.strip() for part in value.split(",")):
+                    stanza = transforms[name]
+                    unknown = set(stanza) - {"REGEX", "FORMAT", "SOURCE_KEY", "MV_ADD"}
+                    if unknown:
+                        raise EvalError(f"{name}: {sorted(unknown)} not modelled")
+                    reports.append(Transform(stanza["REGEX"], stanza["FORMAT"], stanza.get("SOURCE_KEY", "_raw"),
+                                             stanza.get("MV_ADD", "false").lower() == "true"))  # fmt: skip
+            elif key.startswith("FIELDALIAS-"):
                 words = value.split()
                 for i in range(0, len(words), 3):
                     if words[i + 1] != "AS":
@@ -382,7 +543,7 @@ class SearchTime:
             for name, stanza in read_conf(default / "tags.conf").items()
             if name != "default"
         }
-        return cls(aliases, evals, lookups, eventtypes, tags)
+        return cls(aliases, evals, lookups, eventtypes, tags, reports)
 
     @staticmethod
     def _lookup(app_root: Path, transforms, key: str, value: str):
@@ -412,8 +573,17 @@ class SearchTime:
         table = Lookup(rows, wildcard, stanza.get("case_sensitive_match", "true") == "true")
         return table, pairs(rest[:split_at]), pairs(rest[split_at + 1 :])
 
-    def fields_of(self, event: dict, sourcetype: str = "aws:cloudtrail") -> Fields:
-        fields = json_fields(event)
+    def fields_of(self, event: dict, sourcetype: str = "aws:cloudtrail", raw: str | None = None) -> Fields:
+        """The event's fields at search time; raw is its _raw (default: raw_of(event))."""
+        raw = raw_of(event) if raw is None else raw
+        fields: Fields = {}
+        for transform in self.reports:  # REPORT- runs before automatic key-value extraction
+            transform.apply(fields, raw)
+        kv = kv_json(raw, self.extraction_cutoff)
+        clash = set(kv) & set(fields)
+        if clash:
+            raise EvalError(f"how KV_MODE=json merges with extracted fields {sorted(clash)} is not modelled")
+        fields.update(kv)
         fields.update(sourcetype=[sourcetype], source=["http:cloudtrail_firehose"], index=["main"])
         aliased = dict(fields)
         for source, target in self.aliases:

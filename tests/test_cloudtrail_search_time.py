@@ -6,13 +6,15 @@ tags.conf in Splunk's order to each corpus event (no Splunk runs here).
 
 from __future__ import annotations
 
+import copy
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 from corpus import CORPUS, cloudtrail_events, data_sources, event_named
-from splunk_search import SearchTime, json_paths
+from splunk_search import EXTRACTION_CUTOFF, SearchTime, json_paths, kv_json, raw_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SEARCH_TIME = SearchTime.load(ROOT)
@@ -428,3 +430,135 @@ def test_detections_find_the_fields_they_need():
     served_by_app = sum(app == "yes" for app, _ in verdicts.values())
     served_by_addon = sum(ta == "yes" for _, ta in verdicts.values())
     assert served_by_app > served_by_addon
+
+
+# --- events larger than KV_MODE=json's cutoff (limits.conf [spath] extraction_cutoff) ------------
+
+# Splunk without the cutoff: what the app's fields would be if KV_MODE=json read every byte.
+WHOLE_EVENT = dataclasses.replace(SEARCH_TIME, extraction_cutoff=None)
+
+# The top-level keys CloudTrail writes after requestParameters and responseElements, and the fields
+# of them that the app's searches, eventtypes, CIM fields and the detections use.
+LATE_KEYS = ["requestID", "eventID", "eventType", "readOnly", "managementEvent", "recipientAccountId",
+             "sharedEventID", "eventCategory", "additionalEventData.MFAUsed", "resources{}.ARN"]  # fmt: skip
+# The keys CloudTrail writes first, ahead of requestParameters.
+EARLY_KEYS = ["eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress", "userAgent", "errorCode",
+              "errorMessage"]  # fmt: skip
+
+
+def relied_on(fields: dict) -> dict:
+    """The fields users rely on: every field the configuration makes (aliases, calculated fields,
+    lookups, eventtypes, tags), the keys above, and userIdentity.* and requestParameters.*
+    (dashboards and detections search them)."""
+    # resources{}.ARN itself is left to KV_MODE=json: only object_id uses it, and object_id is here.
+    names = SEARCH_TIME.produced_fields() | set(LATE_KEYS) - {"resources{}.ARN"} | set(EARLY_KEYS)
+    return {
+        name: values
+        for name, values in fields.items()
+        if name in names or name.startswith(("userIdentity.", "requestParameters.", "tag::"))
+    }
+
+
+def inflated(event: dict, size: int = 6000) -> dict:
+    """The event with a large response (a Describe* call listing many resources), or, for a call
+    that has no response, a large request: the late keys end up past the cutoff."""
+    event = copy.deepcopy(event)
+    padding = {"cloudtrailFirehoseTestPadding": "x" * size}
+    for key in ("responseElements", "requestParameters"):
+        if isinstance(event.get(key), dict):
+            event[key].update(padding)
+            break
+    else:
+        event["responseElements"] = padding
+    return event
+
+
+def test_large_events_keep_every_field_users_rely_on():
+    """limits.conf.spec [spath] extraction_cutoff: KV_MODE=json reads the first 5000 bytes. Every
+    corpus event made larger (its response or request grown past the cutoff) has the same fields,
+    with the same values, as the whole event would give: account, event id, read-only flag,
+    eventtypes and tags, the resource, the sign-in's MFA method."""
+    checked = 0
+    for label, event in cloudtrail_events():
+        big = inflated(event)
+        raw = raw_of(big)
+        assert len(raw.encode("utf-8")) > EXTRACTION_CUTOFF
+        expected = relied_on(WHOLE_EVENT.fields_of(event))
+        assert relied_on(SEARCH_TIME.fields_of(big)) == expected, label
+        checked += any(raw.find(f'"{key}"') > EXTRACTION_CUTOFF for key in LATE_KEYS)
+    assert checked >= 350  # the late keys really were past the cutoff
+
+
+def test_corpus_events_already_past_the_cutoff_keep_their_fields():
+    """Two data-source examples (PutImage, DescribeImageScanFindings) and a Stratus Red Team event
+    carry eventID past byte 5000 as they are (limits.conf.spec [spath] extraction_cutoff)."""
+    large = [
+        (label, event) for label, event in cloudtrail_events() if raw_of(event).find('"eventID"') > EXTRACTION_CUTOFF
+    ]
+    assert len(large) == 3
+    for label, event in large:
+        assert "eventID" not in kv_json(raw_of(event)), label  # KV_MODE=json alone loses it
+        f = fields(event)
+        assert one(f, "eventID") == event["eventID"], label
+        assert one(f, "aws_account_id") == one(f, "vendor_account") == event["recipientAccountId"], label
+        assert relied_on(f) == relied_on(WHOLE_EVENT.fields_of(event)), label
+
+
+def test_the_late_keys_are_the_events_own_not_nested_ones_of_the_same_name():
+    """A request and a response that hold keys named like CloudTrail's own (eventID,
+    recipientAccountId, readOnly, resources[].ARN, MFAUsed), in an event past the cutoff: the fields
+    are the event's top-level values."""
+    event = event_named("ConsoleLogin", lambda e: e.get("additionalEventData", {}).get("MFAUsed") == "YES")
+    decoy = {"eventID": "nested-id", "recipientAccountId": "999999999999", "readOnly": True, "eventType": "Decoy",
+             "resources": [{"ARN": "arn:aws:iam::999999999999:role/decoy"}], "managementEvent": False,
+             "additionalEventData": {"MFAUsed": "No"}}  # fmt: skip
+    event = {**event, "requestParameters": {"filter": decoy, "pad": "x" * 6000}, "responseElements": {"copy": decoy}}
+    event.update(readOnly=False, managementEvent=True)
+    event["resources"] = [{"ARN": "arn:aws:iam::111122223333:user/real", "accountId": "111122223333"}]
+    assert raw_of(event).find('"eventID"') < raw_of(event).rfind('"eventID"')  # the decoys come first
+    f = fields(event)
+    assert one(f, "eventID") == event["eventID"]
+    assert one(f, "aws_account_id") == event["recipientAccountId"]
+    assert (one(f, "readOnly"), one(f, "managementEvent")) == ("false", "true")
+    assert one(f, "eventType") == "AwsConsoleSignIn"
+    assert f["object_id"] == ["arn:aws:iam::111122223333:user/real"]
+    assert one(f, "authentication_method") == "MFA"
+    assert "eventID" not in kv_json(raw_of(event))  # these came from _raw, past the cutoff
+
+
+def test_every_resource_arn_is_kept_in_order():
+    """transforms.conf.spec MV_ADD: every ARN of resources[] becomes a value of object_id, as
+    KV_MODE=json gives resources{}.ARN."""
+    event = event_named("CopyObject")
+    arns = [r["ARN"] for r in event["resources"]]
+    assert len(arns) > 1
+    assert fields(inflated(event))["object_id"] == arns == fields(event)["object_id"]
+
+
+def test_the_early_keys_come_from_kv_json_even_with_a_huge_request():
+    """CloudTrail writes userIdentity, eventTime, eventSource, eventName, awsRegion,
+    sourceIPAddress, userAgent, errorCode and errorMessage before requestParameters, so KV_MODE=json
+    gets them within the first 5000 bytes (limits.conf.spec [spath] extraction_cutoff) however large
+    the request is; the app reads only the late keys from _raw."""
+    event = event_named("RunInstances", lambda e: e.get("errorCode") == "Client.UnauthorizedOperation")
+    big = inflated({**event, "responseElements": None}, size=300_000)
+    kv = kv_json(raw_of(big))
+    for key in [*EARLY_KEYS, "userIdentity.arn", "userIdentity.type", "userIdentity.accessKeyId"]:
+        assert kv[key] == WHOLE_EVENT.fields_of(event)[key], key
+    f = fields(big)
+    assert (one(f, "status"), one(f, "error_category"), one(f, "user_arn")) == (
+        "failure", "unauthorized", event["userIdentity"]["arn"])  # fmt: skip
+
+
+def test_the_values_read_from_raw_are_the_json_values_on_every_corpus_event():
+    """For every corpus event, each late key read from _raw (transforms.conf) equals what KV_MODE=json
+    gives the whole event, and none is missed."""
+    names = {"resources_ARN": "resources{}.ARN", "MFAUsed": "additionalEventData.MFAUsed"}
+    for label, event in cloudtrail_events():
+        raw, from_raw = raw_of(event), {}
+        for transform in SEARCH_TIME.reports:
+            transform.apply(from_raw, raw)
+        whole = WHOLE_EVENT.fields_of(event)
+        read = {names.get(k.removeprefix("cloudtrail_raw_"), k.removeprefix("cloudtrail_raw_")): v
+                for k, v in from_raw.items()}  # fmt: skip
+        assert read == {key: whole[key] for key in LATE_KEYS if key in kv_json(raw, None)}, label

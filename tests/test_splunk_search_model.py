@@ -7,7 +7,7 @@ where the model and a document disagree, the model is fixed first.
 from __future__ import annotations
 
 import pytest
-from splunk_search import EvalError, Lookup, SearchTime, compile_eval, kept_by, stats_by
+from splunk_search import EvalError, Lookup, SearchTime, Transform, compile_eval, kept_by, raw_of, stats_by
 
 
 def model(aliases=(), evals=None, lookups=(), eventtypes=None, tags=None) -> SearchTime:
@@ -118,3 +118,63 @@ def test_each_shipped_alias_names_its_own_destination():
     destinations = [target for _, target in shipped.aliases]
     assert len(destinations) == len(set(destinations))
     assert not set(destinations) & set(shipped.evals)
+
+
+# --- limits.conf.spec [spath] extraction_cutoff; transforms.conf.spec search-time transforms ----
+
+
+def test_kv_json_extracts_only_what_lies_within_the_first_5000_bytes():
+    """limits.conf.spec [spath] extraction_cutoff (default 5000): auto kv extraction of JSON applies
+    only to the first 5000 bytes. The documents do not say what a cut JSON event gives; the model
+    takes the conservative reading: a key whose whole value lies within those bytes, nothing after."""
+    event = {"first": "kept", "n": 12, "long": "x" * 6000, "after": "lost"}
+    fields = model().fields_of(event)
+    assert (fields["first"], fields["n"]) == (["kept"], ["12"])
+    assert "long" not in fields  # cut by the cutoff: not extracted
+    assert "after" not in fields
+    assert model().fields_of({**event, "long": "x" * 100})["after"] == ["lost"]  # a small event: every key
+
+
+def test_the_cutoff_counts_bytes_of_raw_not_characters():
+    """limits.conf.spec [spath] extraction_cutoff counts bytes: 2,600 two-byte characters are past it."""
+    event = {"name": "é" * 2600, "after": "lost"}
+    assert len(raw_of(event)) < 5000 < len(raw_of(event).encode("utf-8"))
+    assert "after" not in model().fields_of(event)
+    assert model().fields_of({"name": "e" * 2600, "after": "kept"})["after"] == ["kept"]
+
+
+def test_a_number_or_literal_ending_at_the_cutoff_is_not_taken_as_whole():
+    """limits.conf.spec [spath] extraction_cutoff, conservative reading: the digits before the cutoff
+    may be only the start of the number."""
+    head = '{"pad":"' + "x" * (5000 - len('{"pad":"","n":') - 3) + '","n":'
+    raw = head + "12345}"
+    assert len(raw[:5000].encode()) == 5000
+    assert raw[:5000].endswith("123")
+    fields = model().fields_of({}, raw=raw)
+    assert "n" not in fields
+    assert fields["pad"] == ["x" * (5000 - len('{"pad":"","n":') - 3)]
+
+
+def test_a_report_transform_extracts_at_every_match_before_automatic_extraction():
+    """transforms.conf.spec: REGEX is applied to SOURCE_KEY (_raw by default), FORMAT names the field
+    and value with $n for the n-th group, MV_ADD = true appends every further value (false keeps the
+    first). "The sequence of search-time operations": transform extractions come before automatic
+    key-value extraction, which therefore still sees only the first 5000 bytes."""
+    every = Transform(r'"id":"(\w+)"', "seen_$1::$1", mv_add=True)
+    mv = Transform(r'"id":"(\w+)"', "ids::$1", mv_add=True)
+    first = Transform(r'"id":"(\w+)"', "first_id::$1")
+    config = SearchTime([], {}, [], {}, {}, [every, mv, first])
+    fields = config.fields_of({"a": {"id": "x1"}, "pad": "p" * 6000, "b": {"id": "y2"}})
+    assert fields["ids"] == ["x1", "y2"]  # found past the cutoff too: transforms read all of _raw
+    assert fields["first_id"] == ["x1"]
+    assert (fields["seen_x1"], fields["seen_y2"]) == (["x1"], ["y2"])
+    assert fields["a.id"] == ["x1"]
+    assert "b.id" not in fields  # KV_MODE=json stops at the cutoff
+
+
+def test_the_model_refuses_an_extraction_that_kv_json_also_makes():
+    """The documents do not say how automatic key-value extraction merges with a field an extraction
+    already made (one value, or two), so the model refuses instead of guessing."""
+    config = SearchTime([], {}, [], {}, {}, [Transform(r'"id":"(\w+)"', "id::$1")])
+    with pytest.raises(EvalError, match="not modelled"):
+        config.fields_of({"id": "x1"})
