@@ -7,7 +7,6 @@ read through splunkd with the session key Splunk hands the input (cloudtrail_fir
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path
 
@@ -17,18 +16,17 @@ from splunklib.modularinput import Argument, Event, Scheme, Script
 from cloudtrail_firehose import access
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import known_regions
+from cloudtrail_firehose.inputs.indexed import as_outputs, identity_search, indexed_identities  # noqa: F401
 from cloudtrail_firehose.inputs.recovery import (
-    SOURCE_PREFIX,
     Checkpoint,
     Lease,
     Output,
     Recovery,
-    SearchUnavailableError,
     Summary,
 )
 from cloudtrail_firehose.log import get_logger
 from cloudtrail_firehose.settings import input_index
-from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
+from cloudtrail_firehose.splunk.splunkd import Splunkd
 
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -98,7 +96,8 @@ def run_stanza(stanza: str, parameters: dict, metadata: dict, config: dict, secr
     s3, bucket = aws("s3"), parameters["bucket"]
     # Every search head cluster member, and every stanza naming this bucket, runs this: one at a time.
     lease = Lease(s3, bucket, owner=f"{metadata.get('server_host', '')}:{stanza}")
-    recovery = Recovery(s3, bucket, write, checkpoint, lambda ids: indexed_identities(splunkd, index, ids, bucket),
+    recovery = Recovery(s3, bucket, write, checkpoint,
+                        lambda batch: indexed_identities(splunkd, index, as_outputs(batch), bucket),
                         lease=lease)  # fmt: skip
     return recovery.run()
 
@@ -110,44 +109,3 @@ def validation_problems(parameters: dict) -> list[str]:
     if parameters.get("region") not in known_regions():
         problems.append(f"region: {parameters.get('region')!r} is not an AWS region")
     return problems
-
-
-def indexed_identities(splunkd: Splunkd, index: str, identities: list[str], bucket: str) -> set[str]:
-    """Which of these outputs Splunk already has: eventID of CloudTrail events, recovery_id of error
-    events, sha256(_raw) of recovered events without an eventID. Raises SearchUnavailableError."""
-    if not identities:
-        return set()
-    try:
-        answer = splunkd.post("services/search/jobs", {"search": identity_search(index, identities, bucket),
-                                                       "exec_mode": "oneshot", "count": "0", "earliest_time": "0",
-                                                       "output_mode": "json"})  # fmt: skip
-    except SplunkdError as error:
-        raise SearchUnavailableError(str(error)) from error
-    found = set()
-    for row in answer.get("results", []):
-        for field in ("eventID", "recovery_id", "recovery_hash"):
-            values = row.get(field)
-            found.update(values if isinstance(values, list) else [values] if values else [])
-    return found & set(identities)
-
-
-def identity_search(index: str, identities: list[str], bucket: str) -> str:
-    """The search for these identities. Any source for eventID: Firehose may have delivered the event itself."""
-    hashes = [i for i in identities if i.startswith("sha256:")]
-    names = ", ".join(_quoted(i) for i in identities if not i.startswith("sha256:")) or '""'
-    clauses = [f"(sourcetype=aws:cloudtrail eventID IN ({names}))",
-               f"(sourcetype=aws:firehose:error recovery_id IN ({names}))"]
-    if hashes:
-        # Events without eventID can only have come from recovery: its source names the bucket.
-        source = _quoted(f"{SOURCE_PREFIX}s3://{bucket}/*")
-        clauses.append(f"(sourcetype=aws:cloudtrail source={source} NOT eventID=*)")
-    wanted = ", ".join(_quoted(h) for h in hashes) or '""'
-    return (f"search index={json.dumps(index)} ({' OR '.join(clauses)}) "
-            f'| eval recovery_hash=if(isnull(eventID) AND isnull(recovery_id), "sha256:".sha256(_raw), null()) '
-            f"| where isnotnull(eventID) OR isnotnull(recovery_id) OR in(recovery_hash, {wanted}) "
-            "| fields eventID recovery_id recovery_hash")
-
-
-def _quoted(value: str) -> str:
-    """A string literal in SPL: backslash and double quote escaped (JSON's \\u escapes mean nothing there)."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
