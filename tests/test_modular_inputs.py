@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -99,9 +100,10 @@ def test_recovery_streams_events_as_splunk_parses_them_and_retires_what_splunk_s
     assert "0 objects retired, 3 waiting, 0 failed; wrote 60 events" in log.read_text()
     assert len(waiting(s3)) == 3  # nothing is retired before Splunk shows its events
     # Splunk indexes what it was sent; two minutes later a search finds it.
-    for event in events:
-        data = json.loads(event.findtext("data"))
-        splunkd.indexed.append({k: data[k] for k in ("eventID", "recovery_id") if k in data})
+    for event in events:  # as Splunk keeps them: _raw is the data written, _time the time written (else now)
+        splunkd.indexed.append({"_raw": event.findtext("data"), "_time": float(event.findtext("time") or time.time()),
+                                "index": event.findtext("index"), "sourcetype": event.findtext("sourcetype"),
+                                "source": event.findtext("source")})  # fmt: skip
     rewind_checkpoints(tmp_path, SETTLE_SECONDS)
     again = run_input("firehose_recovery.py", [], definition, endpoint=endpoint, home=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
