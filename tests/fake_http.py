@@ -11,6 +11,13 @@ from http.server import BaseHTTPRequestHandler
 from typing import NamedTuple
 
 
+class Raw(NamedTuple):
+    """An answer sent byte for byte (status line and headers included), then the connection is closed:
+    for answers no HTTP server should give."""
+
+    data: bytes
+
+
 class Request(NamedTuple):
     method: str
     path: str  # as sent, not unquoted
@@ -33,12 +40,19 @@ def json_handler(answer: Callable[[Request], tuple[int, object]],
             body = self.rfile.read(length) if length else b""
             query = {k: v[0] for k, v in urllib.parse.parse_qs(parts.query).items()}
             status, reply = answer(Request(method, parts.path, query, self.headers, body))
-            data = json.dumps(reply).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                if isinstance(reply, Raw):
+                    self.close_connection = True
+                    self.wfile.write(reply.data)
+                    return
+                data = json.dumps(reply).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout, a size cap)
+                self.close_connection = True
 
     for method in methods:
         setattr(Handler, f"do_{method}", lambda self, m=method: self._answer(m))

@@ -26,6 +26,15 @@ splunkd whose KV store writes go to this one's store (the captain's) and whose r
 own replica, which may lag up to `lag_writes` writes and `lag_seconds` behind, never going back, as
 "About the app key value store" describes: writes are delegated to the KV store captain, reads are
 local. `server_roles` is what services/server/info lists (shc_member on a cluster member).
+
+Searches (services/search/jobs, exec_mode=oneshot, output_mode=json) run over `indexed`, a list of
+events {"_raw", "_time", "index", "sourcetype", "source"} with optional "searchable_at" (epoch seconds:
+as in Splunk, an event is found only some time after it is sent) and "splunk_server" (a peer: its
+events are missing, with splunkd's WARN "Unable to distribute to peer named ...", while it is in
+`peers_down`). fake_spl evaluates the SPL and answers 400 for any it does not understand. `search_fault`
+makes the answer go wrong in one of the ways of SEARCH_FAULTS; `search_delay` answers that many seconds
+late. The answers' JSON shape ({"preview", "init_offset", "messages", "fields", "results"}) is the one
+splunk-sdk-python's JSONResultsReader reads (results.py: "messages" with "type" and "text", "results").
 """
 
 from __future__ import annotations
@@ -41,7 +50,8 @@ import uuid
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from fake_http import Request, json_handler
+from fake_http import Raw, Request, json_handler
+from fake_spl import SplError, run
 
 APP_NS = "servicesNS/nobody/cloudtrail_firehose"
 KV_DATA = f"{APP_NS}/storage/collections/data/"
@@ -103,9 +113,11 @@ class FakeSplunkd:
         self.hec_inputs: dict[str, dict[str, str]] = {}
         self.macros: dict[str, str] = {"cloudtrail_firehose_events": '(index=* sourcetype="aws:cloudtrail")'}
         self.requests: list[tuple[str, str, dict]] = []
-        # What searches find: rows with eventID / recovery_id / recovery_hash, and optionally
-        # "searchable_at" (epoch seconds): as in Splunk, an event is found only some time after it is sent.
+        # What searches find: events {"_raw", "_time", "index", "sourcetype", "source"}, optionally with
+        # "searchable_at" (epoch seconds) and "splunk_server" (the peer holding it).
         self.indexed: list[dict] = []
+        self.search_fault: str | None = None  # one of SEARCH_FAULTS
+        self.search_delay = 0.0
         self.inputs: dict[str, dict[str, dict[str, str]]] = {}  # modular inputs by kind and name
         self.app_configured = False
         self.server_name = "sh1"
@@ -299,7 +311,7 @@ class FakeSplunkd:
         if path == "services/search/jobs" and method == "POST" and form.get("exec_mode") == "oneshot":
             if form.get("search", "").lstrip().startswith("| rest"):
                 return self._rest_search(form["search"])
-            return 200, {"results": self.search_identities(form.get("search", ""))}
+            return self._oneshot(form)
         macro = f"{APP_NS}/configs/conf-macros/"
         if path.startswith(macro) and method == "POST":
             self.macros[path.removeprefix(macro)] = form["definition"]
@@ -319,12 +331,88 @@ class FakeSplunkd:
                 for server, indexes in servers.items() for index in sorted(indexes)]  # fmt: skip
         return 200, {"results": rows}
 
-    def search_identities(self, search: str) -> list[dict]:
-        """The rows a search for identities finds: those it names (as quoted terms) that are searchable now."""
+    def _oneshot(self, form: dict) -> tuple[int, object]:
+        if self.search_delay:
+            time.sleep(self.search_delay)
+        if self.search_fault in ("http_503", "disconnect", "garbage_status", "html", "empty", "non_utf8",
+                                 "cut_short", "huge"):  # fmt: skip
+            return _status(SEARCH_FAULTS[self.search_fault]())
         now = time.time()
-        fields = ("eventID", "recovery_id", "recovery_hash")
-        named = [row for row in self.indexed if any(json.dumps(row[k]) in search for k in fields if k in row)]
-        return [{k: row[k] for k in fields if k in row} for row in named if row.get("searchable_at", 0) <= now]
+        visible = [e for e in self.indexed if e.get("searchable_at", 0) <= now]
+        down = sorted({e["splunk_server"] for e in visible if e.get("splunk_server") in self.peers_down})
+        try:
+            names, rows = run(form.get("search", ""), [e for e in visible if e.get("splunk_server") not in down],
+                              form.get("earliest_time"), form.get("latest_time"))  # fmt: skip
+        except SplError as problem:
+            return 400, error(f"fake splunkd cannot run this search: {problem}")
+        messages = [{"type": "WARN", "text": f"Unable to distribute to peer named {peer} at uri https://{peer}:8089 "
+                     'because peer has status = "Down". Verify uri-scheme, connectivity to the search peer, that the '
+                     "search peer is up, and that an adequate level of system resources are available."}
+                    for peer in down]  # fmt: skip
+        answer = {"preview": False, "init_offset": 0, "messages": messages,
+                  "fields": [{"name": n} for n in names], "results": rows, "highlighted": {}}  # fmt: skip
+        if self.search_fault:
+            return _status(SEARCH_FAULTS[self.search_fault](answer))
+        return 200, answer
+
+
+def _status(reply) -> tuple[int, object]:
+    return (200, reply) if isinstance(reply, Raw) else reply
+
+
+def _raw_answer(status_line: bytes, body: bytes, content_type: bytes = b"application/json",
+                length: int | None = None) -> Raw:  # fmt: skip
+    size = str(len(body) if length is None else length).encode()
+    return Raw(status_line + b"\r\nContent-Type: " + content_type + b"\r\nContent-Length: " + size
+               + b"\r\nConnection: close\r\n\r\n" + body)  # fmt: skip
+
+
+def _with(answer: dict, **changes) -> tuple[int, dict]:
+    return 200, {**answer, **changes}
+
+
+# The ways a oneshot search's answer goes wrong. The texts are splunkd's: "Unable to distribute to peer"
+# (DistributedPeerManager, Troubleshooting Manual: "Intermittent authentication timeouts on search peers"),
+# "Search results may be incomplete, peer ...'s search ended prematurely" (splunk/splunk-shuttl#125), "The
+# search job has failed due to an error" (Splunk Web's search job messages).
+SEARCH_FAULTS = {
+    "http_503": lambda: (
+        503,
+        error(
+            "Search not executed: The maximum number of concurrent historical searches "
+            "on this instance has been reached."
+        ),
+    ),  # fmt: skip
+    "disconnect": lambda: Raw(b""),
+    "garbage_status": lambda: Raw(b"HTTP/1.1 twohundred OK\r\n\r\n"),
+    "html": lambda: _raw_answer(
+        b"HTTP/1.1 200 OK", b"<html><body><h1>502 Bad Gateway</h1></body></html>", b"text/html"
+    ),  # fmt: skip
+    "empty": lambda: _raw_answer(b"HTTP/1.1 200 OK", b""),
+    "non_utf8": lambda: _raw_answer(b"HTTP/1.1 200 OK", b'{"results": [{"events": "1", "identities": "\xff\xfe"}]}'),
+    "cut_short": lambda: _raw_answer(b"HTTP/1.1 200 OK", b'{"preview": false, "results": [{"ev', length=4096),
+    "huge": lambda: _raw_answer(b"HTTP/1.1 200 OK", b" " * (64 * 1024 * 1024 + 1)),
+    "truncated_json": lambda answer: _raw_answer(b"HTTP/1.1 200 OK", json.dumps(answer).encode()[:30]),
+    "error_message": lambda answer: _with(
+        answer,
+        results=[],
+        messages=[
+            {"type": "ERROR", "text": "Error in 'search' command: Unable to parse the search"},
+            {"type": "FATAL", "text": "Search not executed: The search job has failed due to an error."},
+        ],
+    ),
+    "incomplete_warning": lambda answer: _with(
+        answer,
+        messages=[{"type": "WARN", "text": "Search results may be incomplete, peer idx2's search ended prematurely."}],
+    ),
+    "preview": lambda answer: _with(answer, preview=True),
+    "not_an_object": lambda answer: (200, [answer]),
+    "results_not_a_list": lambda answer: _with(answer, results={"events": "1"}),
+    "row_not_an_object": lambda answer: _with(answer, results=["events"]),
+    "no_row": lambda answer: _with(answer, results=[]),
+    "values_not_strings": lambda answer: _with(answer, results=[{"events": "2", "identities": [1, 2]}]),
+    "messages_not_a_list": lambda answer: _with(answer, messages="WARN: incomplete"),
+}
 
 
 def entry(name: str, content: dict) -> dict:

@@ -31,7 +31,6 @@ import csv
 import hashlib
 import io
 import json
-import re
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -50,6 +49,7 @@ from cloudtrail_firehose.firehose.records import (
     events_in,
     parse_failed_record,
 )
+from cloudtrail_firehose.inputs.indexed import TERM_SAFE  # eventIDs a search term finds; others get a hash
 from cloudtrail_firehose.log import get_logger
 
 RECOVERED, NEEDS_ATTENTION = "recovered/", "needs-attention/"
@@ -70,9 +70,6 @@ READ_CHUNK = 1024 * 1024
 MAX_TRACKED = 200_000  # identities remembered within a pass (duplicates inside one object)
 SOURCE_PREFIX = "firehose_recovery:"
 REMEDIATIONS = Path(__file__).resolve().parents[3] / "lookups" / "cloudtrail_firehose_delivery_errors.csv"
-# An eventID that TERM() can find: bounded by quotes in _raw, holding only minor breakers ("--" is a
-# major one). Others are identified by a hash of the event.
-TERM_SAFE = re.compile(r"(?!.*--)[0-9A-Za-z][0-9A-Za-z_.:-]{0,127}")
 
 
 class ObjectError(Exception):
@@ -465,7 +462,8 @@ class Recovery:
         self.log = get_logger("recovery")
         self.hints = remediations()
         self.started = 0.0
-        self.window_ends = 0.0  # monotonic time until which the journal covers this runner's writes
+        # The journal entry that covers this runner's writes, and the monotonic time it covers them until.
+        self.window: tuple[dict | None, float] = (None, 0.0)
 
     def pending_objects(self) -> list[dict]:
         objects = []
@@ -618,7 +616,7 @@ class Recovery:
             entry[counter] = entry.get(counter, 0) + 1
             sweep.wrote = True
         for output in missing:
-            if self.clock.monotonic() >= self.window_ends:
+            if self.window[0] is not entry or self.clock.monotonic() >= self.window[1]:
                 self._open_window(entry)  # recorded before writing: any runner waits for these writes
             self.write(output)
             if len(seen) < MAX_TRACKED:
@@ -627,12 +625,11 @@ class Recovery:
                 summary.events += 1
             else:
                 summary.errors += 1
-        entry["writing_until"] = max(entry["writing_until"] or 0.0, self.clock.now())
 
     def _open_window(self, entry: dict) -> None:
         entry["writing_until"], entry["by"] = self.clock.now() + WRITE_WINDOW, self.lease.owner
         self.lease.save()
-        self.window_ends = self.lease.sent + WRITE_WINDOW - CLOCK_MARGIN
+        self.window = (entry, self.lease.sent + WRITE_WINDOW - CLOCK_MARGIN)
 
     def _failed(self, key: str, entry: dict, error: Exception, summary: Summary) -> None:
         summary.failed_objects += 1

@@ -6,7 +6,6 @@ read through splunkd with the session key Splunk hands the input (cloudtrail_fir
 
 from __future__ import annotations
 
-import json
 import re
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -15,18 +14,17 @@ from splunklib.modularinput import Argument, Event, Scheme, Script
 from cloudtrail_firehose import access
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import known_regions
+from cloudtrail_firehose.inputs.indexed import indexed_identities
 from cloudtrail_firehose.inputs.recovery import (
     SETTLE_SECONDS,
-    SOURCE_PREFIX,
     Lease,
     Output,
     Recovery,
-    SearchUnavailableError,
     Summary,
 )
 from cloudtrail_firehose.log import get_logger
 from cloudtrail_firehose.settings import input_index
-from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
+from cloudtrail_firehose.splunk.splunkd import Splunkd
 
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -120,45 +118,3 @@ def validation_problems(parameters: dict) -> list[str]:
     if settle not in (None, "") and not (isinstance(settle, str) and settle.isdigit() and 60 <= int(settle) <= 86400):
         problems.append(f"settle_seconds: {settle!r} is not a whole number of seconds from 60 to 86400")
     return problems
-
-
-def indexed_identities(splunkd: Splunkd, index: str, outputs: list[Output], bucket: str) -> set[str]:
-    """Which of these outputs Splunk already has: eventID of CloudTrail events, recovery_id of error
-    events, sha256(_raw) of recovered events without an eventID. Raises SearchUnavailableError."""
-    identities = sorted({o.identity for o in outputs})
-    if not identities:
-        return set()
-    try:
-        answer = splunkd.post("services/search/jobs", {"search": identity_search(index, identities, bucket),
-                                                       "exec_mode": "oneshot", "count": "0", "earliest_time": "0",
-                                                       "output_mode": "json"})  # fmt: skip
-    except SplunkdError as error:
-        raise SearchUnavailableError(str(error)) from error
-    found = set()
-    for row in answer.get("results", []):
-        for field in ("eventID", "recovery_id", "recovery_hash"):
-            values = row.get(field)
-            found.update(values if isinstance(values, list) else [values] if values else [])
-    return found & set(identities)
-
-
-def identity_search(index: str, identities: list[str], bucket: str) -> str:
-    """The search for these identities. Any source for eventID: Firehose may have delivered the event itself."""
-    hashes = [i for i in identities if i.startswith("sha256:")]
-    names = ", ".join(_quoted(i) for i in identities if not i.startswith("sha256:")) or '""'
-    clauses = [f"(sourcetype=aws:cloudtrail eventID IN ({names}))",
-               f"(sourcetype=aws:firehose:error recovery_id IN ({names}))"]
-    if hashes:
-        # Events without eventID can only have come from recovery: its source names the bucket.
-        source = _quoted(f"{SOURCE_PREFIX}s3://{bucket}/*")
-        clauses.append(f"(sourcetype=aws:cloudtrail source={source} NOT eventID=*)")
-    wanted = ", ".join(_quoted(h) for h in hashes) or '""'
-    return (f"search index={json.dumps(index)} ({' OR '.join(clauses)}) "
-            f'| eval recovery_hash=if(isnull(eventID) AND isnull(recovery_id), "sha256:".sha256(_raw), null()) '
-            f"| where isnotnull(eventID) OR isnotnull(recovery_id) OR in(recovery_hash, {wanted}) "
-            "| fields eventID recovery_id recovery_hash")
-
-
-def _quoted(value: str) -> str:
-    """A string literal in SPL: backslash and double quote escaped (JSON's \\u escapes mean nothing there)."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -3,16 +3,27 @@
 Form-encoded bodies (send_json: a JSON document, for the KV store), JSON out (output_mode=json).
 splunkd answers errors as {"messages": [{"type", "text"}]};
 they come back as SplunkdError with splunkd's own words.
+
+Whatever comes back, the caller gets parsed JSON or a SplunkdError with a short reason, never another
+exception: an HTTP error, no answer in time, a connection cut or refused, a TLS failure, a status line
+that is not HTTP (http.client.BadStatusLine, LineTooLong, RemoteDisconnected), a body cut short
+(IncompleteRead), a body over MAX_BODY bytes, a body that is not UTF-8, or not JSON (an HTML page from
+a proxy). An empty body is {} (splunkd answers some DELETEs that way).
 """
 
 from __future__ import annotations
 
+import copy
+import http.client
 import json
+import socket
 import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
+
+MAX_BODY = 64 * 1024 * 1024  # the largest answer read; the app's answers are a few KB (search: identities only)
 
 
 class SplunkdError(Exception):
@@ -23,10 +34,12 @@ class SplunkdError(Exception):
 
 
 class Splunkd:
-    def __init__(self, base_url: str, token: str, verify: bool = False, timeout: float = 30) -> None:
+    def __init__(self, base_url: str, token: str, verify: bool = False, timeout: float = 30,
+                 max_body: int = MAX_BODY) -> None:  # fmt: skip
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.max_body = max_body
         # splunkd's management port usually has Splunk's own certificate; it is reached on localhost.
         self.context = ssl.create_default_context() if verify else ssl._create_unverified_context()  # noqa: S323
 
@@ -47,14 +60,37 @@ class Splunkd:
         request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - checked above
         try:
             with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:  # noqa: S310
-                text = response.read().decode()
-                return json.loads(text) if text.strip() else {}
+                status = response.status
+                data = self._read(response, status)
         except urllib.error.HTTPError as error:
-            raise SplunkdError(error.code, _message(error.read().decode(errors="replace"))) from error
+            try:
+                text = self._read(error, error.code).decode("utf-8", errors="replace")
+            except SplunkdError as unreadable:
+                text = unreadable.message
+            raise SplunkdError(error.code, _message(text)) from error
         except urllib.error.URLError as error:
             raise SplunkdError(0, f"cannot reach splunkd at {self.base_url} ({error.reason})") from error
-        except (TimeoutError, ConnectionError) as error:  # after connecting: a read timed out or was cut
-            raise SplunkdError(0, f"splunkd at {self.base_url} did not answer ({error})") from error
+        except (http.client.HTTPException, ssl.SSLError) as error:  # not HTTP, cut short, TLS broken
+            raise SplunkdError(0, f"splunkd at {self.base_url} sent a broken answer ({_reason(error)})") from error
+        except (TimeoutError, socket.timeout, OSError) as error:  # after connecting: a read timed out or was cut
+            raise SplunkdError(0, f"splunkd at {self.base_url} did not answer ({_reason(error)})") from error
+        return _parsed(data, status)
+
+    def _read(self, response, status: int) -> bytes:
+        """The body, at most max_body bytes (more is an error, not a truncated answer)."""
+        data = response.read(self.max_body + 1)
+        if len(data) > self.max_body:
+            raise SplunkdError(status, f"the answer is larger than {self.max_body} bytes")
+        missing = getattr(response, "length", None)  # what Content-Length announced and did not come
+        if missing:
+            raise SplunkdError(status, f"the answer was cut short after {len(data)} bytes ({missing} missing)")
+        return data
+
+    def with_timeout(self, seconds: float) -> Splunkd:
+        """This client with another time limit for each read (a search may take longer than a REST call)."""
+        clone = copy.copy(self)
+        clone.timeout = seconds
+        return clone
 
     def get(self, path: str, **query: str) -> dict:
         return self.request("GET", path, **query)
@@ -80,6 +116,29 @@ class Splunkd:
             if error.status == 404:
                 return False
             raise
+
+
+def _parsed(data: bytes, status: int) -> Any:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SplunkdError(status, f"the answer is not UTF-8 text (byte {error.start} of {len(data)})") from None
+    if not text.strip():
+        return {}
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise SplunkdError(status, f"the answer is not JSON ({len(data)} bytes, starting {text[:40]!r})") from None
+
+
+def _reason(error: object) -> str:
+    """A short reason: the exception's words, or its name when it has none (RemoteDisconnected has words,
+    IncompleteRead's are byte counts)."""
+    if isinstance(error, http.client.IncompleteRead):
+        return f"the answer was cut short after {len(error.partial)} bytes"
+    words = str(error).strip()
+    name = type(error).__name__
+    return f"{name}: {words[:200]}" if words else name
 
 
 def _message(text: str) -> str:
