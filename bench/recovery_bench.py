@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "package"), str(ROOT / "tests")]
 
-from cloudtrail_firehose.inputs.recovery import ObjectError, object_lines, object_outputs, remediations  # noqa: E402
+from cloudtrail_firehose.inputs.recovery import ObjectError, ObjectReader, object_lines, remediations  # noqa: E402
 
 GOAL_RATIO, GOAL_MB = 0.8, 64
 REPEAT = 9
@@ -70,9 +70,15 @@ def floor(data: bytes) -> int:
 
 
 def recovery(body) -> int:
-    hints = remediations()
-    return sum(o.sourcetype == "aws:cloudtrail"
-               for o in object_outputs(object_lines(body), "bucket", "key", "etag", hints, []))  # fmt: skip
+    reader = ObjectReader("bucket", "key", "etag", 0.0, remediations())
+    return sum(o.sourcetype == "aws:cloudtrail" for o in reader.outputs(object_lines(body)))
+
+
+def errors(path: Path) -> int:
+    """Error events of one object (read again: the count is not part of the measured pass)."""
+    reader = ObjectReader("bucket", "key", "etag", 0.0, remediations())
+    with path.open("rb") as body:
+        return sum(o.sourcetype == "aws:firehose:error" for o in reader.outputs(object_lines(body)))
 
 
 def throughput(records: int) -> None:
@@ -110,8 +116,15 @@ def hostile_objects(folder: Path) -> dict[str, Path]:
     whole = gzip.compress(failed_object(50)[0])
     truncated = folder / "truncated.gz"
     truncated.write_bytes(whole[: len(whole) // 2])
+    x_lines = folder / "x-lines.gz"  # about 1 KB: half a million unreadable lines
+    write_gzip(x_lines, (b"x\n" * 65536 for _ in range(8)))
+    more_x_lines = folder / "more-x-lines.gz"  # about 4 KB: two million, over the line cap
+    write_gzip(more_x_lines, (b"x\n" * 65536 for _ in range(32)))
+    newlines = folder / "64MiB-newlines.gz"  # about 65 KB
+    write_gzip(newlines, (b"\n" * (1 << 20) for _ in range(64)))
     return {"1 GiB line (hostile)": one_line, "3 MiB lines x 64 (hostile)": long_lines,
-            "truncated gzip (hostile)": truncated}  # fmt: skip
+            "truncated gzip (hostile)": truncated, "524,288 x lines (hostile)": x_lines,
+            "2,097,152 x lines (hostile)": more_x_lines, "64 MiB of newlines (hostile)": newlines}  # fmt: skip
 
 
 def measure(path: Path) -> None:
@@ -122,7 +135,7 @@ def measure(path: Path) -> None:
         baseline = _status_kb("VmRSS")
         started = time.perf_counter()
         try:
-            outcome = f"{recovery(body)} events"
+            outcome = f"{recovery(body)} events, {errors(path)} error events"
         except ObjectError as error:
             outcome = f"ObjectError ({str(error)[:60]})"
         seconds = time.perf_counter() - started

@@ -61,7 +61,7 @@ def pipeline_event_fields() -> set[str]:
     from cloudtrail_firehose.aws import pipeline
     from cloudtrail_firehose.aws.settings import PipelineSettings
     from cloudtrail_firehose.inputs.health import pipeline_health
-    from cloudtrail_firehose.inputs.recovery import object_outputs, remediations
+    from cloudtrail_firehose.inputs.recovery import ObjectReader, remediations
     from moto import mock_aws
 
     warnings.filterwarnings("ignore", message="Tried to parse")
@@ -74,7 +74,8 @@ def pipeline_event_fields() -> set[str]:
         fields = json_paths(pipeline_health(settings, session))
     line = json.dumps({"errorCode": "Splunk.AckTimeout", "arrivalTimestamp": 1, "attemptsMade": 1,
                        "rawData": base64.b64encode(b"{}").decode()}).encode()  # fmt: skip
-    for output in object_outputs([line, b"garbage"], "b", "k", "etag", remediations(), []):
+    reader = ObjectReader("b", "k", "etag", 0.0, remediations(), max_error_events=1)
+    for output in reader.outputs([line, b"garbage"]):  # an error event, a count of the rest, a report
         fields |= json_paths(json.loads(output.text))
     return fields
 

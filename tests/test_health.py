@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -123,3 +124,22 @@ def test_one_instance_reports_a_pipeline_however_many_poll_it(deployed):
     session.client("s3").put_object(Bucket=bucket, Key=HEALTH_LEASE_KEY,
                                     Body=b'{"owner": "sh1:firehose_health://cloudtrail-firehose", "expires": 0}')
     assert pipeline_health(SETTINGS, session, owner="sh2:firehose_health://cloudtrail-firehose") is not None
+
+
+def test_a_backlog_that_recovery_cannot_write_says_why(deployed):
+    """Recovery records with its lease that Splunk's answers were not clean; health says so, since the
+    backlog will not shrink until Splunk answers."""
+    session, outputs = deployed
+    bucket = outputs["FailedDeliveryBucketName"]
+    now = datetime.now(timezone.utc)
+    put(session, "IncomingRecords", 50, now - timedelta(minutes=1))
+    put(session, "DeliveryToSplunk.Success", 1.0, now - timedelta(minutes=1))
+    session.client("s3").put_object(Bucket=bucket, Key="splunk-failed/x", Body=b"{}")
+    assert "recovery cannot tell" not in pipeline_health(SETTINGS, session, now=now)["why"]
+    stuck = {"owner": "sh1:main", "expires": 0, "objects": {},
+             "status": {"search_unavailable": "a search peer is down", "since": 1.0}}  # fmt: skip
+    session.client("s3").put_object(Bucket=bucket, Key=LEASE_KEY, Body=json.dumps(stuck).encode())
+    report = pipeline_health(SETTINGS, session, now=now)
+    assert report["state"] == "backlog"
+    assert "recovery cannot tell what Splunk has, so it writes nothing: a search peer is down" in report["why"]
+    assert report["recovery"]["search_unavailable"] == "a search peer is down"

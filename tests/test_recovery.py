@@ -577,8 +577,11 @@ def test_when_splunks_answer_is_not_clean_nothing_is_written_and_objects_wait(s3
         assert "a search peer is down" in summary.search_unavailable
         clock.advance(INTERVAL)
     assert splunk.searches == 3  # the first unclean answer ends the run: one search a run
+    status = json.loads(s3.get_object(Bucket=BUCKET, Key=LEASE_KEY)["Body"].read())["status"]
+    assert status["search_unavailable"] == "splunkd's answer was partial (a search peer is down)"  # for health
     splunk.answer = "clean"
     until_done(s3, splunk)
+    assert json.loads(s3.get_object(Bucket=BUCKET, Key=LEASE_KEY)["Body"].read())["status"] == {}
     assert set(splunk.counts()) == {identity for identity, _ in expected}
     assert max(splunk.counts().values()) == 1
 

@@ -3,6 +3,7 @@ failed deliveries, as one aws:firehose:health event with a verdict an admin can 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -11,7 +12,7 @@ from cloudtrail_firehose.access import Clients, clients
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import explain
 from cloudtrail_firehose.aws.settings import PipelineSettings
-from cloudtrail_firehose.inputs.recovery import Lease, LeaseHeldError
+from cloudtrail_firehose.inputs.recovery import LEASE_KEY, Lease, LeaseHeldError
 from cloudtrail_firehose.log import get_logger
 
 # CloudWatch metric (namespace AWS/Firehose) -> (statistic, field name in the health event)
@@ -72,7 +73,9 @@ def verdict(report: dict) -> tuple[str, str]:
     if (metrics["data_freshness_seconds"] or 0) > STALE_AFTER_SECONDS:
         return "stalled", f"the oldest undelivered record is {metrics['data_freshness_seconds']:.0f} s old"
     if isinstance(report.get("failed_delivery_backlog"), int) and report["failed_delivery_backlog"]:
-        return "backlog", f"{report['failed_delivery_backlog']} failed-delivery object(s) wait for recovery"
+        stuck = (report.get("recovery") or {}).get("search_unavailable")
+        why = f"; recovery cannot tell what Splunk has, so it writes nothing: {stuck}" if stuck else ""
+        return "backlog", f"{report['failed_delivery_backlog']} failed-delivery object(s) wait for recovery{why}"
     if not metrics["incoming_records"]:
         return "idle", "no CloudTrail events reached Firehose in the last 15 minutes"
     return "flowing", "events reach Splunk"
@@ -83,6 +86,16 @@ def _unknown_code(state: object) -> str | None:
     if isinstance(state, str) and state.startswith("unknown (") and state.endswith(")"):
         return state.removeprefix("unknown (").removesuffix(")")
     return None
+
+
+def recovery_status(s3, bucket: str) -> dict:
+    """Why the recovery input is stuck, as it records it with its lease: {} when it is not (or unknown)."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=LEASE_KEY)["Body"].read()
+        status = json.loads(body).get("status")
+    except (ClientError, BotoCoreError, ValueError, AttributeError):
+        return {}
+    return status if isinstance(status, dict) else {}
 
 
 def reports_here(s3, bucket: str, owner: str) -> bool:
@@ -116,6 +129,8 @@ def pipeline_health(settings: PipelineSettings, session: pipeline.Session = None
             return None
         report.update(drift=state["drift"], delivery_stream=state.get("delivery_stream"),
                       failed_delivery_backlog=state.get("failed_delivery_objects"))  # fmt: skip
+        if bucket:
+            report["recovery"] = recovery_status(client("s3"), bucket)
         stream = state["outputs"].get("DeliveryStreamName", settings.stack_name)
         report["metrics"] = delivery_metrics(client("cloudwatch"), stream, now)
     else:

@@ -33,7 +33,7 @@ import io
 import json
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -146,6 +146,7 @@ class Lease:
         self.sent = 0.0  # monotonic time the last write of the lease was sent
         self.journal: dict[str, dict] = {}
         self.journal_lost_at: float | None = None  # when the journal was found missing or damaged
+        self.status: dict = {}  # why recovery is stuck, for the health input (empty when it is not)
         self.saved = ""
         self.log = get_logger("recovery")
 
@@ -165,12 +166,12 @@ class Lease:
         etag, held = current["ETag"], _lease_body(current["Body"].read())
         if held is None:
             self._set_aside(etag)
-            held = {"owner": "", "expires": 0.0, "objects": None}
+            held = {"owner": "", "expires": 0.0, "objects": None, "status": {}}
         if held["owner"] != self.owner and held["expires"] > self.clock.now():
             raise LeaseHeldError(f"held by {held['owner']} for {held['expires'] - self.clock.now():.0f} s more")
         if held["objects"] is None:  # written by an older version, or damaged: what was written is unknown
             self.journal_lost_at = self.clock.now()
-        self.journal = held["objects"] or {}
+        self.journal, self.status = held["objects"] or {}, held["status"]
         self._put({"IfMatch": etag})
 
     def ensure(self) -> None:
@@ -183,11 +184,15 @@ class Lease:
         self._put({"IfMatch": self.etag})
 
     def changed(self) -> bool:
-        return json.dumps(self.journal, sort_keys=True) != self.saved
+        return self._state() != self.saved
+
+    def _state(self) -> str:
+        return json.dumps([self.journal, self.status], sort_keys=True)
 
     def _put(self, condition: dict) -> None:
         sent = self.clock.monotonic()
-        document = {"owner": self.owner, "expires": self.clock.now() + self.seconds, "objects": self.journal}
+        document = {"owner": self.owner, "expires": self.clock.now() + self.seconds, "objects": self.journal,
+                    "status": self.status}  # fmt: skip
         text = json.dumps(document, sort_keys=True)
         try:
             answer = self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=text.encode(), **condition)
@@ -199,7 +204,7 @@ class Lease:
             raise
         self.clock.observe(answer)
         self.etag, self.sent, self.valid_until = answer["ETag"], sent, sent + self.seconds - CLOCK_MARGIN
-        self.saved = json.dumps(self.journal, sort_keys=True)
+        self.saved = self._state()
 
     def _set_aside(self, etag: str) -> None:
         """A lease object that cannot be read is kept beside for a person, and replaced."""
@@ -218,15 +223,16 @@ def _lease_body(data: bytes) -> dict | None:
         owner, expires = str(held["owner"]), float(held["expires"])
     except (ValueError, KeyError, TypeError):
         return None
-    objects = held.get("objects")
+    objects, status = held.get("objects"), held.get("status")
+    status = status if isinstance(status, dict) else {}
     if objects is None:
-        return {"owner": owner, "expires": expires, "objects": None}  # an older version's lease
+        return {"owner": owner, "expires": expires, "objects": None, "status": status}  # an older version's lease
     if not isinstance(objects, dict):
         return None
     entries = {key: _journal_entry(value) for key, value in objects.items()}
     if any(entry is None for entry in entries.values()):
         return None
-    return {"owner": owner, "expires": expires, "objects": entries}
+    return {"owner": owner, "expires": expires, "objects": entries, "status": status}
 
 
 _ENTRY_TYPES = {"etag": (str,), "writes": (int,), "aside_writes": (int,), "writing_until": (int, float, type(None)),
@@ -279,6 +285,13 @@ class ObjectReader:
         self.bucket, self.key, self.etag, self.fallback_time = bucket, key, etag, fallback_time
         self.hints, self.max_error_events = hints, max_error_events
         self.source = f"{SOURCE_PREFIX}s3://{bucket}/{key}"
+
+    def outputs(self, lines: Iterable[bytes | LongLine]) -> Iterator[Output]:
+        """Every output of an object read whole, in one go."""
+        sweep = Sweep()
+        for number, line in enumerate(lines, 1):
+            yield from self.line(number, line, sweep)
+        yield from self.closing(sweep, None)
 
     def line(self, number: int, line: bytes | LongLine, sweep: Sweep) -> list[Output]:
         """The CloudTrail events of one line, then its error event (unless over the cap)."""
@@ -502,10 +515,13 @@ class Recovery:
                                   self.run_seconds)  # fmt: skip
                     break
                 self._object(item, entry, summary)
+            self.lease.status = {}
             if self.lease.changed():
                 self.lease.save()
         except SearchUnavailableError as error:
             summary.search_unavailable = str(error)
+            since = self.lease.status.get("since") or self.clock.now()
+            self.lease.status = {"search_unavailable": str(error)[:300], "since": since}
             summary.awaiting = len([k for k in journal if k in {o["Key"] for o in objects}])
             self.log.warning("s3://%s: Splunk's answer to which events it has was not clean (%s); nothing more "
                              "is written until it is, the next run tries again", self.bucket, error)  # fmt: skip
