@@ -561,6 +561,29 @@ class Recovery:
 
     def _sweep(self, item: dict, entry: dict, summary: Summary) -> bool:
         """Write what Splunk lacks of one object; retire it when it lacked nothing. True when retired."""
+        key = item["Key"]
+        try:
+            sweep = self._write_object(item, entry, summary)
+        except _UnconfirmedError:
+            self.log.error("s3://%s/%s: Splunk does not show its needs-attention report after %d writes either; "
+                           "moving it to %s anyway", self.bucket, key, MAX_WRITES, NEEDS_ATTENTION)  # fmt: skip
+            self._move(key, NEEDS_ATTENTION)
+            return True
+        if sweep is None:
+            return False  # paused: the run's time is up
+        entry.pop("resume", None)
+        if sweep.wrote:
+            self.log.info("s3://%s/%s: written; retired once a search %.0f s after the last write shows every "
+                          "event", self.bucket, key, self.settle_seconds)  # fmt: skip
+            return False
+        to = NEEDS_ATTENTION if entry.get("set_aside") or sweep.unreadable_count else RECOVERED
+        self._move(key, to)
+        self.log.info("s3://%s/%s: every output indexed, %d unreadable lines, moved to %s", self.bucket, key,
+                      sweep.unreadable_count, to)  # fmt: skip
+        return True
+
+    def _write_object(self, item: dict, entry: dict, summary: Summary) -> Sweep | None:
+        """One sweep (or the part of it this run has time for: None) over an object's outputs."""
         key, etag = item["Key"], entry["etag"]
         reader = ObjectReader(self.bucket, key, etag, item["LastModified"].timestamp(), self.hints,
                               self.max_error_events)  # fmt: skip
@@ -579,7 +602,7 @@ class Recovery:
                         batch, sweep.line = [], number
                         if self.clock.monotonic() - self.started > self.run_seconds:
                             entry["resume"], summary.paused = asdict(sweep), True
-                            return False
+                            return None
             except (ClientError, BotoCoreError, ObjectError, EOFError, OSError) as error:
                 if batch:  # what was read before the damage still goes in
                     self._write_missing(entry, batch, sweep, seen, summary)
@@ -588,23 +611,8 @@ class Recovery:
                     raise ObjectError(f"{type(error).__name__}: {error}") from error
                 if not set_aside:
                     raise
-        try:
-            self._write_missing(entry, batch + reader.closing(sweep, set_aside), sweep, seen, summary)
-        except _UnconfirmedError:
-            self.log.error("s3://%s/%s: Splunk does not show its needs-attention report after %d writes either; "
-                           "moving it to %s anyway", self.bucket, key, MAX_WRITES, NEEDS_ATTENTION)  # fmt: skip
-            self._move(key, NEEDS_ATTENTION)
-            return True
-        entry.pop("resume", None)
-        if sweep.wrote:
-            self.log.info("s3://%s/%s: written; retired once a search %.0f s after the last write shows every "
-                          "event", self.bucket, key, self.settle_seconds)  # fmt: skip
-            return False
-        to = NEEDS_ATTENTION if set_aside or sweep.unreadable_count else RECOVERED
-        self._move(key, to)
-        self.log.info("s3://%s/%s: every output indexed, %d unreadable lines, moved to %s", self.bucket, key,
-                      sweep.unreadable_count, to)  # fmt: skip
-        return True
+        self._write_missing(entry, batch + reader.closing(sweep, set_aside), sweep, seen, summary)
+        return sweep
 
     def _write_missing(self, entry: dict, batch: list[Output], sweep: Sweep, seen: set[str],
                        summary: Summary) -> None:  # fmt: skip
