@@ -241,12 +241,12 @@ def test_the_readmes_dedupe_search_is_the_one_the_input_sends():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     shown = re.search(r"\*\*The dedupe search\.\*\*.*?```\n(.*?)```", readme, re.S).group(1)
     batch = [Output("", T0, "aws:cloudtrail", SOURCE, "3038ebd2-c98a-4c65-9b6e-e22506292313"),
-             Output("", T0, "aws:firehose:error", SOURCE, "9f2c0e6d2b1a4e7f8c3d5a6b7e8f9012:4"),
+             Output("", T0, "aws:firehose:error", SOURCE, "9f2c0e6d2b1a4e7f8c3d5a6b7e8f9012:L4"),
              Output("", T0, "aws:cloudtrail", SOURCE, identity_of_text('{"eventVersion":"1.11"}'))]  # fmt: skip
     assert " ".join(shown.split()) == identity_search("aws_cloudtrail", batch, "<bucket>")
 
 
-@pytest.mark.parametrize("identity", [str(uuid.uuid4()), "0123456789abcdef0123456789abcdef-12:7",
+@pytest.mark.parametrize("identity", [str(uuid.uuid4()), "0123456789abcdef0123456789abcdef-12:L7",
                                       "etag:needs-attention", "a", "A_b.c:d-e", "x" * 128])  # fmt: skip
 def test_term_safe_identities_are_single_terms_in_json(identity):
     """segmenters.conf.spec: `"` is a MAJOR breaker and : . - _ are MINOR ones, so the identity, quoted in

@@ -276,3 +276,30 @@ def multi_stanza_definition(splunkd: FakeSplunkd, checkpoint_dir: Path, stanzas:
     return (f"<input><server_host>sh</server_host><server_uri>{splunkd.url}</server_uri>"
             f"<session_key>{ADMIN_TOKEN}</session_key><checkpoint_dir>{checkpoint_dir}</checkpoint_dir>"
             f"<configuration>{body}</configuration></input>")
+
+
+def test_a_defect_in_one_recovery_stanza_does_not_stop_the_next(monkeypatch, caplog):
+    """Whatever one stanza meets (an answer no one foresaw), the stanzas after it still run."""
+    from types import SimpleNamespace
+
+    from cloudtrail_firehose.inputs import recovery_input
+    from cloudtrail_firehose.inputs.recovery import Summary
+
+    ran = []
+
+    def run_stanza(stanza, *args):
+        ran.append(stanza)
+        if stanza.endswith("first"):
+            raise KeyError("DescribeStacksResult")
+        return Summary(objects=1)
+
+    monkeypatch.setattr(recovery_input.access, "stored_access", lambda splunkd: ({}, None))
+    logger = recovery_input.get_logger("recovery")  # it does not propagate: Splunk runs it in its own process
+    monkeypatch.setattr(logger, "handlers", [*logger.handlers, caplog.handler])
+    monkeypatch.setattr(recovery_input, "run_stanza", run_stanza)
+    stanzas = {f"firehose_recovery://{name}": {"bucket": BUCKET, "region": "us-east-1"} for name in ("first", "second")}
+    inputs = SimpleNamespace(metadata={"server_uri": "https://127.0.0.1:8089", "session_key": "k"}, inputs=stanzas)
+    recovery_input.RecoveryInput().stream_events(inputs, None)
+    assert ran == ["firehose_recovery://first", "firehose_recovery://second"]
+    assert "firehose_recovery://first: stopped by an unexpected error" in caplog.text
+    assert "firehose_recovery://second: 1 objects retired" in caplog.text
