@@ -106,3 +106,13 @@ def endpoint():
     yield f"http://127.0.0.1:{port}"
     server.terminate()
     server.wait(timeout=10)
+
+
+@pytest.fixture
+def recovery_log(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> pytest.LogCaptureFixture:
+    """The recovery input's log lines: its logger does not propagate (Splunk runs it in its own process)."""
+    from cloudtrail_firehose.log import get_logger
+
+    logger = get_logger("recovery")
+    monkeypatch.setattr(logger, "handlers", [*logger.handlers, caplog.handler])
+    return caplog

@@ -15,10 +15,7 @@ from splunk_conf import read_conf, split_events
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def fresh_logger():
-    """Loggers are process-wide: forget the ones a test configured."""
-    yield
+def _forget_loggers() -> None:
     for name in list(logging.Logger.manager.loggerDict):
         if name.startswith("cloudtrail_firehose."):
             logger = logging.getLogger(name)
@@ -26,6 +23,14 @@ def fresh_logger():
                 handler.close()
                 logger.removeHandler(handler)
             logger.filters.clear()
+
+
+@pytest.fixture
+def fresh_logger():
+    """Loggers are process-wide: forget the ones other tests configured, and the ones this test does."""
+    _forget_loggers()
+    yield
+    _forget_loggers()
 
 
 def splunk_source_matches(pattern: str, path: str) -> bool:

@@ -278,7 +278,7 @@ def multi_stanza_definition(splunkd: FakeSplunkd, checkpoint_dir: Path, stanzas:
             f"<configuration>{body}</configuration></input>")
 
 
-def test_a_defect_in_one_recovery_stanza_does_not_stop_the_next(monkeypatch, caplog):
+def test_a_defect_in_one_recovery_stanza_does_not_stop_the_next(monkeypatch, recovery_log):
     """Whatever one stanza meets (an answer no one foresaw), the stanzas after it still run."""
     from types import SimpleNamespace
 
@@ -294,12 +294,10 @@ def test_a_defect_in_one_recovery_stanza_does_not_stop_the_next(monkeypatch, cap
         return Summary(objects=1)
 
     monkeypatch.setattr(recovery_input.access, "stored_access", lambda splunkd: ({}, None))
-    logger = recovery_input.get_logger("recovery")  # it does not propagate: Splunk runs it in its own process
-    monkeypatch.setattr(logger, "handlers", [*logger.handlers, caplog.handler])
     monkeypatch.setattr(recovery_input, "run_stanza", run_stanza)
     stanzas = {f"firehose_recovery://{name}": {"bucket": BUCKET, "region": "us-east-1"} for name in ("first", "second")}
     inputs = SimpleNamespace(metadata={"server_uri": "https://127.0.0.1:8089", "session_key": "k"}, inputs=stanzas)
     recovery_input.RecoveryInput().stream_events(inputs, None)
     assert ran == ["firehose_recovery://first", "firehose_recovery://second"]
-    assert "firehose_recovery://first: stopped by an unexpected error" in caplog.text
-    assert "firehose_recovery://second: 1 objects retired" in caplog.text
+    assert "firehose_recovery://first: stopped by an unexpected error" in recovery_log.text
+    assert "firehose_recovery://second: 1 objects retired" in recovery_log.text

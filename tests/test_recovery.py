@@ -734,7 +734,7 @@ def test_a_runner_stalled_inside_a_batch_writes_nothing_after_another_took_over(
     assert_each_once(splunk, expected)
 
 
-def test_a_damaged_journal_is_set_aside_and_nothing_is_written_twice(s3, clock, expected, caplog):
+def test_a_damaged_journal_is_set_aside_and_nothing_is_written_twice(s3, clock, expected, recovery_log):
     put_objects(s3)
     splunk = Splunk(clock, latency=600)
     recovery(s3, splunk).run()
@@ -744,6 +744,6 @@ def test_a_damaged_journal_is_set_aside_and_nothing_is_written_twice(s3, clock, 
         summary = recovery(s3, splunk).run()
         assert (summary.events, summary.objects) == (0, 0)  # what was written is unknown: wait, then search
     assert len([k for k in s3.list_objects_v2(Bucket=BUCKET)["Contents"] if ".damaged-" in k["Key"]]) == 2
-    assert "cannot be read; kept as" in caplog.text
+    assert "cannot be read; kept as" in recovery_log.text
     until_done(s3, splunk)
     assert_each_once(splunk, expected)
