@@ -500,8 +500,8 @@ class Recovery:
         except (ClientError, BotoCoreError) as error:
             self.log.error("cannot list s3://%s: %s", self.bucket, error)
             raise
-        journal = self.lease.journal
-        for key in [k for k in journal if k not in {o["Key"] for o in objects}]:
+        journal, present = self.lease.journal, {o["Key"] for o in objects}
+        for key in [k for k in journal if k not in present]:
             del journal[key]  # retired, by this runner or by hand
         entries = [(item, self._entry(item)) for item in objects]
         try:
@@ -522,7 +522,7 @@ class Recovery:
             summary.search_unavailable = str(error)
             since = self.lease.status.get("since") or self.clock.now()
             self.lease.status = {"search_unavailable": str(error)[:300], "since": since}
-            summary.awaiting = len([k for k in journal if k in {o["Key"] for o in objects}])
+            summary.awaiting = len(journal)  # every object not retired in this run
             self.log.warning("s3://%s: Splunk's answer to which events it has was not clean (%s); nothing more "
                              "is written until it is, the next run tries again", self.bucket, error)  # fmt: skip
             if self.lease.changed():
