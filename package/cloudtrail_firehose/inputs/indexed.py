@@ -153,10 +153,7 @@ def wanted_in(outputs: Sequence[Output]) -> Wanted:
         if HASH.fullmatch(identity):
             hashes.add(identity)
         elif TERM_SAFE.fullmatch(identity):
-            if output.sourcetype != ERRORS:
-                event_ids.add(identity)
-            if output.sourcetype != TRAIL:  # an identity of unknown kind is looked for as both
-                recovery_ids.add(identity)
+            (recovery_ids if output.sourcetype == ERRORS else event_ids).add(identity)
     times = [o.time for o in outputs]
     if not times or any(t is None for t in times):
         earliest, latest = "0", None
