@@ -27,6 +27,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws.errors import PipelineError, explain
@@ -36,6 +37,11 @@ from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 # The fields and their rules are in the settings schema (cloudtrail_firehose/settings.py).
 MODES = tuple(value for value, _ in schema.BY_NAME["aws_auth"].choices)
 ROLE_SESSION_NAME = "cloudtrail-firehose-setup"
+NO_ROLE_ARN = "aws_auth is role but no role ARN is stored; open the setup page and give the role's ARN"
+# A page (not an API answer) starts like this: a proxy or captive portal answering in AWS's place.
+PAGE_START = re.compile(rb"\s*(<!doctype html|<html|<head|<body)", re.I)
+# What botocore's parsers raise, or what reading their result raises, when an answer is not AWS's API.
+PARSE_ERRORS = (ResponseParserError, KeyError, IndexError, TypeError, ValueError, AttributeError)
 # One hour is what every role allows (MaxSessionDuration is at least 3600); refresh covers longer runs.
 ROLE_DURATION_SECONDS = 3600
 APP_CONF = Path(__file__).resolve().parents[2] / "default" / "app.conf"
@@ -45,6 +51,22 @@ Clock = Callable[[], datetime]
 
 class AccessError(PipelineError):
     """The app's AWS access cannot be set up; the message says what failed and what to do."""
+
+
+class NotAwsAnswerError(BotoCoreError):
+    """An answer to an AWS call that is not AWS's API (an HTML page from a proxy, say).
+
+    A BotoCoreError, so every caller that handles AWS failures handles this one too, with its message.
+    """
+
+    fmt = "{message}"
+
+
+def not_aws(region: str, doing: str = "") -> str:
+    """What to say when an answer from AWS is not its API."""
+    return (f"AWS answered something that is not its API in {region or 'the default region'} (a proxy?)"
+            f"{f' while {doing}' if doing else ''}; check HTTPS_PROXY/NO_PROXY and the network path from "
+            "this server to AWS")  # fmt: skip
 
 
 @cache
@@ -72,9 +94,12 @@ def mode_of(config: Mapping[str, str]) -> str:
 
 
 def known_mode(config: Mapping[str, str]) -> str:
+    """The access mode, with what it needs stored (a role mode without its role's ARN is no mode at all)."""
     mode = mode_of(config)
     if mode not in MODES:
         raise AccessError(_not_a_mode(mode))
+    if mode == "role" and not (config.get("aws_role_arn") or "").strip():
+        raise AccessError(NO_ROLE_ARN)
     return mode
 
 
@@ -127,7 +152,8 @@ def session_for(config: Mapping[str, str], secret: str | None, region: str, base
     base = base or boto3.Session(region_name=region or None)
     if mode == "instance":
         return base
-    return assumed_role_session(base, config["aws_role_arn"], config.get("aws_external_id", ""), region, clock)
+    return assumed_role_session(base, config["aws_role_arn"].strip(), config.get("aws_external_id") or "", region,
+                                clock)  # fmt: skip
 
 
 def assumed_role_session(base: boto3.Session, role_arn: str, external_id: str = "", region: str = "",
@@ -137,7 +163,7 @@ def assumed_role_session(base: boto3.Session, role_arn: str, external_id: str = 
     botocore refreshes them itself (15 minutes before expiry when it can, 10 minutes before at the
     latest), so a deploy watched for longer than the role's session duration keeps working.
     """
-    sts = base.client("sts", region_name=region or None, config=client_config())
+    sts = refusing_pages(base.client("sts", region_name=region or None, config=client_config()))
     arguments = {"RoleArn": role_arn, "RoleSessionName": ROLE_SESSION_NAME, "DurationSeconds": ROLE_DURATION_SECONDS}
     if external_id:
         arguments["ExternalId"] = external_id
@@ -145,6 +171,8 @@ def assumed_role_session(base: boto3.Session, role_arn: str, external_id: str = 
     def fetch() -> dict[str, str]:
         try:
             credentials = sts.assume_role(**arguments)["Credentials"]
+        except PARSE_ERRORS as error:
+            raise AccessError(f"{not_aws(region, f'assuming role {role_arn}')}") from error
         except (ClientError, BotoCoreError) as error:
             what = explain(error, f"assuming role {role_arn}")
             raise AccessError(f"{what}. The role's trust policy must allow this identity (and the external id, "
@@ -186,8 +214,8 @@ class Clients:
 
     def __call__(self, service: str) -> BaseClient:
         if service not in self._made:
-            self._made[service] = self.session.client(service, region_name=self.region or None,
-                                                      config=client_config())  # fmt: skip
+            self._made[service] = refusing_pages(self.session.client(service, region_name=self.region or None,
+                                                                     config=client_config()))  # fmt: skip
         return self._made[service]
 
     def identity(self) -> dict[str, str]:
@@ -195,6 +223,8 @@ class Clients:
         if self._identity is None:
             try:
                 self._identity = self("sts").get_caller_identity()
+            except PARSE_ERRORS as error:
+                raise PipelineError(not_aws(self.region, "checking AWS credentials")) from error
             except (ClientError, BotoCoreError) as error:
                 raise explain(error, "checking AWS credentials") from error
         return self._identity
@@ -209,3 +239,23 @@ def clients(session: Clients | boto3.Session | None, region: str) -> Clients:
     if isinstance(session, Clients):
         return session if session.region == region or not region else Clients(session.session, region)
     return Clients(session, region)
+
+
+def refusing_pages(client: BaseClient) -> BaseClient:
+    """The client, made to raise NotAwsAnswerError on a successful answer that is a web page.
+
+    botocore parses such a page as best it can: a KeyError from its XML parser, or an empty answer that
+    fails later far from the call. Checked before parsing, and only on 2xx answers: AWS's own 5xx pages
+    stay errors botocore retries. A streaming body (an S3 object) may be any page at all.
+    """
+    region = client.meta.region_name or ""
+
+    def check(operation_model, response_dict, **_) -> None:
+        if operation_model.has_streaming_output or not 200 <= response_dict.get("status_code", 0) < 300:
+            return
+        body = response_dict.get("body")
+        if isinstance(body, bytes) and PAGE_START.match(body[:512]):
+            raise NotAwsAnswerError(message=not_aws(region, f"calling {operation_model.name}"))
+
+    client.meta.events.register("before-parse", check)
+    return client

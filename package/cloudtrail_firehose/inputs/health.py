@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cloudtrail_firehose.access import Clients, clients
+from cloudtrail_firehose.access import PARSE_ERRORS, Clients, clients, not_aws
 from cloudtrail_firehose.aws import pipeline
-from cloudtrail_firehose.aws.errors import explain
+from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.settings import PipelineSettings
 from cloudtrail_firehose.inputs.recovery import LEASE_KEY, Lease, LeaseHeldError
 from cloudtrail_firehose.log import get_logger
@@ -121,19 +121,31 @@ def pipeline_health(settings: PipelineSettings, session: pipeline.Session = None
     """
     now = now or datetime.now(timezone.utc)
     client: Clients = clients(session, settings.region)
-    state = pipeline.status(settings, client, detect_drift=False)
+    state = _answered(settings.region, "reading the stack's state", pipeline.status, settings, client,
+                      detect_drift=False)  # fmt: skip
     report = {"pipeline": settings.stack_name, "region": settings.region, "stack_status": state["status"]}
     if state["status"] != "NOT_DEPLOYED":
         bucket = state["outputs"].get("FailedDeliveryBucketName")
-        if owner and bucket and not reports_here(client("s3"), bucket, owner):
+        if owner and bucket and not _answered(settings.region, "taking the health lease", reports_here,
+                                              client("s3"), bucket, owner):  # fmt: skip
             return None
         report.update(drift=state["drift"], delivery_stream=state.get("delivery_stream"),
                       failed_delivery_backlog=state.get("failed_delivery_objects"))  # fmt: skip
         if bucket:
             report["recovery"] = recovery_status(client("s3"), bucket)
         stream = state["outputs"].get("DeliveryStreamName", settings.stack_name)
-        report["metrics"] = delivery_metrics(client("cloudwatch"), stream, now)
+        report["metrics"] = _answered(settings.region, "reading Firehose metrics", delivery_metrics,
+                                      client("cloudwatch"), stream, now)  # fmt: skip
     else:
         report["metrics"] = {field: None for _, field in METRICS.values()}
     report["state"], report["why"] = verdict(report)
     return report
+
+
+def _answered(region: str, doing: str, call, *args, **kwargs):
+    """call(...), with an answer that is not AWS's API (botocore's parse errors, or a result missing what
+    every real answer has, as from a proxy's HTML page) raised as a PipelineError that says so."""
+    try:
+        return call(*args, **kwargs)
+    except PARSE_ERRORS as error:
+        raise PipelineError(not_aws(region, doing)) from error

@@ -7,6 +7,7 @@ import logging
 import time
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 from splunklib.modularinput import Argument, Event, Scheme, Script
 
 from cloudtrail_firehose import access
@@ -69,8 +70,12 @@ def stanza_health(parameters: dict, config: dict[str, str], secret: str | None, 
 
 def health(chosen: PipelineSettings, config: dict[str, str], secret: str | None, owner: str | None) -> dict | None:
     try:
-        return pipeline_health(chosen, access.clients_for(config, secret, chosen.region), owner=owner)
-    except (PipelineError, ClientError, BotoCoreError) as error:
+        aws = access.clients_for(config, secret, chosen.region)
+    except PipelineError as error:  # AccessError: the stored access is incomplete
+        return unknown(chosen, f"the health check has no AWS access: {error}")
+    try:
+        return pipeline_health(chosen, aws, owner=owner)
+    except (PipelineError, ClientError, BotoCoreError, ResponseParserError) as error:
         return unknown(chosen, f"the health check could not reach AWS: {error}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 from splunklib.modularinput import Argument, Event, Scheme, Script
 
 from cloudtrail_firehose import access
@@ -60,11 +61,14 @@ class RecoveryInput(Script):
         splunkd = Splunkd(metadata["server_uri"], metadata["session_key"])
         try:
             config, secret = access.stored_access(splunkd)
+            no_access = None
         except access.AccessError as error:
-            log.error("no failed-delivery object was read: %s", error)
-            return
+            config, secret, no_access = {}, None, str(error)
         for stanza, parameters in inputs.inputs.items():
             # Each stanza stands alone: bad settings or an unreachable bucket never stop the next one.
+            if no_access:
+                log.error("%s: no failed-delivery object was read: %s", stanza, no_access)
+                continue
             problems = validation_problems(parameters)
             if problems:
                 log.error("%s: not run, its settings are invalid (%s); fix them in Settings > Data inputs", stanza,
@@ -74,6 +78,10 @@ class RecoveryInput(Script):
                 summary = run_stanza(stanza, parameters, metadata, config, secret, splunkd, ew, log)
             except (ClientError, BotoCoreError, PipelineError) as error:
                 log.error("%s: cannot read s3://%s (%s); the next run tries again", stanza, parameters["bucket"], error)
+                continue
+            except ResponseParserError:
+                log.error("%s: cannot read s3://%s (%s); the next run tries again", stanza, parameters["bucket"],
+                          access.not_aws(parameters["region"]))  # fmt: skip
                 continue
             except Exception:  # noqa: BLE001 - a defect in one stanza must not silence the next
                 log.exception("%s: stopped by an unexpected error; the next run tries again", stanza)
