@@ -165,7 +165,8 @@ class FakeSplunkd:
         if path.startswith(KV_DATA) and token == ADMIN_TOKEN:
             self.requests.append((request.method, path, {}))
             return self._kv(request.method, path.removeprefix(KV_DATA), request.query, request)
-        form = {k: v[0] for k, v in urllib.parse.parse_qs(request.body.decode()).items()}
+        # keep_blank_values: a field posted empty sets the key to empty, as splunkd does ("key=" in a conf POST)
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(request.body.decode(), keep_blank_values=True).items()}
         self.requests.append((request.method, path, form))
         return self.route(request.method, path, form, token)
 

@@ -21,6 +21,7 @@ bodies are bounded in size and depth. GETs change nothing (Splunk Web's CSRF che
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any, Optional
 
@@ -74,6 +75,9 @@ class SetupService:
         except PipelineError as error:
             return 502, {"error": str(error), "what_to_do": "see the message; nothing was changed in AWS"}
         except SplunkdError as error:
+            if error.status == 401:  # splunkd no longer knows the caller's session key (403 is a capability)
+                return 401, {"error": "your Splunk session has expired; sign in again and retry",
+                             "what_to_do": "sign in to Splunk Web again, then retry"}  # fmt: skip
             return 502, {"error": f"Splunk refused a change: {error.message}",
                          "what_to_do": "check that your role may edit HEC inputs, passwords and macros"}  # fmt: skip
 
@@ -112,6 +116,10 @@ class SetupService:
     # --- configuration ---------------------------------------------------------------------------
 
     def save(self, splunkd: Splunkd, payload: dict) -> dict:
+        """Validate what would be stored after this save (the stored settings with the fields sent on top),
+        so a save never leaves a combination every later call refuses; on refusal nothing is stored."""
+        if not isinstance(payload, dict):
+            raise RequestError(400, "the request body must be a JSON object", "send a JSON object of the form's fields")
         unknown = sorted(set(payload) - set(schema.BY_NAME))
         if unknown:
             raise RequestError(400, f"unknown fields: {', '.join(unknown)}"[:300], "send only the form's fields")
@@ -122,19 +130,21 @@ class SetupService:
         values = {k: schema.text(v).strip() for k, v in payload.items() if v is not None}
         secrets = {name: value for name in schema.SECRETS if (value := values.pop(name, ""))}
         stored = app_config.stored_secrets(splunkd, schema.SECRETS)
-        problems = schema.problems({**values, **secrets}, scopes=("splunk", "access"), has_secret=stored)
-        cloud = delivery.choice(values) == "cloud"
+        kept = {k: v for k, v in app_config.read_settings(splunkd).items() if k in schema.BY_NAME}
+        merged = {**kept, **values}  # what the file holds once this save is written
+        problems = schema.problems({**merged, **secrets}, scopes=("splunk", "access"), has_secret=stored)
+        cloud = delivery.choice(merged) == "cloud"
         if cloud and not any(p.startswith("splunk_cloud_stack:") for p in problems):
-            values["hec_url"] = delivery.hec_url(values)  # the stack's Firehose endpoint, never typed in
+            values["hec_url"] = merged["hec_url"] = delivery.hec_url(merged)  # the stack's endpoint, never typed in
         try:
-            settings = PipelineSettings.from_mapping({k: v for k, v in values.items() if k in PIPELINE_KEYS})
+            settings = PipelineSettings.from_mapping({k: v for k, v in merged.items() if k in PIPELINE_KEYS})
             settings.validate()
             # Saved as the schema writes them ("yes" becomes "true").
             values.update({k: schema.text(getattr(settings, k)) for k in values if k in PIPELINE_KEYS})
         except SettingsError as error:
             problems += [p for p in error.problems if not (cloud and p.startswith("hec_url:"))]  # said by the stack
         if problems:
-            raise SettingsError(problems)
+            raise SettingsError(_with_stored(problems, [k for k in kept if k not in values and k not in secrets]))
         for name, secret in secrets.items():
             app_config.store_secret(splunkd, name, secret)
         app_config.save_settings(splunkd, values)
@@ -238,6 +248,16 @@ class SetupService:
         return work
 
 
+def _with_stored(problems: list[str], stored: list[str]) -> list[str]:
+    """Each problem that names a field this save did not send says that its value is the stored one."""
+    out = []
+    for problem in problems:
+        named = [k for k in stored if re.search(rf"\b{k}\b", problem)]
+        out.append(problem + "".join(f" ({k} is stored from an earlier save: send it with a new value, or empty to "
+                                     "clear it)" for k in named))  # fmt: skip
+    return out
+
+
 def require_capability(splunkd: Splunkd) -> None:
     """Only users holding the app's capability (admin by default) get past this."""
     context = splunkd.get("services/authentication/current-context")["entry"][0]["content"]
@@ -246,7 +266,7 @@ def require_capability(splunkd: Splunkd) -> None:
                            "ask an admin to run setup, or to grant the capability to your role")  # fmt: skip
 
 
-def answer_splunk(service: SetupService, raw: str) -> dict[str, Any]:
+def answer_splunk(service: SetupService, raw: str | bytes) -> dict[str, Any]:
     """One request as Splunk's persistent handler protocol carries it, answered in that protocol."""
     try:
         request = parse_request(raw)
@@ -258,22 +278,75 @@ def answer_splunk(service: SetupService, raw: str) -> dict[str, Any]:
     return {"status": status, "payload": json.dumps(body), "headers": {"Content-Type": "application/json"}}
 
 
-def parse_request(raw: str) -> dict[str, Any]:
-    """The envelope Splunk hands a persistent REST handler; the body stays raw until after authorization."""
+ENVELOPE = "call the endpoint through splunkd (services/cloudtrail_firehose/setup/...), as the setup page does"
+METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")
+ENVELOPE_DEPTH = 4  # the envelope's own nesting: {"query": [["since", "3"]]} is 3 deep
+
+
+def parse_request(raw: str | bytes) -> dict[str, Any]:
+    """The envelope Splunk hands a persistent REST handler (JSON: method, path_info, query and form and
+    headers as lists of [name, value] pairs, payload as text, session {user, authtoken}, server {rest_uri});
+    the body stays raw until after authorization. Anything else is a 4xx that says what is wrong."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise RequestError(400, "the request envelope is not UTF-8 text", ENVELOPE) from error
+    if not isinstance(raw, str):
+        raise RequestError(400, "the request envelope is not text", ENVELOPE)
     if len(raw) > MAX_BODY_BYTES * 2:
         raise RequestError(413, "the request is too large", f"send at most {MAX_BODY_BYTES // 1024} KiB")
+    if _depth(raw) > ENVELOPE_DEPTH:
+        raise RequestError(400, f"the request envelope is nested more than {ENVELOPE_DEPTH} levels deep", ENVELOPE)
     try:
-        request = json.loads(raw)
-    except ValueError as error:
-        raise RequestError(400, "the request envelope is not JSON", "call the endpoint through splunkd") from error
-    return {
-        "method": str(request.get("method", "GET")).upper(),
-        "path": str(request.get("path_info", "")),
-        "query": dict(request.get("query") or []),
-        "payload": request.get("payload") or "",
-        "rest_uri": request.get("server", {}).get("rest_uri", "https://127.0.0.1:8089"),
-        "token": request.get("session", {}).get("authtoken", ""),
-    }
+        request = json.loads(raw, parse_int=_bounded_int)
+    except (ValueError, RecursionError) as error:
+        raise RequestError(400, "the request envelope is not JSON", ENVELOPE) from error
+    if not isinstance(request, dict):
+        raise RequestError(400, "the request envelope is not a JSON object", ENVELOPE)
+    method = request.get("method", "GET")
+    if not isinstance(method, str) or method.upper() not in METHODS:
+        raise RequestError(405, f"the method {str(method)[:20]!r} is not an HTTP method", "use GET or POST")
+    path = request.get("path_info", "")
+    if not isinstance(path, str):
+        raise RequestError(400, "the request's path_info is not text", ENVELOPE)
+    payload = request.get("payload")
+    if payload is not None and not isinstance(payload, str):
+        raise RequestError(400, "the request's payload is not text (a JSON body, as a string)", ENVELOPE)
+    for name in ("form", "headers"):
+        _pairs(request, name)
+    server = _object(request, "server")
+    rest_uri = server.get("rest_uri", "https://127.0.0.1:8089")
+    if not isinstance(rest_uri, str) or not re.fullmatch(r"https?://[A-Za-z0-9.:\[\]-]+/?", rest_uri):
+        raise RequestError(400, "the request's server.rest_uri is not splunkd's address", ENVELOPE)
+    session = request.get("session")
+    token = session.get("authtoken") if isinstance(session, dict) else None
+    if not isinstance(token, str) or not token:
+        raise RequestError(401, "the request carries no Splunk session", "sign in to Splunk Web again, then retry")
+    return {"method": method.upper(), "path": path, "query": dict(_pairs(request, "query")), "payload": payload or "",
+            "rest_uri": rest_uri, "token": token}  # fmt: skip
+
+
+def _object(request: dict, name: str) -> dict:
+    value = request.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RequestError(400, f"the request's {name} is not a JSON object", ENVELOPE)
+    return value
+
+
+def _pairs(request: dict, name: str) -> list[tuple[str, str]]:
+    """query, form or headers: a list of [name, value] text pairs (a JSON object of texts is read as one)."""
+    value = request.get(name)
+    if value is None:
+        return []
+    pairs = list(value.items()) if isinstance(value, dict) else value
+    if not isinstance(pairs, list) or not all(
+        isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs
+    ):
+        raise RequestError(400, f"the request's {name} is not a list of [name, value] pairs of text", ENVELOPE)
+    return [(k, v) for k, v in pairs]
 
 
 def parse_body(raw: str | bytes) -> dict[str, Any]:
