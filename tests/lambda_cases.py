@@ -132,11 +132,14 @@ def problems(request: object, response: object, limit: int, mode: str = "raw") -
     if [a.get("recordId") for a in answers] != ids:
         wrong.append("recordIds not answered once each, in order")
     for answer in answers:
-        if set(answer) != {"recordId", "result", "data"} or answer["result"] not in RESULTS:
+        # A Dropped record delivers nothing, so it needs no data (AWS's CloudWatch Logs processor blueprint
+        # answers Dropped without it); Ok and ProcessingFailed carry theirs.
+        keys = {"recordId", "result"} | ({"data"} if answer.get("result") != "Dropped" else set())
+        if not keys <= set(answer) <= {"recordId", "result", "data"} or answer["result"] not in RESULTS:
             wrong.append(f"entry without recordId, result and data: {answer!r:.200}")
             continue
         try:
-            data = base64.b64decode(answer["data"], validate=True)
+            data = base64.b64decode(answer.get("data", ""), validate=True)
         except (binascii.Error, TypeError, ValueError):
             wrong.append("data is not base64")
             continue

@@ -4,9 +4,13 @@ deployable as this one file.
 
 Every recordId comes back exactly once, in order: Ok, Dropped or ProcessingFailed. Nothing a record
 holds makes the invocation raise; bad input fails only its own record. The whole response, JSON
-included, stays within Lambda's 6 MB: records that do not fit are split and put back into the
-stream, at most MAX_REINGEST times, after which they fail into the failed-delivery bucket (where
-the app's recovery input picks them up). Nothing is silently lost.
+included, stays within Lambda's 6 MB: each entry is counted as the runtime serializes it, records
+that do not fit are split and put back into the stream, at most MAX_REINGEST times, after which
+they fail into the failed-delivery bucket (where the app's recovery input picks them up). A put-back
+that fails, whatever botocore raises, fails only those records. Nothing is silently lost.
+
+A Dropped entry carries no data (Firehose delivers nothing for it; AWS's own CloudWatch Logs processor
+blueprint answers Dropped the same way): so 100,000 records with short ids still fit one response.
 
 Settings (environment): OUTPUT_MODE raw|event; SOURCETYPE default aws:cloudtrail; SOURCETYPE_MAP
 JSON {log group prefix: sourcetype}; HOST; DROP_READ_ONLY true|false; DROP_EVENTS comma list of
@@ -191,9 +195,25 @@ def _pieces(payload: dict, generation: int, budget: int) -> list[bytes]:
     return [_with_generation(gzip.compress(document, 1), generation) for document in documents]
 
 
-def _entry_size(record_id: object) -> int:
-    """Bytes of the longest entry this record can get without data, separator included."""
-    return len(json.dumps({"recordId": record_id, "result": "ProcessingFailed", "data": ""})) + 2
+def _entry_size(record_id: object, result: str = "Dropped", data: str | None = None) -> int:
+    """Bytes of this entry as the Lambda runtime serializes it (json's default separators, ASCII escapes: the
+    most any runtime writes), the separator before it included. data is base64: it is written as it is."""
+    size = len(json.dumps({"recordId": record_id, "result": result})) + 2
+    return size if data is None else size + len(', "data": ""') + len(data)
+
+
+def _reserve(ids: list, limit: int) -> list[int]:
+    """Each entry's size reserved before any data: room for ProcessingFailed, so any record can still fail
+    (into the failed-delivery bucket); only when that much does not fit (many records with empty or tiny
+    data), the smallest entry, Dropped, and a record that fails takes its extra from the room left."""
+    failing = [_entry_size(i, "ProcessingFailed", "") for i in ids]
+    if sum(failing) + len('{"records": []}') <= limit:
+        return failing
+    return [_entry_size(i) for i in ids]
+
+
+def _entry(record_id: object, result: str, data: str | None = None) -> dict:
+    return {"recordId": record_id, "result": result, **({} if data is None else {"data": data})}
 
 
 def _size_hint(raw: bytes) -> int:
@@ -211,43 +231,54 @@ def process(request: dict, options: Options, reingest: Reingest | None = None, l
     records = records if isinstance(records, list) else []
     ids = [record.get("recordId") if isinstance(record, dict) else None for record in records]
     try:
-        room = limit - len('{"records": []}') - sum(_entry_size(i) for i in ids)
+        reserved = _reserve(ids, limit)
     except (TypeError, ValueError, RecursionError):  # not from JSON: Firehose's ids are strings
         ids = [i if isinstance(i, str) else None for i in ids]
-        room = limit - len('{"records": []}') - sum(_entry_size(i) for i in ids)
+        reserved = _reserve(ids, limit)
+    room = limit - len('{"records": []}') - sum(reserved)
+    if room < 0:
+        LOG.error("%d records: their ids alone overflow the %d-byte response; the invocation fails and Firehose, "
+                  "after its retries, writes them to the failed-delivery bucket", len(ids), limit)  # fmt: skip
     results: list[dict] = []
     deferred: list[tuple[int, bytes]] = []  # (index in results, the record's original bytes)
     crowded = False  # a record's output did not fit
-    for record, record_id in zip(records, ids):  # one id per record, made above
+    for record, record_id, smallest in zip(records, ids, reserved):  # one id per record, made above
         data = record.get("data") if isinstance(record, dict) else None
+        failing = max(0, _entry_size(record_id, "ProcessingFailed", "") - smallest)  # what failing it costs
         try:
             raw = _b64(data)
+            if not raw:  # an empty record holds nothing to deliver
+                results.append(_entry(record_id, "Dropped"))
+                continue
             # Once one did not fit, a payload larger than the room left is deferred undecoded: its output
             # is about as large (raw mode: its messages; event mode: a little more).
             if crowded and _size_hint(raw) // 3 * 4 > room:
-                results.append({"recordId": record_id, "result": "Dropped", "data": ""})
+                room -= failing  # kept so that a put-back that fails can still answer ProcessingFailed
+                results.append(_entry(record_id, "Dropped"))
                 deferred.append((len(results) - 1, raw))
                 continue
             payload = decode_payload(raw)
             if payload["messageType"] == "CONTROL_MESSAGE":
-                results.append({"recordId": record_id, "result": "Dropped", "data": ""})
+                results.append(_entry(record_id, "Dropped"))
                 continue
             output = transform(payload, options)
         except MalformedError as error:
             LOG.warning("record %s: ProcessingFailed: %s", record_id, error)
-            keep = data if isinstance(data, str) and data and len(data) <= room and _is_base64(data) else ""
-            room -= len(keep)
-            results.append({"recordId": record_id, "result": "ProcessingFailed", "data": keep})
+            keep = data if isinstance(data, str) and data and failing + len(data) <= room and _is_base64(data) else ""
+            room -= _entry_size(record_id, "ProcessingFailed", keep) - smallest
+            results.append(_entry(record_id, "ProcessingFailed", keep))
             continue
         if not output:
-            results.append({"recordId": record_id, "result": "Dropped", "data": ""})
+            results.append(_entry(record_id, "Dropped"))
             continue
         encoded = base64.b64encode(output).decode()
-        if len(encoded) <= room:
-            room -= len(encoded)
-            results.append({"recordId": record_id, "result": "Ok", "data": encoded})
+        cost = _entry_size(record_id, "Ok", encoded) - smallest
+        if cost <= room:
+            room -= cost
+            results.append(_entry(record_id, "Ok", encoded))
             continue
-        results.append({"recordId": record_id, "result": "Dropped", "data": ""})
+        room -= failing
+        results.append(_entry(record_id, "Dropped"))
         deferred.append((len(results) - 1, raw))
         crowded = True
     _settle_deferred(results, deferred, reingest, limit)
@@ -286,6 +317,7 @@ def _settle_deferred(results: list[dict], deferred: list[tuple[int, bytes]], rei
         going_back.append((position, len(mine)))
         pieces += mine
     accepted = reingest(pieces) if pieces and reingest else []
+    accepted = list(accepted) + [False] * (len(pieces) - len(accepted))  # an answer for each piece
     start = 0
     for position, count in going_back:
         refused = count - sum(accepted[start : start + count])
@@ -377,16 +409,20 @@ def firehose_reingest(stream_arn: str, client: object | None = None) -> Reingest
 
     def put(pieces: list[bytes]) -> list[bool]:
         from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.parsers import ResponseParserError
 
         accepted: list[bool] = []
         for batch in _batches(pieces):
             try:
                 firehose = client or _firehose_client(region)
                 answer = firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": p} for p in batch])
-                accepted += ["ErrorCode" not in r for r in answer["RequestResponses"]]
-            except (ClientError, BotoCoreError) as error:
-                LOG.error("PutRecordBatch into %s failed: %s", name, error)
-                accepted += [False] * len(batch)
+                taken = [isinstance(r, dict) and "ErrorCode" not in r for r in answer["RequestResponses"]]
+            # ResponseParserError is not a BotoCoreError; the others: an answer without its RequestResponses list
+            except (ClientError, BotoCoreError, ResponseParserError, KeyError, TypeError) as error:
+                LOG.error("PutRecordBatch into %s failed: %s: %s; those records fail into the failed-delivery "
+                          "bucket", name, type(error).__name__, error)  # fmt: skip
+                taken = []
+            accepted += taken[: len(batch)] + [False] * (len(batch) - len(taken))
         return accepted
 
     return put
