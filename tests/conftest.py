@@ -72,11 +72,11 @@ class BuiltApp:
 @pytest.fixture(scope="session")
 def built_app(tmp_path_factory: pytest.TempPathFactory) -> BuiltApp:
     """The app as build.py assembles and packages it (AppInspect is build.py's own job)."""
-    import build
+    from buildlib import packaging
 
     out = tmp_path_factory.mktemp("build")
-    app_dir = build.assemble(Path(sys.executable), out=out)
-    spl = build.package(app_dir, dist=out / "dist")
+    app_dir = packaging.assemble(Path(sys.executable), out=out)
+    spl = packaging.package(app_dir, dist=out / "dist")
     return BuiltApp(app_dir, spl)
 
 

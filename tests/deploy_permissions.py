@@ -1,8 +1,7 @@
 """What the person who deploys needs: CloudFormation's handler permissions for the template's resource
 types, plus the app's own AWS calls. tests/test_deploy_policy.py holds deploy_policy.json to exactly this.
 
-Run as a script to rewrite package/cloudtrail_firehose/aws/deploy_policy.json after a change:
-    PYTHONPATH=package:tests .venv/bin/python tests/deploy_permissions.py
+`python3 build.py generate` rewrites package/cloudtrail_firehose/aws/deploy_policy.json from it.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import botocore.session
 import cfnlint
 from botocore import xform_name
 from cfn_render import Rendered, driver_combinations
-from cloudtrail_firehose.aws.pipeline import DEPLOY_POLICY_PATH
 
 PACKAGE = Path(__file__).resolve().parents[1] / "package" / "cloudtrail_firehose"
 SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas"
@@ -136,7 +134,3 @@ def policy_document() -> dict:
         ],
     }  # fmt: skip
 
-
-if __name__ == "__main__":
-    DEPLOY_POLICY_PATH.write_text(json.dumps(policy_document(), indent=2) + "\n")
-    print(f"wrote {DEPLOY_POLICY_PATH}")

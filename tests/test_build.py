@@ -18,17 +18,17 @@ from cloudtrail_firehose.splunk import hec
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 from splunk_conf import parse_conf, read_conf
 
-import build
-import build_tiers
+import buildlib
+from buildlib import appinspect, environment, packaging, tiers, vendoring
 
 # The project's own development files, at the app's top level.
-FORBIDDEN_TOP = {"tests", "bench", "docs", "requirements", "package", "build", "dist", "build.py", "build_tiers.py",
+FORBIDDEN_TOP = {"tests", "bench", "docs", "requirements", "package", "build", "dist", "build.py", "buildlib",
                  "hec_tier", "pyproject.toml", "README.md", ".gitignore", ".ci", ".venv", ".git"}  # fmt: skip
 # Caches, anywhere (vendored libraries included).
 FORBIDDEN_ANYWHERE = {"__pycache__", ".pytest_cache", ".ruff_cache", ".git", ".venv"}
 FORBIDDEN_SUFFIXES = (".pyc", ".pyo")
 # The Pythons that run the built app's scripts; the tests run from the 3.13 environment.
-SPLUNK_PYTHONS = {"3.9": build.find_python(build.OLDEST_PYTHON), "3.13": sys.executable}
+SPLUNK_PYTHONS = {"3.9": environment.find_python(environment.OLDEST_PYTHON), "3.13": sys.executable}
 
 
 @pytest.fixture(params=sorted(SPLUNK_PYTHONS))
@@ -42,7 +42,7 @@ def splunk_python(request: pytest.FixtureRequest) -> tuple[list[int], str]:
 
 def test_spl_is_a_tar_gz_with_the_app_folder_at_the_top(built_app):
     assert tarfile.is_tarfile(built_app.spl)
-    assert built_app.spl.name == f"cloudtrail_firehose-{build.app_version()}.spl"
+    assert built_app.spl.name == f"cloudtrail_firehose-{packaging.app_version()}.spl"
     names = built_app.names()
     assert {name.split("/")[0] for name in names} == {"cloudtrail_firehose"}
     for required in (
@@ -85,8 +85,8 @@ def test_spl_files_are_not_writable_by_others_and_belong_to_nobody(built_app):
 
 
 def test_spl_fits_the_1_5_mb_budget(built_app):
-    assert build.MAX_SPL_BYTES == 1536 * 1024
-    assert built_app.spl.stat().st_size <= build.MAX_SPL_BYTES
+    assert packaging.MAX_SPL_BYTES == 1536 * 1024
+    assert built_app.spl.stat().st_size <= packaging.MAX_SPL_BYTES
 
 
 IMPORT_EVERYTHING = """
@@ -136,8 +136,8 @@ def test_every_shipped_module_imports_on_each_splunk_python_from_the_built_app(b
 
 def test_only_license_files_and_splunklibs_metadata_are_kept_of_the_dist_info(built_app):
     lib = built_app.app_dir / "lib"
-    assert [p.name.split("-")[0] for p in lib.glob("*.dist-info")] == list(build.KEPT_DIST_INFO)
-    requirements = (build.REQUIREMENTS / "runtime.txt").read_text().split()
+    assert [p.name.split("-")[0] for p in lib.glob("*.dist-info")] == list(vendoring.KEPT_DIST_INFO)
+    requirements = (buildlib.REQUIREMENTS / "runtime.txt").read_text().split()
     distributions = {line.split("==")[0].replace("-", "_") for line in requirements if "==" in line}
     licensed = {p.name for p in (lib / "licenses").iterdir() if any(p.glob("LICENSE*"))}
     assert licensed == distributions  # every vendored library keeps its license text
@@ -148,7 +148,7 @@ CLIENT_CALL = re.compile(r"""(?:client|\))\(\s*["']([a-z0-9-]+)["']""")  # sessi
 
 def test_the_app_makes_clients_for_exactly_the_services_it_ships():
     """aws/services.py is the list of API models that ship: no client outside it, no model never used."""
-    package = build.PACKAGE_SRC
+    package = buildlib.PACKAGE_SRC
     used = {name for path in package.rglob("*.py")
             for name in re.findall(CLIENT_CALL, path.read_text(encoding="utf-8"))}  # fmt: skip
     assert used == set(APP_SERVICES)
@@ -215,13 +215,13 @@ def test_client_side_monitoring_stays_off_even_when_configured(built_app):
 
 
 def test_unpatched_botocore_has_the_udp_socket_and_the_built_one_does_not(built_app):
-    installed = build.install_runtime_libraries(Path(sys.executable))
-    assert [hit.split(":")[0] for hit in build.udp_socket_calls(installed / "botocore")] == ["session.py"]
-    assert build.udp_socket_calls(built_app.app_dir / "lib") == []
+    installed = vendoring.install_runtime_libraries(Path(sys.executable))
+    assert [hit.split(":")[0] for hit in vendoring.udp_socket_calls(installed / "botocore")] == ["session.py"]
+    assert vendoring.udp_socket_calls(built_app.app_dir / "lib") == []
 
 
 def _copy_botocore(tmp_path: Path) -> Path:
-    installed = build.install_runtime_libraries(Path(sys.executable))
+    installed = vendoring.install_runtime_libraries(Path(sys.executable))
     lib = tmp_path / "lib"
     shutil.copytree(installed / "botocore", lib / "botocore", ignore=shutil.ignore_patterns("data"))
     return lib
@@ -230,33 +230,33 @@ def _copy_botocore(tmp_path: Path) -> Path:
 def test_botocore_patch_refuses_another_botocore_version(tmp_path):
     lib = _copy_botocore(tmp_path)
     init = lib / "botocore" / "__init__.py"
-    init.write_text(init.read_text().replace(build.BOTOCORE_CSM_PATCH["version"], "9.9.9"))
-    with pytest.raises(build.BuildError, match=r"botocore 9\.9\.9 is pinned.*update BOTOCORE_CSM_PATCH"):
-        build.patch_botocore(lib)
+    init.write_text(init.read_text().replace(vendoring.BOTOCORE_CSM_PATCH["version"], "9.9.9"))
+    with pytest.raises(buildlib.BuildError, match=r"botocore 9\.9\.9 is pinned.*update BOTOCORE_CSM_PATCH"):
+        vendoring.patch_botocore(lib)
 
 
 def test_botocore_patch_refuses_when_the_code_to_patch_changed(tmp_path):
     lib = _copy_botocore(tmp_path)
     session = lib / "botocore" / "session.py"
     session.write_text(session.read_text().replace("def _create_csm_monitor", "def _make_csm_monitor"))
-    with pytest.raises(build.BuildError, match="client-side-monitoring code to patch was not found"):
-        build.patch_botocore(lib)
+    with pytest.raises(buildlib.BuildError, match="client-side-monitoring code to patch was not found"):
+        vendoring.patch_botocore(lib)
 
 
 def test_unknown_service_in_the_app_list_stops_the_build(tmp_path):
     data = tmp_path / "botocore" / "data"
     (data / "s3").mkdir(parents=True)
-    with pytest.raises(build.BuildError, match=r"no service named \['not-a-service'\]"):
-        build.trim_service_data(data, ("s3", "not-a-service"))
+    with pytest.raises(buildlib.BuildError, match=r"no service named \['not-a-service'\]"):
+        vendoring.trim_service_data(data, ("s3", "not-a-service"))
 
 
 def test_versions_must_agree_between_app_conf_and_manifest(tmp_path):
-    assert build.app_version() == json.loads((build.ROOT / "app.manifest").read_text())["info"]["id"]["version"]
+    assert packaging.app_version() == json.loads((buildlib.ROOT / "app.manifest").read_text())["info"]["id"]["version"]
     (tmp_path / "default").mkdir()
     (tmp_path / "default" / "app.conf").write_text("[launcher]\nversion = 1.0.0\n[id]\nversion = 1.0.0\n")
     (tmp_path / "app.manifest").write_text(json.dumps({"info": {"id": {"version": "1.0.1"}}}))
-    with pytest.raises(build.BuildError, match=r"versions disagree: \['1\.0\.0', '1\.0\.1'\]"):
-        build.app_version(tmp_path)
+    with pytest.raises(buildlib.BuildError, match=r"versions disagree: \['1\.0\.0', '1\.0\.1'\]"):
+        packaging.app_version(tmp_path)
 
 
 def test_appinspect_failures_and_errors_fail_the_build_and_are_listed():
@@ -285,16 +285,16 @@ def test_appinspect_failures_and_errors_fail_the_build_and_are_listed():
             }
         ],
     }
-    assert not build.appinspect_passed(report)
-    assert build.appinspect_problems(report) == [
+    assert not appinspect.passed(report)
+    assert appinspect.problems(report) == [
         "failure: check_for_python_udp_network_communications lib/botocore/session.py:286 Please check for UDP"
     ]
     report["summary"]["failure"] = 0
-    assert build.appinspect_passed(report)
+    assert appinspect.passed(report)
     report["summary"]["error"] = 2
-    assert not build.appinspect_passed(report)
+    assert not appinspect.passed(report)
     report["summary"].update(error=0, future_failure=1)  # fails in a future Splunk Cloud vetting
-    assert not build.appinspect_passed(report)
+    assert not appinspect.passed(report)
 
 
 @pytest.mark.parametrize("script", ["firehose_recovery.py", "firehose_health.py"])
@@ -310,13 +310,13 @@ def test_the_built_modular_inputs_answer_scheme_from_lib_on_each_splunk_python(b
 
 def test_every_python_entry_point_admits_both_splunk_pythons_and_the_manifest_names_the_oldest_splunk():
     """python.required (inputs.conf.spec and restmap.conf.spec of 10.2) lists 3.9 and 3.13; 9.4 and 10.0 ignore it."""
-    wanted = ", ".join("{}.{}".format(*v) for v in (build.OLDEST_PYTHON, build.PYTHON_VERSION))
-    default = build.ROOT / "default"
+    wanted = ", ".join("{}.{}".format(*v) for v in (environment.OLDEST_PYTHON, environment.PYTHON_VERSION))
+    default = buildlib.ROOT / "default"
     stanzas = {**read_conf(default / "inputs.conf"), **read_conf(default / "restmap.conf")}
     scripts = {name: keys for name, keys in stanzas.items() if "python.version" in keys}
     assert set(scripts) == {"firehose_recovery", "firehose_health", "script:cloudtrail_firehose_setup"}
     assert {name: keys.get("python.required") for name, keys in scripts.items()} == dict.fromkeys(scripts, wanted)
-    manifest = json.loads((build.ROOT / "app.manifest").read_text(encoding="utf-8"))
+    manifest = json.loads((buildlib.ROOT / "app.manifest").read_text(encoding="utf-8"))
     assert manifest["platformRequirements"]["splunk"]["Enterprise"] == ">=9.4.0"
 
 
@@ -367,8 +367,8 @@ def test_the_built_setup_handler_answers_on_each_splunk_python(built_app, splunk
 def hec_tier(tmp_path_factory) -> Path:
     """dist/cloudtrail_firehose_hec-<version>.spl as build.py makes it, unpacked."""
     out = tmp_path_factory.mktemp("hec_tier")
-    spl = build.package(build.assemble_hec_tier(out=out / "build"), dist=out / "dist")
-    assert spl.name == f"cloudtrail_firehose_hec-{build.app_version()}.spl"
+    spl = packaging.package(packaging.assemble_hec_tier(out=out / "build"), dist=out / "dist")
+    assert spl.name == f"cloudtrail_firehose_hec-{packaging.app_version()}.spl"
     with tarfile.open(spl) as archive:
         archive.extractall(out / "unpacked", filter="data")
     return out / "unpacked" / "cloudtrail_firehose_hec"
@@ -381,8 +381,8 @@ def test_hec_tier_package_holds_index_time_configuration_only(hec_tier):
 
 
 def test_hec_tier_props_are_the_full_apps_index_time_settings_of_the_cloudtrail_stanzas(hec_tier):
-    full = read_conf(build.ROOT / "default" / "props.conf")
-    expected = {stanza: {key: value for key, value in full[stanza].items() if build_tiers.is_index_time(key)}
+    full = read_conf(buildlib.ROOT / "default" / "props.conf")
+    expected = {stanza: {key: value for key, value in full[stanza].items() if tiers.is_index_time(key)}
                 for stanza in ("aws:cloudtrail", f"source::{hec.SOURCE}")}  # fmt: skip
     assert read_conf(hec_tier / "default" / "props.conf") == {"default": {}, **expected}
     cloudtrail = expected["aws:cloudtrail"]
@@ -396,13 +396,13 @@ def test_hec_tier_props_are_the_full_apps_index_time_settings_of_the_cloudtrail_
 
 
 def test_a_props_key_of_unknown_time_stops_the_build_and_continued_values_follow_their_key():
-    with pytest.raises(build_tiers.TierError, match=r"'NEW_SETTING' is neither in .*INDEX_TIME_KEYS"):
-        build_tiers.index_time_props("[aws:cloudtrail]\nNEW_SETTING = 1\n", ("aws:cloudtrail",))
-    with pytest.raises(build_tiers.TierError, match=r"lacks the stanzas \['aws:cloudtrail'\]"):
-        build_tiers.index_time_props("[other]\nTZ = UTC\n", ("aws:cloudtrail",))
+    with pytest.raises(tiers.TierError, match=r"'NEW_SETTING' is neither in .*INDEX_TIME_KEYS"):
+        tiers.index_time_props("[aws:cloudtrail]\nNEW_SETTING = 1\n", ("aws:cloudtrail",))
+    with pytest.raises(tiers.TierError, match=r"lacks the stanzas \['aws:cloudtrail'\]"):
+        tiers.index_time_props("[other]\nTZ = UTC\n", ("aws:cloudtrail",))
     props = ("[aws:cloudtrail]\nEVAL-x = a \\\nTZ = b\nTIME_PREFIX = c\\\nd\n"
              "[other]\nTZ = UTC\n")  # fmt: skip
-    assert parse_conf(build_tiers.index_time_props(props, ("aws:cloudtrail",))) == {
+    assert parse_conf(tiers.index_time_props(props, ("aws:cloudtrail",))) == {
         "default": {}, "aws:cloudtrail": {"TIME_PREFIX": "c\nd"}
     }  # fmt: skip
 
@@ -420,8 +420,8 @@ def test_hec_tier_input_is_disabled_with_acknowledgement_on_and_the_apps_source(
 
 def test_hec_tier_app_has_its_own_id_and_the_apps_version(hec_tier):
     app = read_conf(hec_tier / "default" / "app.conf")
-    version = build.app_version()
-    assert app["package"]["id"] == app["id"]["name"] == "cloudtrail_firehose_hec" != build.APP_ID
+    version = packaging.app_version()
+    assert app["package"]["id"] == app["id"]["name"] == "cloudtrail_firehose_hec" != buildlib.APP_ID
     assert app["id"]["version"] == app["launcher"]["version"] == version
     assert app["ui"]["is_visible"] == "false"
     manifest = json.loads((hec_tier / "app.manifest").read_text())
@@ -435,6 +435,26 @@ def test_hec_tier_is_inspected_with_every_general_check_but_the_two_splunk_cloud
         "check_package_compression", "check_inputs_conf_for_http_inputs",
         "check_inputs_conf_for_http_global_usage", "check_for_indexer_synced_configs"))  # fmt: skip
     kept = ["check_package_compression", "check_for_indexer_synced_configs"]
-    assert build_tiers.checks_for_enterprise(listing) == kept
-    with pytest.raises(build_tiers.TierError, match="no longer lists"):
-        build_tiers.checks_for_enterprise("    - Name: check_package_compression\n")
+    assert tiers.checks_for_enterprise(listing) == kept
+    with pytest.raises(tiers.TierError, match="no longer lists"):
+        tiers.checks_for_enterprise("    - Name: check_package_compression\n")
+
+
+def test_generated_files_are_only_rewritten_by_generate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A check names the file that differs and leaves it; `build.py generate` rewrites it, then all agree."""
+    from buildlib import generated
+
+    target = tmp_path / "cloudtrail_firehose.conf.spec"
+    target.write_text("as committed\n")
+    monkeypatch.setattr(generated, "GENERATED", ((target, lambda: "as generated\n"),))
+    assert generated.differing() == [target]
+    assert target.read_text() == "as committed\n"
+    assert generated.differing(write=True) == [target]
+    assert target.read_text() == "as generated\n"
+    assert generated.differing() == []
+
+
+def test_the_committed_generated_files_are_current():
+    from buildlib import generated
+
+    assert generated.differing() == [], "run python3 build.py generate and review the diff"

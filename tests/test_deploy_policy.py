@@ -13,7 +13,7 @@ from iam_eval import allowed
 
 POLICY = json.loads(pipeline.DEPLOY_POLICY_PATH.read_text())
 STATEMENTS = POLICY["Statement"]
-REGENERATE = "run 'PYTHONPATH=package:tests .venv/bin/python tests/deploy_permissions.py' and review the diff"
+REGENERATE = "run 'python3 build.py generate' and review the diff"
 
 
 def granted() -> set[str]:

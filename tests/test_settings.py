@@ -17,14 +17,14 @@ TEXT_SETTINGS = [s for s in schema.SETTINGS if s.kind == "string" and not s.choi
 
 def test_the_committed_conf_spec_is_the_generated_one():
     committed = (ROOT / "README" / "cloudtrail_firehose.conf.spec").read_text()
-    assert committed == schema.conf_spec(), "run python3 build.py to regenerate README/cloudtrail_firehose.conf.spec"
+    assert committed == schema.conf_spec(), "run python3 build.py generate"
     for setting in schema.SETTINGS:
         assert (f"\n{setting.name} = " in committed) != setting.secret, setting.name
 
 
 def test_the_template_parameters_are_the_generated_ones():
     committed = TEMPLATE_PATH.read_text()
-    assert committed == schema.with_template_parameters(committed), "run python3 build.py to regenerate template.yaml"
+    assert committed == schema.with_template_parameters(committed), "run python3 build.py generate"
     parameters = {s.parameter for s in schema.SETTINGS if s.parameter}
     section = committed[committed.index("\nParameters:\n") : committed.index("\nConditions:\n")]
     declared = set(re.findall(r"^  ([A-Za-z]+):\n", section, flags=re.M))

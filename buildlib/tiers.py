@@ -42,7 +42,7 @@ def is_index_time(key: str) -> bool:
     if key in SEARCH_TIME_KEYS or key.startswith(SEARCH_TIME_PREFIXES):
         return False
     raise TierError(
-        f"props.conf key {key!r} is neither in build_tiers.INDEX_TIME_KEYS nor SEARCH_TIME_KEYS: "
+        f"props.conf key {key!r} is neither in buildlib/tiers.py INDEX_TIME_KEYS nor SEARCH_TIME_KEYS: "
         "add it to the one props.conf.spec says (index time goes to the HEC-tier package)"
     )
 
@@ -137,5 +137,5 @@ def checks_for_enterprise(listing: str) -> list[str]:
     names = re.findall(r"^\s*- Name: (\w+)\s*$", listing, flags=re.M)
     cloud_only = {"check_inputs_conf_for_http_inputs", "check_inputs_conf_for_http_global_usage"}
     if not cloud_only <= set(names):
-        raise TierError(f"AppInspect no longer lists {sorted(cloud_only - set(names))}: review build_tiers.py")
+        raise TierError(f"AppInspect no longer lists {sorted(cloud_only - set(names))}: review buildlib/tiers.py")
     return [name for name in names if name not in cloud_only]
