@@ -14,7 +14,7 @@ import pytest
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.settings import PipelineSettings
 from cloudtrail_firehose.inputs.health import HEALTH_LEASE_KEY, pipeline_health, verdict
-from cloudtrail_firehose.inputs.recovery import LEASE_KEY
+from cloudtrail_firehose.inputs.s3_lease import LEASE_KEY
 from moto import mock_aws
 from splunk_conf import read_conf
 

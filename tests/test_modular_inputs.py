@@ -17,7 +17,8 @@ from pathlib import Path
 import boto3
 import pytest
 from cloudtrail_firehose.firehose.records import event_time
-from cloudtrail_firehose.inputs.recovery import LEASE_KEY, SETTLE_SECONDS, WRITE_WINDOW
+from cloudtrail_firehose.inputs.recovery import SETTLE_SECONDS, WRITE_WINDOW
+from cloudtrail_firehose.inputs.s3_lease import LEASE_KEY
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 from test_recovery import BUCKET, EVENTS, put_objects
 

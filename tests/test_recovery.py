@@ -19,19 +19,17 @@ import moto_s3_conditional  # noqa: F401 - atomic conditional PutObject, as S3 d
 import pytest
 from cloudtrail_firehose.firehose.records import FAILED_DELIVERY_PREFIXES, event_time
 from cloudtrail_firehose.inputs import recovery as recovery_module
+from cloudtrail_firehose.inputs import s3_lease
 from cloudtrail_firehose.inputs.recovery import (
-    LEASE_KEY,
-    LEASE_SECONDS,
     MAX_ATTEMPTS,
     MAX_WRITES,
     NEEDS_ATTENTION,
     SETTLE_SECONDS,
-    Lease,
     Output,
     Recovery,
-    S3Clock,
     SearchUnavailableError,
 )
+from cloudtrail_firehose.inputs.s3_lease import LEASE_KEY, LEASE_SECONDS, Lease, S3Clock
 from corpus import CORPUS, Lazy, cloudtrail_events
 from moto import mock_aws
 
@@ -706,8 +704,8 @@ def test_a_runner_whose_clock_is_wrong_writes_nothing_twice(s3, clock, expected,
     splunk = Splunk(clock, latency=600)
     recovery(s3, splunk, "sh1:main").run()
     clock.advance(LEASE_SECONDS + INTERVAL)  # sh1 is gone; sh2, whose clock is wrong, takes over
-    real_time = recovery_module.time.time
-    monkeypatch.setattr(recovery_module.time, "time", lambda: real_time() + skew)
+    real_time = s3_lease.time.time
+    monkeypatch.setattr(s3_lease.time, "time", lambda: real_time() + skew)
     until_done(s3, splunk, owner="sh2:main", monotonic_offset=skew)
     assert_each_once(splunk, expected)
 

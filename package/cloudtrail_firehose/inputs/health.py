@@ -12,7 +12,7 @@ from cloudtrail_firehose.access import PARSE_ERRORS, Clients, clients, not_aws
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.settings import PipelineSettings
-from cloudtrail_firehose.inputs.recovery import LEASE_KEY, Lease, LeaseHeldError
+from cloudtrail_firehose.inputs.s3_lease import LEASE_KEY, Lease, LeaseHeldError
 from cloudtrail_firehose.log import get_logger
 
 # CloudWatch metric (namespace AWS/Firehose) -> (statistic, field name in the health event)

@@ -29,13 +29,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
-import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -43,37 +39,27 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudtrail_firehose.firehose.records import (
     FAILED_DELIVERY_PREFIXES,
-    GZIP_MAGIC,
     RecordError,
     RecoveredEvent,
     events_in,
     parse_failed_record,
 )
 from cloudtrail_firehose.inputs.indexed import TERM_SAFE  # eventIDs a search term finds; others get a hash
+from cloudtrail_firehose.inputs.s3_lease import CLOCK_MARGIN, Lease, LeaseHeldError
+from cloudtrail_firehose.inputs.s3_objects import MAX_LINE, MAX_LINES, MAX_OBJECT, LongLine, ObjectError, object_lines
 from cloudtrail_firehose.log import get_logger
 
 RECOVERED, NEEDS_ATTENTION = "recovered/", "needs-attention/"
-LEASE_KEY = "cloudtrail-firehose-recovery.lease"  # outside every prefix Firehose or recovery writes to
 SETTLE_SECONDS = 1800.0  # default of the input's settle_seconds: written events are searchable by then
-LEASE_SECONDS = 900.0  # longer than the input's interval, so the holder keeps it from run to run
 WRITE_WINDOW = 120.0  # a journal entry covers writes for this long; writing longer renews it first
-CLOCK_MARGIN = 10.0  # S3's Date has whole seconds and comes after the request: stop writing this early
 RUN_SECONDS = 600.0  # work per run; a sweep stopped at a batch boundary resumes on the next run
 MAX_ATTEMPTS = 5  # failed passes over an object before it is set aside
 MAX_WRITES = 3  # sweeps that wrote events which a later search did not find: Splunk cannot see them
 BACKOFF_SECONDS, BACKOFF_CAP_SECONDS = 300.0, 6 * 3600.0
-MAX_LINE = 4 * 1024 * 1024  # a failed-delivery line holds at most one record of 1,000 KiB, base64'd
-MAX_OBJECT = 4 * 1024 * 1024 * 1024  # decompressed bytes of one object
-MAX_LINES = 1_000_000  # Firehose's 5 MiB backup buffer holds some 30,000 records
 MAX_ERROR_EVENTS = 10_000  # per object; one Recovery.MoreErrors event counts the rest
-READ_CHUNK = 1024 * 1024
 MAX_TRACKED = 200_000  # identities remembered within a pass (duplicates inside one object)
 SOURCE_PREFIX = "firehose_recovery:"
 REMEDIATIONS = Path(__file__).resolve().parents[3] / "lookups" / "cloudtrail_firehose_delivery_errors.csv"
-
-
-class ObjectError(Exception):
-    """An object that cannot be read to its end; the message says why."""
 
 
 class NotSearchableError(ObjectError):
@@ -84,168 +70,12 @@ class SearchUnavailableError(Exception):
     """Splunk could not say for sure which events it has."""
 
 
-class LeaseHeldError(Exception):
-    """Another runner holds the bucket's lease."""
-
-
 class Output(NamedTuple):  # a NamedTuple: one per event, and twice as quick to make as a frozen dataclass
     text: str
     time: float  # the event's _time: its own, else its record's arrival, else the object's LastModified
     sourcetype: str
     source: str
     identity: str  # eventID (sha256:<hash> when not TERM_SAFE) or an error event's recovery_id
-
-
-@dataclass(frozen=True)
-class LongLine:
-    """A line over the cap, skipped without being held in memory."""
-
-    size: int
-
-
-class S3Clock:
-    """S3's time: the Date of its last answer, carried forward on this host's monotonic clock.
-
-    The estimate trails S3's own time by at most a second or two (Date has whole seconds and is set
-    before the answer arrives), which makes every judgement made with it a cautious one.
-    """
-
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.monotonic = monotonic
-        self.base: float | None = None
-        self.at = 0.0
-
-    def observe(self, answer: dict) -> None:
-        date = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
-        try:
-            self.base, self.at = parsedate_to_datetime(date).timestamp(), self.monotonic()
-        except (TypeError, ValueError, IndexError, AttributeError):
-            pass  # no usable Date: keep the last one
-
-    def now(self) -> float:
-        if self.base is None:
-            return time.time()  # no S3 answer yet
-        return self.base + self.monotonic() - self.at
-
-
-class Lease:
-    """The right to recover one bucket, held by at most one runner, and the journal of that work.
-
-    One S3 object says who holds the bucket until when (S3's time) and, per pending object, what was
-    written, when and by whom. It is created with If-None-Match: * and replaced only with If-Match on
-    the ETag just read or written, so of two runners one gets 412 Precondition Failed (or 409
-    ConditionalRequestConflict) and stands by, and a runner that lost the bucket cannot write its journal.
-    """
-
-    def __init__(self, s3, bucket: str, owner: str, clock: S3Clock | None = None, seconds: float = LEASE_SECONDS,
-                 key: str = LEASE_KEY) -> None:  # fmt: skip
-        self.s3, self.bucket, self.owner, self.seconds, self.key = s3, bucket, owner, seconds, key
-        self.clock = clock or S3Clock()
-        self.etag: str | None = None
-        self.valid_until = 0.0  # on the monotonic clock
-        self.sent = 0.0  # monotonic time the last write of the lease was sent
-        self.journal: dict[str, dict] = {}
-        self.journal_lost_at: float | None = None  # when the journal was found missing or damaged
-        self.status: dict = {}  # why recovery is stuck, for the health input (empty when it is not)
-        self.saved = ""
-        self.log = get_logger("recovery")
-
-    def acquire(self) -> None:
-        """Take or renew the lease, reading the journal its last holder left."""
-        try:
-            return self._put({"IfNoneMatch": "*"})
-        except LeaseHeldError:
-            pass
-        try:
-            current = self.s3.get_object(Bucket=self.bucket, Key=self.key)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "NoSuchKey":
-                raise LeaseHeldError("the lease changed hands while it was read") from error
-            raise
-        self.clock.observe(current)
-        etag, held = current["ETag"], _lease_body(current["Body"].read())
-        if held is None:
-            self._set_aside(etag)
-            held = {"owner": "", "expires": 0.0, "objects": None, "status": {}}
-        if held["owner"] != self.owner and held["expires"] > self.clock.now():
-            raise LeaseHeldError(f"held by {held['owner']} for {held['expires'] - self.clock.now():.0f} s more")
-        if held["objects"] is None:  # written by an older version, or damaged: what was written is unknown
-            self.journal_lost_at = self.clock.now()
-        self.journal, self.status = held["objects"] or {}, held["status"]
-        self._put({"IfMatch": etag})
-
-    def ensure(self) -> None:
-        """Renew when half the lease is gone, so work never outlives it."""
-        if self.valid_until - self.clock.monotonic() < self.seconds / 2:
-            self.save()
-
-    def save(self) -> None:
-        """Write the journal, renewing the lease; LeaseHeldError when another runner has taken it."""
-        self._put({"IfMatch": self.etag})
-
-    def changed(self) -> bool:
-        return self._state() != self.saved
-
-    def _state(self) -> str:
-        return json.dumps([self.journal, self.status], sort_keys=True)
-
-    def _put(self, condition: dict) -> None:
-        sent = self.clock.monotonic()
-        document = {"owner": self.owner, "expires": self.clock.now() + self.seconds, "objects": self.journal,
-                    "status": self.status}  # fmt: skip
-        text = json.dumps(document, sort_keys=True)
-        try:
-            answer = self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=text.encode(), **condition)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey") or status in (409, 412):
-                raise LeaseHeldError(f"another runner wrote the lease first ({code or status})") from error
-            raise
-        self.clock.observe(answer)
-        self.etag, self.sent, self.valid_until = answer["ETag"], sent, sent + self.seconds - CLOCK_MARGIN
-        self.saved = self._state()
-
-    def _set_aside(self, etag: str) -> None:
-        """A lease object that cannot be read is kept beside for a person, and replaced."""
-        aside = f"{self.key}.damaged-{int(self.clock.now())}"
-        self.s3.copy_object(Bucket=self.bucket, Key=aside, CopySource={"Bucket": self.bucket, "Key": self.key},
-                            CopySourceIfMatch=etag)  # fmt: skip
-        self.log.warning("s3://%s/%s cannot be read; kept as %s. What was written before is unknown: every "
-                         "pending object waits the settle time before it is searched", self.bucket, self.key,
-                         aside)  # fmt: skip
-
-
-def _lease_body(data: bytes) -> dict | None:
-    """owner, expires and objects (None when the journal is absent) of a lease object; None if damaged."""
-    try:
-        held = json.loads(data)
-        owner, expires = str(held["owner"]), float(held["expires"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    objects, status = held.get("objects"), held.get("status")
-    status = status if isinstance(status, dict) else {}
-    if objects is None:
-        return {"owner": owner, "expires": expires, "objects": None, "status": status}  # an older version's lease
-    if not isinstance(objects, dict):
-        return None
-    entries = {key: _journal_entry(value) for key, value in objects.items()}
-    if any(entry is None for entry in entries.values()):
-        return None
-    return {"owner": owner, "expires": expires, "objects": entries, "status": status}
-
-
-_ENTRY_TYPES = {"etag": (str,), "writes": (int,), "aside_writes": (int,), "writing_until": (int, float, type(None)),
-                "failures": (int,), "retry_at": (int, float), "set_aside": (str, type(None)),
-                "last_error": (str,), "by": (str,), "resume": (dict, type(None))}  # fmt: skip
-
-
-def _journal_entry(value: object) -> dict | None:
-    if not isinstance(value, dict) or not isinstance(value.get("etag"), str):
-        return None
-    if any(k in value and not isinstance(value[k], kinds) for k, kinds in _ENTRY_TYPES.items()):
-        return None
-    return value
 
 
 def remediations() -> dict[str, str]:
@@ -361,87 +191,6 @@ def identity_of_text(text: str) -> str:
 
 def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
-
-
-def object_lines(body, max_line: int = MAX_LINE, max_object: int = MAX_OBJECT,
-                 max_lines: int = MAX_LINES) -> Iterator[bytes | LongLine]:  # fmt: skip
-    """Lines of an S3 object body (each with its newline), gunzipped on the fly when Firehose compressed it.
-
-    Linear time, memory bounded by max_line: a longer line is read through and reported as a
-    LongLine. Raises ObjectError for damaged gzip, more than max_object decompressed bytes or more
-    than max_lines lines (empty ones too: 64 MiB of newlines is a 65 KB gzip).
-    """
-    raw = io.BufferedReader(_RawBody(body), READ_CHUNK)
-    stream = io.BufferedReader(_Gunzip(raw), READ_CHUNK) if raw.peek(2)[:2] == GZIP_MAGIC else raw
-    total = count = 0
-    try:
-        while line := stream.readline(max_line + 1):
-            total, count = total + len(line), count + 1
-            _check_total(total, max_object)
-            if count > max_lines:
-                raise ObjectError(f"has more than {max_lines} lines; recover it by hand")
-            if len(line) <= max_line or line.endswith(b"\n"):
-                yield line  # with its newline: JSON allows it, and a copy of a long line costs time
-                continue
-            size = len(line)
-            del line  # read the rest of it through, a chunk at a time
-            while more := stream.readline(READ_CHUNK):
-                size, total = size + len(more), total + len(more)
-                _check_total(total, max_object)
-                if more.endswith(b"\n"):
-                    break
-            yield LongLine(size)
-    except (EOFError, zlib.error) as error:
-        raise ObjectError(f"damaged gzip after {total} bytes ({type(error).__name__}: {error})") from error
-
-
-def _check_total(total: int, max_object: int) -> None:
-    if total > max_object:
-        raise ObjectError(f"decompresses to more than {max_object} bytes; recover it by hand")
-
-
-class _Gunzip(io.RawIOBase):
-    """gunzip as a raw stream that hands out everything before damage or truncation (gzip.GzipFile
-    drops the last chunk it decompressed when it meets the end of a truncated file)."""
-
-    def __init__(self, compressed) -> None:
-        self.compressed = compressed
-        self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self.tail = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while True:
-            if self.inflater.eof:  # a member ended: another may follow (concatenated gzip)
-                self.tail = self.inflater.unused_data or self.compressed.read(READ_CHUNK)
-                if not self.tail:
-                    return 0
-                self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            source = self.tail or self.compressed.read(READ_CHUNK)
-            if not source:
-                raise EOFError("the object ends before the end of its gzip stream (truncated)")
-            out = self.inflater.decompress(source, len(buffer))
-            self.tail = self.inflater.unconsumed_tail
-            if out:
-                buffer[: len(out)] = out
-                return len(out)
-
-
-class _RawBody(io.RawIOBase):
-    """A botocore StreamingBody (or any object with read(size)) as a raw stream."""
-
-    def __init__(self, body) -> None:
-        self.body = body
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self.body.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 @dataclass
