@@ -33,7 +33,10 @@ from dataclasses import dataclass, field
 LOG = logging.getLogger("cloudtrail_firehose.lambda")
 RESPONSE_LIMIT = 6 * 1024 * 1024  # Lambda's synchronous response limit, the JSON included
 MAX_REINGEST = 3
-MAX_DECOMPRESSED = 16 * 1024 * 1024
+# A Firehose record is at most 1,000 KiB and a CloudWatch Logs batch at most 1 MiB of messages,
+# which JSON escaping can roughly double; anything far beyond that is a bomb, not a record.
+# (Defined here, as this file ships alone to Lambda; firehose/records.py uses the same limit.)
+MAX_DECOMPRESSED = 8 * 1024 * 1024
 REDACTED = "*** redacted ***"
 # PutRecordBatch quotas (Amazon Data Firehose quota page): 500 records and 4 MiB per call; 3 MiB of data
 # keeps the call's base64 under 4 MiB too.

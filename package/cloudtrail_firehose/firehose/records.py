@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
+from cloudtrail_firehose.firehose.lambda_processor import MAX_DECOMPRESSED
+
 # Where Firehose writes what it could not deliver; the bucket's other prefixes are the app's own.
 FAILED_DELIVERY_PREFIXES = ("splunk-failed/", "processing-failed/", "decompression-failed/")
 GZIP_MAGIC = b"\x1f\x8b"
-# A Firehose record is at most 1,000 KiB and a CloudWatch Logs batch at most 1 MiB of messages,
-# which JSON escaping can roughly double; anything far beyond that is a bomb, not a record.
-MAX_DECOMPRESSED = 8 * 1024 * 1024
 # json.loads raises ValueError (not JSONDecodeError) for integers over sys.get_int_max_str_digits()
 # digits, and RecursionError for deep nesting; UnicodeDecodeError is a ValueError too.
 JSON_ERRORS = (ValueError, RecursionError)
