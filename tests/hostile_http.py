@@ -49,6 +49,7 @@ class HostileServer:
         self.name = name or host
         self.listener = socket.create_server((host, 0))
         self.threads: list[threading.Thread] = []
+        self.silent = False  # accept connections, then neither read nor write (a handshake that never ends)
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -64,6 +65,10 @@ class HostileServer:
 
     def close(self) -> None:
         self.closed.set()
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread; close alone leaves it listening
+        except OSError:
+            pass
         self.listener.close()
         for thread in self.threads:
             thread.join(timeout=5)
@@ -81,6 +86,10 @@ class HostileServer:
 
     def _serve(self, connection: socket.socket) -> None:
         connection.settimeout(10)
+        if self.silent:
+            self.closed.wait(10)
+            connection.close()
+            return
         try:
             if self.context:
                 connection = self.context.wrap_socket(connection, server_side=True)
@@ -104,7 +113,10 @@ def _read_request(connection: socket.socket) -> Request | None:
     line = reader.readline(65536)
     if not line:
         return None
-    method, path, _ = line.decode("latin-1").split(" ", 2)
+    parts = line.decode("latin-1").split(" ", 2)
+    if len(parts) != 3:
+        return None  # not HTTP (a TLS hello to a plain port): nothing to answer
+    method, path, _ = parts
     headers = {}
     while True:
         header = reader.readline(65536).decode("latin-1")
