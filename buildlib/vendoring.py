@@ -27,6 +27,7 @@ UNUSED_LIBRARY_PARTS = (
     "urllib3/contrib/pyopenssl.py", "urllib3/contrib/socks.py", "urllib3/contrib/ntlmpool.py",
     "urllib3/contrib/appengine.py",  # Google App Engine's urlfetch
     "urllib3/contrib/securetransport.py", "urllib3/contrib/_securetransport",  # macOS Security framework
+    "certifi/__main__.py", "certifi/tests",  # `python -m certifi` and its own tests: only where() is used
 )  # fmt: skip
 # Package metadata nothing reads, but for splunklib (importlib.metadata.version("splunk-sdk") in
 # binding.py); the license and notice files of every distribution stay, in lib/licenses/<name>/.

@@ -1,17 +1,23 @@
 """Will Firehose trust the HEC endpoint's certificate?
 
-Firehose refuses self-signed certificates and private CAs (its errors Splunk.SSLUnverified and
-Splunk.SSLHandshake). This connects to the endpoint and verifies its certificate chain and host
-name against this machine's default trust store (the system's CA bundle, or `cafile`), a stand-in
-for the public CAs Firehose trusts.
+Firehose requires the HEC endpoint to present a certificate signed by a trusted public CA, and refuses
+self-signed and private-CA certificates (Amazon Data Firehose Developer Guide, "Choose Splunk for your
+destination"; its errors Splunk.SSLUnverified and Splunk.SSLHandshake). This connects to the endpoint
+(a TLS handshake through outbound_http, nothing sent) and verifies its chain and host name against
+certifi's roots (Mozilla's list of public CAs), not against this Splunk server's own trust store: a
+private CA installed on this server would pass there, yet Firehose refuses it. `cafile` replaces the
+roots (tests' own CA).
 """
 
 from __future__ import annotations
 
-import socket
-import ssl
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+from cloudtrail_firehose import outbound_http
+from cloudtrail_firehose.outbound_http import HttpError
+
+PUBLIC_ROOTS = ("checked against public root CAs (certifi's Mozilla list), as Firehose checks it, not against this "
+                "server's trust store: a certificate from a private CA fails here as it fails in Firehose")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -21,39 +27,35 @@ class CertificateCheck:
 
 
 def check_hec_certificate(url: str, timeout: float = 10.0, cafile: str | None = None) -> CertificateCheck:
-    """Open a TLS connection to the HEC URL and verify it as a public client would."""
-    parts = urlsplit(url)
-    host, port = parts.hostname or "", parts.port or 443
-    context = ssl.create_default_context(cafile=cafile)
+    """Open a TLS connection to the HEC URL and verify it as Firehose would (one deadline: timeout)."""
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw:
-            with context.wrap_socket(raw, server_hostname=host) as tls:
-                subject = dict(item for rdn in tls.getpeercert().get("subject", ()) for item in rdn)
-                issuer = dict(item for rdn in tls.getpeercert().get("issuer", ()) for item in rdn)
-    except ssl.SSLCertVerificationError as error:
-        reason = error.verify_message or str(error)
-        if "hostname" in reason.lower() or "ip address mismatch" in reason.lower():
-            return CertificateCheck(
-                False,
-                f"the certificate of {host} does not name {host} ({reason}); Firehose will fail with "
-                "Splunk.SSLHandshake. Use a certificate issued for this host name.",
-            )
-        return CertificateCheck(
-            False,
-            f"the certificate of {host} is not publicly trusted ({reason}); Firehose refuses self-signed "
-            "and private-CA certificates (Splunk.SSLUnverified). Put a certificate from a public CA on "
-            "the HEC endpoint or a load balancer in front of it; on Splunk Cloud use "
-            "https://http-inputs-firehose-<stack>.splunkcloud.com.",
-        )
-    except ssl.SSLError as error:
-        return CertificateCheck(False, f"TLS handshake with {host}:{port} failed ({error}); is it an HTTPS port?")
-    except socket.gaierror:
-        return CertificateCheck(False, f"{host} does not resolve; Firehose needs a public DNS name.")
-    except OSError as error:
-        return CertificateCheck(
-            False,
-            f"cannot connect to {host}:{port} ({error}); the endpoint must be reachable from the internet "
-            "(this check runs from the Splunk server, which may see a different network).",
-        )
+        host = outbound_http.parse_url(url, ("https",)).host
+    except outbound_http.UrlError as error:
+        return CertificateCheck(False, f"{error}; give https:// and the HEC endpoint's public host name (and :port)")
+    try:
+        certificate = outbound_http.peer_certificate(url, timeout, outbound_http.public_context(cafile))
+    except HttpError as error:
+        return CertificateCheck(False, _refused(error, host))
+    subject = dict(item for rdn in certificate.get("subject", ()) for item in rdn)
+    issuer = dict(item for rdn in certificate.get("issuer", ()) for item in rdn)
     return CertificateCheck(True, f"{host} presents a trusted certificate for {subject.get('commonName', host)}, "
-                                  f"issued by {issuer.get('organizationName') or issuer.get('commonName')}")
+                                  f"issued by {issuer.get('organizationName') or issuer.get('commonName')} "
+                                  f"({PUBLIC_ROOTS})")  # fmt: skip
+
+
+def _refused(error: HttpError, host: str) -> str:
+    if error.kind == "certificate":
+        reason = error.reason
+        if "hostname" in reason.lower() or "ip address mismatch" in reason.lower():
+            return (f"the certificate of {host} does not name {host} ({reason}); Firehose will fail with "
+                    "Splunk.SSLHandshake. Use a certificate issued for this host name.")
+        return (f"the certificate of {host} is not publicly trusted ({reason}); Firehose refuses self-signed and "
+                "private-CA certificates (Splunk.SSLUnverified), even when this server trusts that CA. Put a "
+                "certificate from a public CA on the HEC endpoint or a load balancer in front of it; on Splunk Cloud "
+                f"use https://http-inputs-firehose-<stack>.splunkcloud.com. ({PUBLIC_ROOTS}.)")
+    if error.kind == "tls":
+        return f"{error}; is it an HTTPS port?"
+    if error.kind == "resolve":
+        return f"{host} does not resolve; Firehose needs a public DNS name."
+    return (f"{error}; the endpoint must be reachable from the internet (this check runs from the Splunk "
+            "server, which may see a different network).")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
-from urllib.parse import urlsplit
 
 import botocore.session
 
 from cloudtrail_firehose import settings as schema
+from cloudtrail_firehose.outbound_http import url_problem
 
 PIPELINE = tuple(s for s in schema.SETTINGS if s.scope == "pipeline")
 KINDS = {"string": str, "integer": int, "boolean": bool}
@@ -132,11 +132,7 @@ def _region_problems(region: str) -> list[str]:
 
 
 def hec_url_problems(url: str) -> list[str]:
-    """What the schema's pattern cannot say about a HEC URL: the port's range."""
-    try:
-        port = urlsplit(url).port
-    except ValueError:
-        return [f"hec_url: {url!r} has an invalid port"]
-    if port is not None and not 1 <= port <= 65535:
-        return [f"hec_url: port {port} is out of range"]
-    return []
+    """What the schema's pattern cannot say about a HEC URL, by the check every outward call makes
+    (outbound_http.parse_url): the port's range, DNS's limits (labels of 1-63 characters, 253 in all)."""
+    problem = url_problem(url, ("https",))
+    return [f"hec_url: {problem}"] if problem else []

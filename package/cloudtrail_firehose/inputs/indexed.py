@@ -35,13 +35,13 @@ search/jobs, exec_mode=oneshot, output_mode=json). What it relies on, and why:
   fixed shape: no row means the answer is incomplete, and only identities come back, never _raw.
 
 Any answer that is not a clean, complete result raises SearchUnavailableError with the reason: splunkd
-refusing or failing (any SplunkdError: HTTP status, no answer within SEARCH_TIMEOUT, a broken or
-non-JSON body), a message of type WARN, ERROR or FATAL (search peers down: "Unable to distribute to
-peer ...", "Search results might be incomplete ...", "The search job has failed due to an error",
-partial results, auto-finalized searches; only DEBUG and INFO are taken as harmless, since telling
-harmless warnings from the ones that mean missing results would need Splunk's full list of texts, and
-a false "complete" writes duplicates while a false "unknown" only waits a run and logs the text), a
-preview, or any shape other than the one row.
+refusing or failing (any SplunkdError: HTTP status, no whole answer within SEARCH_TIMEOUT, an answer
+over SEARCH_MAX_BODY, a redirect, a broken or non-JSON body), a message of type WARN, ERROR or FATAL
+(search peers down: "Unable to distribute to peer ...", "Search results might be incomplete ...", "The
+search job has failed due to an error", partial results, auto-finalized searches; only DEBUG and INFO
+are taken as harmless, since telling harmless warnings from the ones that mean missing results would
+need Splunk's full list of texts, and a false "complete" writes duplicates while a false "unknown"
+only waits a run and logs the text), a preview, or any shape other than the one row.
 """
 
 from __future__ import annotations
@@ -59,7 +59,16 @@ if TYPE_CHECKING:
 TERM_SAFE = re.compile(r"(?!.*--)[0-9A-Za-z][0-9A-Za-z_.:-]{0,127}")
 HASH = re.compile(r"sha256:[0-9a-f]{64}")
 TIME_MARGIN = 3600.0  # seconds either side of the batch's event times
-SEARCH_TIMEOUT = 180.0  # seconds splunkd may stay silent while the search runs; longer is "unknown"
+# The whole search call: connect, send, the search's run and its answer's last byte (outbound_http has
+# one deadline per call, so a splunkd trickling its answer cannot hold the input longer). A oneshot
+# search of one batch over the lexicon takes seconds; 180 s leaves room for a busy cluster and fits
+# many times in a run (recovery.RUN_SECONDS). Longer is "unknown": the batch waits a run.
+SEARCH_TIMEOUT = 180.0
+# The largest search answer read. One batch asks for at most 500 identities (recovery's batch_size),
+# each at most 128 characters (TERM_SAFE; a hash is 71), so the one row holds at most ~70 KB, plus
+# splunkd's fields and messages: 4 MiB is far above any clean answer and far below what a broken
+# or hostile splunkd could make the input hold in memory.
+SEARCH_MAX_BODY = 4 * 1024 * 1024
 HARMLESS = ("DEBUG", "INFO")  # message types that say nothing about the results being complete
 TRAIL, ERRORS = "aws:cloudtrail", "aws:firehose:error"
 _FIELDS = ("events", "identities", "hashes")  # what the search's one row may hold
@@ -92,7 +101,7 @@ def indexed_identities(splunkd: Splunkd, index: str, outputs: Sequence[Output], 
     if wanted.latest is not None:
         form["latest_time"] = wanted.latest
     try:
-        answer = splunkd.with_timeout(SEARCH_TIMEOUT).post("services/search/jobs", form)
+        answer = splunkd.with_timeout(SEARCH_TIMEOUT, SEARCH_MAX_BODY).post("services/search/jobs", form)
     except SplunkdError as error:
         raise SearchUnavailableError(f"the search failed: {error}") from error
     problem, found = read_answer(answer)

@@ -8,6 +8,10 @@ shows up in a later GET, so every write here polls until it is visible. Errors c
 {"code": "<status>-<reason>", "message": ...} ("Troubleshoot ACS error messages"); 424 "dependency
 incomplete", 429 and 502/503/504 are retried, everything else becomes an AcsError that says what
 failed and what to do. The HEC token value is never logged nor put in an error message.
+Calls go through outbound_http: a redirect is refused (it would carry the bearer JWT to another host),
+each call has one deadline (`timeout`), an answer is read up to MAX_ANSWER bytes, the JWT is masked in
+whatever ACS (or whatever answers in its place) says, and an answer that is not ACS's JSON of the
+documented shape is an AcsError ("not-acs-json"), never "no tokens".
 setup/delivery.py calls ensure_hec_token when the delivery choice is "Splunk Cloud through ACS".
 """
 
@@ -19,20 +23,23 @@ import logging
 import re
 import ssl
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cloudtrail_firehose import outbound_http
 from cloudtrail_firehose.log import get_logger
+from cloudtrail_firehose.outbound_http import HttpError
 from cloudtrail_firehose.splunk.hec import INPUT_NAME, SOURCE, SOURCETYPE
 
 ACS_URL = "https://admin.splunk.com"
 COLLECTION = "adminconfig/v2/inputs/http-event-collectors"
 PAGE_SIZE = 100  # the API's maximum `count`
 RETRY_STATUSES = {429, 502, 503, 504}
+MAX_ANSWER = 1024 * 1024  # a page of 100 tokens is ~50 KB
+NOT_ACS = ("Check that the ACS URL is https://admin.splunk.com and that no proxy, firewall page or captive portal "
+           "answers in its place, then run the step again.")  # fmt: skip
 STACK_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 # Facts the setup page shows as they are; kept as data so page and docs say the same thing.
@@ -52,9 +59,9 @@ ACS_REQUIREMENTS = (
 class AcsError(Exception):
     """An ACS call that failed, with ACS's own code and what the user can do about it."""
 
-    def __init__(self, operation: str, status: int, code: str, message: str, action: str) -> None:
+    def __init__(self, operation: str, status: int, code: str, message: str, action: str, where: str = "") -> None:
         self.operation, self.status, self.code, self.message, self.action = operation, status, code, message, action
-        where = f"ACS answered {status} {code}" if status else "ACS could not be reached"
+        where = where or (f"ACS answered {status} {code}" if status else "ACS could not be reached")
         super().__init__(f"{operation} failed: {where}: {message}. {action}".replace("..", "."))
 
 
@@ -138,12 +145,16 @@ class Acs:
         self.token = (token or "").strip()
         if not self.token or any(c.isspace() for c in self.token):
             raise ValueError("the ACS token is empty or not a single JWT; paste the token value, not its id")
+        if not all(" " < c < "\x7f" for c in self.token):  # a JWT is base64url and dots; nothing else fits a header
+            raise ValueError("the ACS token holds characters an HTTP header cannot carry (letters outside ASCII, "
+                             "control characters); paste the token value (a JWT) again")  # fmt: skip
         self.base_url = base_url.rstrip("/")
-        if not self.base_url.startswith(("https://", "http://")):
-            raise ValueError(f"not an ACS URL: {base_url!r}")
+        problem = outbound_http.url_problem(self.base_url)
+        if problem:
+            raise ValueError(f"not an ACS URL: {problem}")
         self.timeout, self.attempts = timeout, attempts
         self.poll_interval, self.poll_timeout, self.sleep = poll_interval, poll_timeout, sleep
-        self.context = context or ssl.create_default_context()
+        self.context = context or outbound_http.public_context()
         self.log = log or get_logger("setup")
 
     # --- the five documented operations ---
@@ -152,22 +163,27 @@ class Acs:
         tokens: list[HecToken] = []
         offset = 0
         while True:
-            page = self._call("list HEC tokens", "GET", COLLECTION, query={"count": PAGE_SIZE, "offset": offset})
-            items = page.get("http_event_collectors") or []
-            tokens += [_from_info(item) for item in items]
+            operation = "list HEC tokens"
+            page = self._call(operation, "GET", COLLECTION, query={"count": PAGE_SIZE, "offset": offset})
+            items = page.get("http_event_collectors", _MISSING)
+            items = [] if items is None else items  # null: no tokens
+            if not isinstance(items, list):
+                raise _not_acs(operation, 200, "no http_event_collectors list")
+            tokens += [_from_info(item, operation) for item in items]
             if len(items) < PAGE_SIZE:
                 return tokens
             offset += len(items)
 
     def describe_hec_token(self, name: str) -> HecToken | None:
         """The token named name, or None when ACS does not (yet) know it."""
+        operation = f"describe HEC token {name}"
         try:
-            body = self._call(f"describe HEC token {name}", "GET", f"{COLLECTION}/{_quote(name)}")
+            body = self._call(operation, "GET", f"{COLLECTION}/{_quote(name)}")
         except AcsError as error:
             if error.status == 404 and error.code != "404-stack-not-found":
                 return None
             raise
-        return _from_info(body.get("http-event-collector") or {})
+        return _from_info(body.get("http-event-collector"), operation)
 
     def create_hec_token(self, wanted: HecToken) -> HecToken:
         """Submit the token and wait until ACS has created it; returns it with its value."""
@@ -201,6 +217,7 @@ class Acs:
 
     def _call(self, operation: str, method: str, path: str, body: dict | None = None,
               query: dict | None = None) -> dict:  # fmt: skip
+        """ACS's JSON answer (an object for reads); AcsError for anything else, retrying what may pass."""
         url = f"{self.base_url}/{urllib.parse.quote(self.stack)}/{path}"
         if query:
             url += "?" + urllib.parse.urlencode(query)
@@ -209,29 +226,54 @@ class Acs:
         if data is not None:
             headers["Content-Type"] = "application/json"
         for attempt in range(1, self.attempts + 1):
-            request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - checked
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:  # noqa: S310
-                    return _json(response.read())
-            except urllib.error.HTTPError as error:
-                status, answer = error.code, _json(error.read())
-                code = str(answer.get("code") or status)
-                message = str(answer.get("message") or error.reason or "")
-                retry_after = error.headers.get("Retry-After") if error.headers else None
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-                reason = getattr(error, "reason", error)
-                if attempt == self.attempts:
-                    raise AcsError(operation, 0, "unreachable", f"cannot reach {self.base_url} ({reason})",
-                                   "Check that this Splunk instance can open HTTPS connections to admin.splunk.com "
-                                   "(outbound firewall or proxy).") from error  # fmt: skip
+                answer = outbound_http.request(method, url, data, headers, timeout=self.timeout, max_body=MAX_ANSWER,
+                                               context=self.context)  # fmt: skip
+            except HttpError as error:
+                failure = self._failure(operation, error)
+                if failure.code not in ("unreachable", "timeout", "broken-answer") or attempt == self.attempts:
+                    raise failure from None
+                self.log.info("ACS: %s (attempt %d of %d); retrying", failure, attempt, self.attempts)
                 self.sleep(self._backoff(attempt, None))
                 continue
+            status = answer.status
+            if 200 <= status < 300:
+                try:
+                    if method == "GET":
+                        return answer.json(dict)
+                    answer.json(empty={})  # writes answer 202 with a document nothing reads, but ACS's JSON still
+                    return {}
+                except HttpError as error:
+                    raise _not_acs(operation, status, error.detail) from None
+            try:
+                said = answer.json(dict)
+            except HttpError:
+                said = {"message": answer.text(300)}  # a proxy's page: its words, the JWT masked
+            code = str(said.get("code") or status)
+            message = str(said.get("message") or answer.reason or "")[:300]
             if not _retryable(status, code, message) or attempt == self.attempts:
                 raise AcsError(operation, status, code, message, _action(status, code, message, attempt))
             self.log.info("ACS answered %s %s to %s; retrying (attempt %d of %d)", status, code, operation, attempt,
-                     self.attempts)  # fmt: skip
-            self.sleep(self._backoff(attempt, retry_after))
+                          self.attempts)  # fmt: skip
+            self.sleep(self._backoff(attempt, answer.headers.get("retry-after")))
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+
+    def _failure(self, operation: str, error: HttpError) -> AcsError:
+        """A call that got no usable answer, as an AcsError (its code says whether to try again)."""
+        if error.kind == "redirect":
+            return AcsError(operation, error.status, "redirect", error.detail,
+                            "ACS does not redirect its API: " + NOT_ACS, where="ACS's address redirected")  # fmt: skip
+        if error.kind == "timeout":
+            return AcsError(operation, 0, "timeout", f"{self.base_url}: {error.detail}",
+                            "ACS or the network to it is slow; run the step again in a few minutes.",
+                            where="ACS did not answer in time")  # fmt: skip
+        if error.kind in ("broken", "too_large"):  # a cut connection may pass on a retry, an oversized answer not
+            code = "broken-answer" if error.kind == "broken" else "answer-too-large"
+            return AcsError(operation, error.status, code, f"{self.base_url}: {error.detail}", NOT_ACS,
+                            where="ACS's answer was unusable")  # fmt: skip
+        return AcsError(operation, 0, "unreachable", f"cannot reach {self.base_url} ({error.detail})",
+                        "Check that this Splunk instance can open HTTPS connections to admin.splunk.com "
+                        "(outbound firewall or proxy).")  # fmt: skip
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
         if retry_after and retry_after.isdigit():
@@ -294,21 +336,36 @@ def _same_settings(token: HecToken, wanted: HecToken) -> bool:
     return token.settings() == wanted.settings()
 
 
-def _from_info(info: dict) -> HecToken:
+def _from_info(info: object, operation: str) -> HecToken:
     """A HecInfo ({"spec": HecSpec, "token": value}) as a HecToken; keys are matched case-insensitively
-    because the manual writes useACK and the OpenAPI document useAck."""
-    spec = {str(k).lower(): v for k, v in (info.get("spec") or info).items()}
-    value = info.get("token") or spec.get("token") or ""
+    because the manual writes useACK and the OpenAPI document useAck. Any other shape is an AcsError."""
+    spec = info.get("spec", info) if isinstance(info, dict) else None
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
+        raise _not_acs(operation, 200, f"a HEC token without a name ({json.dumps(info)[:80]})")
+    spec = {str(k).lower(): v for k, v in spec.items()}
+    value = info.get("token") or spec.get("token") or ""  # type: ignore[union-attr]
+    allowed = spec.get("allowedindexes") or ()
+    if not isinstance(allowed, (list, tuple)) or not isinstance(value, str):
+        raise _not_acs(operation, 200, f"HEC token {spec['name'][:60]}: allowedIndexes is not a list or the "
+                                       "token not text")  # fmt: skip
     return HecToken(
-        name=str(spec.get("name", "")),
+        name=spec["name"],
         default_index=str(spec.get("defaultindex") or ""),
-        allowed_indexes=tuple(str(i) for i in spec.get("allowedindexes") or ()),
+        allowed_indexes=tuple(str(i) for i in allowed),
         default_source=str(spec.get("defaultsource") or ""),
         default_sourcetype=str(spec.get("defaultsourcetype") or ""),
         use_ack=bool(spec.get("useack")),
         disabled=bool(spec.get("disabled")),
-        value=str(value),
+        value=value,
     )
+
+
+_MISSING = object()
+
+
+def _not_acs(operation: str, status: int, what: str) -> AcsError:
+    return AcsError(operation, status, "not-acs-json", what, NOT_ACS,
+                    where="ACS answered something that is not ACS's JSON")  # fmt: skip
 
 
 def _retryable(status: int, code: str, message: str) -> bool:
@@ -344,14 +401,6 @@ def _action(status: int, code: str, message: str, attempts: int) -> str:
     if status >= 500:
         return f"ACS is unavailable{tried} (concurrent requests can cause this); run the step again later."
     return "ACS refused the request; check the index name and the token settings."
-
-
-def _json(raw: bytes) -> dict:
-    try:
-        answer = json.loads(raw.decode(errors="replace") or "{}")
-    except json.JSONDecodeError:
-        return {"message": raw.decode(errors="replace")[:300]}
-    return answer if isinstance(answer, dict) else {}
 
 
 def _quote(name: str) -> str:

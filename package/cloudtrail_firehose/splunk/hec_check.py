@@ -16,23 +16,27 @@ requests that carry no event ("HTTP Event Collector REST API endpoints"; reply c
 HEC does not tell a client a token's default source or sourcetype; when the caller can read them
 (data/inputs/http on the HEC tier, or ACS) it passes them in, otherwise the result says exactly what
 to set. setup/delivery.py runs it for the delivery choice "an existing HEC token on another tier".
+
+Every call goes through outbound_http: a redirect fails the step (Firehose does not follow one, and the
+token must not go where it points), each call has one deadline (`timeout`), an answer is read up to
+MAX_ANSWER bytes, and the token is masked in whatever HEC says back.
 """
 
 from __future__ import annotations
 
 import json
 import ssl
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cloudtrail_firehose import outbound_http
 from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
+from cloudtrail_firehose.outbound_http import HttpError
 from cloudtrail_firehose.splunk.hec import REST_ENDPOINT, SOURCE, SOURCETYPE
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 
+MAX_ANSWER = 1024 * 1024  # HEC's answers are a few dozen bytes of JSON
 UNUSED_ACK_ID = 0  # asking for an ack id that was never issued is harmless and answers false
 TOKEN_CODES = {1, 2, 3, 4, 21, 22}  # the token is missing, unreadable, unknown or disabled
 
@@ -54,39 +58,45 @@ def check_hec_token(
     cafile: str | None = None,
 ) -> HecCheck:
     """Whether Firehose can deliver with this token at this URL; the first failing step says why."""
-    parts = urllib.parse.urlsplit(url.strip())
-    if parts.scheme != "https" or not parts.hostname:
-        return HecCheck(False, "url", f"{url!r} is not an https:// URL; Firehose delivers to HEC only over HTTPS "
-                                      "(for example https://hec.example.com:8088 or your load balancer's name).")
+    try:
+        parts = outbound_http.parse_url(url.strip(), ("https",))
+    except outbound_http.UrlError as error:
+        return HecCheck(False, "url", f"{error}; Firehose delivers to HEC only over HTTPS to a host name (for "
+                                      "example https://hec.example.com:8088 or your load balancer's name).")
     token = (token or "").strip()
     if not token or any(c.isspace() for c in token):
         return HecCheck(False, "token", "the HEC token is empty or has spaces; paste the token value (a GUID).")
-    base = f"https://{parts.netloc}"
+    if not all(" " < c < "\x7f" for c in token):
+        return HecCheck(False, "token", "the HEC token holds characters an HTTP header cannot carry (letters outside "
+                                        "ASCII, control characters); paste the token value (a GUID).")
+    base = parts.origin
     certificate = check_hec_certificate(base, timeout=timeout, cafile=cafile)
     if not certificate.ok:
         return HecCheck(False, "tls", certificate.detail)
-    context = ssl.create_default_context(cafile=cafile)
-    hec = _Hec(base, token, timeout, context)
+    hec = _Hec(base, token, timeout, outbound_http.public_context(cafile))
 
-    status, answer = hec.call("GET", "services/collector/health", auth=False)
-    if status == 0:
-        return HecCheck(False, "health", f"cannot reach HEC at {base} ({answer['text']}); check that HEC is "
-                                         "enabled and listening on this port (Splunk.ConnectionRefused).")
-    if status == 404:
-        return HecCheck(False, "health", f"{base} answers, but not as HEC (404 for /services/collector/health); use "
-                                         "the HEC port (8088 by default) or a load balancer that forwards "
-                                         "/services/collector/* to it.")
-    if answer.get("code") != 17:
-        return HecCheck(False, "health", _explain(status, answer, base))
+    step = "health"
+    try:
+        status, answer = hec.call("GET", "services/collector/health", auth=False)
+        if status == 404:
+            return HecCheck(False, "health", f"{base} answers, but not as HEC (404 for /services/collector/health); "
+                                             "use the HEC port (8088 by default) or a load balancer that forwards "
+                                             "/services/collector/* to it.")  # fmt: skip
+        if answer.get("code") != 17:
+            return HecCheck(False, "health", _explain(status, answer, base))
 
-    status, answer = hec.call("POST", "services/collector/ack", {"acks": [UNUSED_ACK_ID]})
-    if status != 200 or not isinstance(answer.get("acks"), dict):
-        step = "token" if answer.get("code") in TOKEN_CODES else "ack"
-        return HecCheck(False, step, _explain(status, answer, base))
+        step = "ack"
+        status, answer = hec.call("POST", "services/collector/ack", {"acks": [UNUSED_ACK_ID]})
+        if status != 200 or not isinstance(answer.get("acks"), dict):
+            step = "token" if answer.get("code") in TOKEN_CODES else "ack"
+            return HecCheck(False, step, _explain(status, answer, base))
 
-    status, answer = hec.call("POST", "services/collector/raw", None)
-    if not (status == 400 and answer.get("code") == 5):
-        return HecCheck(False, "raw", _explain(status, answer, base))
+        step = "raw"
+        status, answer = hec.call("POST", "services/collector/raw", None)
+        if not (status == 400 and answer.get("code") == 5):
+            return HecCheck(False, "raw", _explain(status, answer, base))
+    except HttpError as error:
+        return HecCheck(False, step, _failed(error, base, step))
 
     warnings = _settings_warnings(token_settings, index)
     return HecCheck(True, "done", f"HEC at {base} is healthy, the token is valid and indexer acknowledgement is "
@@ -99,19 +109,35 @@ class _Hec:
         self.channel = str(uuid.uuid4())  # one channel for the whole check, as Firehose keeps one per connection
 
     def call(self, method: str, path: str, body: object = None, auth: bool = True) -> tuple[int, dict]:
+        """The status and JSON answer of one call (an answer that is not JSON: {"text": its start});
+        HttpError when there is no usable answer. The token is masked even in calls that do not send it."""
         headers = {"X-Splunk-Request-Channel": self.channel}
         if auth:
             headers["Authorization"] = f"Splunk {self.token}"
         data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
-        url = f"{self.base}/{path}"  # base is https:// (checked by check_hec_token)
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:  # noqa: S310
-                return response.status, _json(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, _json(error.read())
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-            return 0, {"text": str(getattr(error, "reason", error))}
+        answer = outbound_http.request(method, f"{self.base}/{path}", data, headers, timeout=self.timeout,
+                                       max_body=MAX_ANSWER, context=self.context, secrets=(self.token,))  # fmt: skip
+        return answer.status, _json(answer)
+
+
+def _failed(error: HttpError, base: str, step: str) -> str:
+    """An answer that never came, or could not be used, in words for the step it stopped."""
+    asked = {"health": "/services/collector/health", "ack": "/services/collector/ack",
+             "raw": "/services/collector/raw"}[step]  # fmt: skip
+    if error.kind == "redirect":
+        return (f"HEC at {base} {error.detail} (for {asked}). Firehose does not follow redirects either: give "
+                "the URL of HEC itself, or of a load balancer that forwards to it.")
+    if error.kind == "timeout":
+        return (f"HEC at {base} gave no complete answer to {asked} in time ({error.detail}); check HEC's load "
+                "and any proxy in between, then run the check again.")
+    if error.kind in ("resolve", "connect", "tls", "certificate"):
+        return (f"cannot reach HEC at {base} ({error.detail}); check that HEC is enabled and listening on this "
+                "port (Splunk.ConnectionRefused).")
+    if error.kind == "too_large":
+        return (f"HEC at {base} sent an answer to {asked} larger than HEC ever does ({error.detail}); check that "
+                "the URL points at HEC.")
+    return (f"HEC at {base} answered {asked} with something that is not HTTP ({error.detail}); check that the URL "
+            "points at HEC and not at a proxy that breaks its answers.")
 
 
 # HEC reply codes ("Troubleshoot HTTP Event Collector") and what the user does about each.
@@ -139,8 +165,6 @@ ADVICE = {
 
 def _explain(status: int, answer: dict, base: str) -> str:
     code, text = answer.get("code"), answer.get("text") or ""
-    if status == 0:
-        return f"lost the connection to HEC at {base} ({text}); run the check again."
     said = f"HEC at {base} answered {status}" + (f" code {code} ({text})" if code is not None else f" ({text})")
     if code in ADVICE:
         return f"{said}. {ADVICE[code]}"
@@ -188,9 +212,9 @@ def _settings_warnings(settings: Mapping[str, object] | None, index: str | None)
     return tuple(warnings)
 
 
-def _json(raw: bytes) -> dict:
+def _json(answer: outbound_http.Response) -> dict:
+    """HEC's JSON object; anything else as {"text": its first 200 characters} (the token already masked)."""
     try:
-        answer = json.loads(raw.decode(errors="replace") or "{}")
-    except json.JSONDecodeError:
-        return {"text": raw.decode(errors="replace")[:200]}
-    return answer if isinstance(answer, dict) else {}
+        return answer.json(dict, empty={})
+    except HttpError:
+        return {"text": answer.text(200)}

@@ -4,25 +4,29 @@ Form-encoded bodies (send_json: a JSON document, for the KV store), JSON out (ou
 splunkd answers errors as {"messages": [{"type", "text"}]};
 they come back as SplunkdError with splunkd's own words.
 
-Whatever comes back, the caller gets parsed JSON or a SplunkdError with a short reason, never another
-exception: an HTTP error, no answer in time, a connection cut or refused, a TLS failure, a status line
-that is not HTTP (http.client.BadStatusLine, LineTooLong, RemoteDisconnected), a body cut short
-(IncompleteRead), a body over MAX_BODY bytes, a body that is not UTF-8, or not JSON (an HTML page from
-a proxy). An empty body is {} (splunkd answers some DELETEs that way).
+Calls go through outbound_http: `timeout` bounds each whole call (connect, send, the answer's last
+byte), a redirect is never followed (it would carry the session key elsewhere), and the session key
+is masked in whatever the answer says. Whatever comes back, the caller gets parsed JSON or a
+SplunkdError with a short reason, never another exception: an HTTP error, a redirect, no answer in
+time, a connection cut or refused, a TLS failure, a status line that is not HTTP (BadStatusLine,
+LineTooLong, RemoteDisconnected), a body cut short, a body over max_body bytes, a body that is not
+UTF-8, or not JSON (an HTML page from a proxy). An empty body is {} (splunkd answers some DELETEs that way).
 """
 
 from __future__ import annotations
 
 import copy
-import http.client
 import json
 import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
 
-MAX_BODY = 64 * 1024 * 1024  # the largest answer read; the app's answers are a few KB (search: identities only)
+from cloudtrail_firehose import outbound_http
+from cloudtrail_firehose.outbound_http import HttpError
+
+# The largest answer read by default. REST answers are a few KB, but data/inputs/http with count=0 lists
+# every HEC input of a large HEC tier (2-3 KB each); the search has a cap of its own (inputs/indexed.py).
+MAX_BODY = 64 * 1024 * 1024
 
 
 class SplunkdError(Exception):
@@ -53,42 +57,36 @@ class Splunkd:
 
     def _send(self, method: str, path: str, body: bytes | None, headers: dict[str, str], query: dict) -> Any:
         url = f"{self.base_url}/{path.lstrip('/')}?" + urllib.parse.urlencode({"output_mode": "json", **query})
-        if not url.startswith(("https://", "http://")):
-            raise SplunkdError(0, f"not a splunkd URL: {self.base_url}")
+        problem = outbound_http.url_problem(url)
+        if problem:
+            raise SplunkdError(0, f"not a splunkd URL: {problem}")
         headers = {**headers, "Authorization": f"Splunk {self.token}"}
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - checked above
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:  # noqa: S310
-                status = response.status
-                data = self._read(response, status)
-        except urllib.error.HTTPError as error:
-            try:
-                text = self._read(error, error.code).decode("utf-8", errors="replace")
-            except SplunkdError as unreadable:
-                text = unreadable.message
-            raise SplunkdError(error.code, _message(text)) from error
-        except urllib.error.URLError as error:
-            raise SplunkdError(0, f"cannot reach splunkd at {self.base_url} ({error.reason})") from error
-        except (http.client.HTTPException, ssl.SSLError) as error:  # not HTTP, cut short, TLS broken
-            raise SplunkdError(0, f"splunkd at {self.base_url} sent a broken answer ({_reason(error)})") from error
-        except OSError as error:  # after connecting: a read timed out (socket.timeout on 3.9) or was cut
-            raise SplunkdError(0, f"splunkd at {self.base_url} did not answer ({_reason(error)})") from error
-        return _parsed(data, status)
+            answer = outbound_http.request(method, url, body, headers, timeout=self.timeout, max_body=self.max_body,
+                                           context=self.context)  # fmt: skip
+        except HttpError as error:
+            raise SplunkdError(error.status, self._failure(error)) from None
+        if answer.status >= 400:
+            raise SplunkdError(answer.status, _message(answer.text()))
+        return _parsed(answer.body, answer.status)
 
-    def _read(self, response, status: int) -> bytes:
-        """The body, at most max_body bytes (more is an error, not a truncated answer)."""
-        data = response.read(self.max_body + 1)
-        if len(data) > self.max_body:
-            raise SplunkdError(status, f"the answer is larger than {self.max_body} bytes")
-        missing = getattr(response, "length", None)  # what Content-Length announced and did not come
-        if missing:
-            raise SplunkdError(status, f"the answer was cut short after {len(data)} bytes ({missing} missing)")
-        return data
+    def _failure(self, error: HttpError) -> str:
+        if error.kind in ("url", "header", "resolve", "connect", "tls", "certificate"):
+            return f"cannot reach splunkd at {self.base_url} ({error.detail})"
+        if error.kind == "timeout":
+            return f"splunkd at {self.base_url} did not answer in time ({error.detail})"
+        if error.kind == "redirect":
+            return f"splunkd at {self.base_url} {error.detail}"
+        if error.kind == "too_large":
+            return error.detail
+        return f"splunkd at {self.base_url} sent a broken answer ({error.detail})"
 
-    def with_timeout(self, seconds: float) -> Splunkd:
-        """This client with another time limit for each read (a search may take longer than a REST call)."""
+    def with_timeout(self, seconds: float, max_body: int | None = None) -> Splunkd:
+        """This client with another limit for each whole call (a search may take longer than a REST call),
+        and another cap on the answer when given."""
         clone = copy.copy(self)
         clone.timeout = seconds
+        clone.max_body = max_body or self.max_body
         return clone
 
     def get(self, path: str, **query: str) -> dict:
@@ -128,16 +126,6 @@ def _parsed(data: bytes, status: int) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError):
         raise SplunkdError(status, f"the answer is not JSON ({len(data)} bytes, starting {text[:40]!r})") from None
-
-
-def _reason(error: object) -> str:
-    """A short reason: the exception's words, or its name when it has none (RemoteDisconnected has words,
-    IncompleteRead's are byte counts)."""
-    if isinstance(error, http.client.IncompleteRead):
-        return f"the answer was cut short after {len(error.partial)} bytes"
-    words = str(error).strip()
-    name = type(error).__name__
-    return f"{name}: {words[:200]}" if words else name
 
 
 def _message(text: str) -> str:
