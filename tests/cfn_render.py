@@ -11,7 +11,10 @@ under "Return values" (not what moto returns):
 - AWS::SecretsManager::Secret: Ref the secret's ARN (name plus a random six-character suffix).
 - AWS::KinesisFirehose::DeliveryStream: Ref the name; Arn "arn:aws:firehose:REGION:ACCOUNT:deliverystream/NAME".
 - AWS::Lambda::Function: Ref the name; Arn "arn:aws:lambda:REGION:ACCOUNT:function:NAME".
-- AWS::CloudTrail::Trail: Ref the name; Arn "arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME".
+- AWS::CloudTrail::Trail: Ref the name; Arn "arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME", where ACCOUNT is the
+  organization's management account for an organization trail, also when a delegated administrator creates it
+  (AWS CloudTrail User Guide, "Organization delegated administrator": the management account remains the owner
+  of the organization resources the delegated administrator creates).
 """
 
 from __future__ import annotations
@@ -32,11 +35,12 @@ NAME_PROPERTY = {
 
 
 class Rendered:
-    def __init__(self, parameters: dict[str, str], account: str, region: str) -> None:
+    def __init__(self, parameters: dict[str, str], account: str, region: str, management: str | None = None) -> None:
+        """account: the one that deploys; management: the organization's management account (default: account)."""
         template, problems = decode_str(TEMPLATE_PATH.read_text())
         assert not problems, problems
         self.template = template
-        self.account, self.region = account, region
+        self.account, self.region, self.management = account, region, management or account
         self.pseudo = {"AWS::AccountId": account, "AWS::Region": region, "AWS::Partition": "aws"}
         self.parameters = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
         unknown = set(parameters) - set(self.parameters)
@@ -75,11 +79,15 @@ class Rendered:
             "AWS::IAM::Role": f"arn:aws:iam::{self.account}:role/{name}",
             "AWS::KinesisFirehose::DeliveryStream": f"arn:aws:firehose:{where}:deliverystream/{name}",
             "AWS::Lambda::Function": f"arn:aws:lambda:{where}:function:{name}",
-            "AWS::CloudTrail::Trail": f"arn:aws:cloudtrail:{where}:trail/{name}",
+            "AWS::CloudTrail::Trail": f"arn:aws:cloudtrail:{self.region}:{self._trail_owner(logical_id)}:trail/{name}",
         }  # fmt: skip
         assert attribute == "Arn", f"no documented shape for {kind}.{attribute}"
         assert kind in arns, f"no documented shape for {kind}.Arn"
         return arns[kind]
+
+    def _trail_owner(self, logical_id: str) -> str:
+        organization = str(self.properties(logical_id).get("IsOrganizationTrail", "false")).lower() == "true"
+        return self.management if organization else self.account
 
     def value(self, node: Any) -> Any:
         if isinstance(node, list):
@@ -113,9 +121,14 @@ class Rendered:
         resolved = {key: self.value(v) for key, v in node.items()}
         return {key: v for key, v in resolved.items() if v is not NO_VALUE}
 
-    def sub(self, text: str) -> str:
+    def sub(self, argument: str | list) -> str:
+        """Fn::Sub: a string, or [string, {variable: value}] whose variables come first."""
+        text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], self.value(argument[1]))
+
         def replace(match: re.Match) -> str:
             name = match.group(1)
+            if name in variables:
+                return str(variables[name])
             if "." in name and name.split(".")[0] in self.resources:
                 return self.get_att(*name.split(".", 1))
             return self.ref(name)
@@ -124,6 +137,7 @@ class Rendered:
 
 
 ORGANIZATION_ID = "o-a1b2c3d4e5"
+MANAGEMENT_ACCOUNT = "333333333333"  # the organization's management account
 CUSTOM_PATTERN = "{ $.eventSource = iam.amazonaws.com }"
 OPTIONS = {
     "existing_log_group": ["", "/aws/cloudtrail/organization"],
@@ -149,13 +163,14 @@ def driver_combinations() -> dict[str, dict[str, str]]:
 
     found = {}
     for values in itertools.product(*OPTIONS.values()):
-        chosen = dict(zip(OPTIONS, values, strict=True))
+        chosen = dict(zip(OPTIONS, values))  # Python 3.9: no strict=; same length by construction
         code_keys = ["", "lambda/processor-0123456789abcdef.zip"] if chosen["processor"] == "lambda" else [""]
         for code_key in code_keys:
             settings = PipelineSettings(
                 hec_url="https://http-inputs-firehose-acme.splunkcloud.com", region="us-east-1", **chosen,
                 custom_filter_pattern=CUSTOM_PATTERN if chosen["filter_preset"] == "custom" else "",
                 organization_id=ORGANIZATION_ID if chosen["organization_trail"] else "", processor_code_key=code_key,
+                organization_management_account=MANAGEMENT_ACCOUNT if chosen["organization_trail"] else "",
                 hec_token_secret_arn=SECRET_ARN,  # the driver creates the secret before the stack
             )  # fmt: skip
             try:

@@ -30,7 +30,7 @@ def arn_matches(pattern: str, arn: str) -> bool:
     wanted, actual = pattern.split(":", 5), arn.split(":", 5)
     if len(wanted) != 6 or len(actual) != 6:
         return False
-    return all(_wildcard(w, a) for w, a in zip(wanted, actual, strict=True))
+    return all(_wildcard(w, a) for w, a in zip(wanted, actual))  # both six segments (Python 3.9: no strict=)
 
 
 def action_matches(pattern: str, action: str) -> bool:

@@ -13,10 +13,11 @@ import csv
 from pathlib import Path
 
 import pytest
-from cfn_render import ORGANIZATION_ID, Rendered, driver_combinations
+from cfn_render import MANAGEMENT_ACCOUNT, ORGANIZATION_ID, Rendered, driver_combinations
 from iam_eval import allowed, arn_matches, condition_keys
 
-ACCOUNT = "111111111111"  # the account that deploys (the organization's management account for org trails)
+ACCOUNT = "111111111111"  # the account that deploys (for an organization trail: a delegated administrator, or
+# the management account, MANAGEMENT_ACCOUNT, when the test deploys from there)
 MEMBER = "222222222222"  # another account of the organization
 REGION = "us-east-1"
 OTHER_REGION = "eu-west-1"
@@ -99,26 +100,40 @@ def test_cloudtrail_can_assume_its_role_and_write_every_stream_it_uses(name):
     assert rendered.properties("Trail")["CloudWatchLogsLogGroupArn"].endswith(":*")
 
 
-@pytest.mark.parametrize("name", [n for n in COMBINATIONS if n.startswith("trail-")])
-def test_cloudtrail_can_write_its_log_files_and_nothing_outside_its_prefix(name):
-    rendered = render(name)
+TRAIL_DEPLOYS = [(name, deployer) for name in COMBINATIONS if name.startswith("trail-")
+                 for deployer in ([MANAGEMENT_ACCOUNT, ACCOUNT] if "-org-" in name else [ACCOUNT])]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "deployer"), TRAIL_DEPLOYS,
+                         ids=[f"{n}-{'delegated-admin' if d == ACCOUNT and '-org-' in n else 'own'}"
+                              for n, d in TRAIL_DEPLOYS])  # fmt: skip
+def test_cloudtrail_can_write_its_log_files_and_nothing_outside_its_prefix(name, deployer):
+    """An organization trail is owned by the management account, also when a delegated administrator creates it,
+    and CloudTrail's aws:SourceArn is that trail's ARN (AWS CloudTrail User Guide, "Creating a trail for an
+    organization with the AWS CLI", "Organization delegated administrator")."""
+    rendered = Rendered(COMBINATIONS[name], deployer, REGION, management=MANAGEMENT_ACCOUNT)
     service = "cloudtrail.amazonaws.com"
     policy = rendered.properties("TrailBucketPolicy")["PolicyDocument"]["Statement"]
     bucket = rendered.get_att("TrailBucket", "Arn")
-    trail = rendered.get_att("Trail", "Arn")
-    context = {"aws:SourceArn": trail, "aws:SourceAccount": ACCOUNT, "s3:x-amz-acl": "bucket-owner-full-control",
+    organization = rendered.parameters["OrganizationTrail"] == "true"
+    owner = MANAGEMENT_ACCOUNT if organization else deployer
+    trail = f"arn:aws:cloudtrail:{REGION}:{owner}:trail/{rendered.parameters['NamePrefix']}"  # what CloudTrail sends
+    assert rendered.get_att("Trail", "Arn") == trail
+    context = {"aws:SourceArn": trail, "aws:SourceAccount": owner, "s3:x-amz-acl": "bucket-owner-full-control",
                "aws:SecureTransport": "true"}  # fmt: skip
     assert set(context) - {"aws:SecureTransport"} <= condition_keys_sent()[(service, "bucket policy")]
     assert allowed(policy, "s3:GetBucketAcl", bucket, context, service)
-    organization = rendered.parameters["OrganizationTrail"] == "true"
-    paths = [f"AWSLogs/{ORGANIZATION_ID}/{ACCOUNT}", f"AWSLogs/{ORGANIZATION_ID}/{MEMBER}"] if organization else []
-    for path in [f"AWSLogs/{ACCOUNT}", *paths]:
-        key = f"{bucket}/{path}/CloudTrail/{REGION}/2026/12/01/{ACCOUNT}_CloudTrail_{REGION}_20261201T0000Z_x.json.gz"
+    accounts = {MANAGEMENT_ACCOUNT, deployer, MEMBER}
+    paths = [f"AWSLogs/{ORGANIZATION_ID}/{account}" for account in sorted(accounts)] if organization else []
+    for path in [f"AWSLogs/{owner}", *paths]:
+        key = f"{bucket}/{path}/CloudTrail/{REGION}/2026/12/01/{owner}_CloudTrail_{REGION}_20261201T0000Z_x.json.gz"
         assert allowed(policy, "s3:PutObject", key, context, service), key
         assert not allowed(policy, "s3:PutObject", key, {**context, "aws:SecureTransport": "false"}, service)
         assert not allowed(policy, "s3:PutObject", key, {**context, "aws:SourceArn": trail + "-other"}, service)
+        other_account = trail.replace(f":{owner}:", ":444444444444:")
+        assert not allowed(policy, "s3:PutObject", key, {**context, "aws:SourceArn": other_account}, service)
     # Another organization's logs, or a path outside AWSLogs/<account or organization>/, are refused.
-    for path in ("AWSLogs/o-zzzzzzzzzz/333333333333", "AWSLogs/333333333333", "elsewhere"):
+    for path in ("AWSLogs/o-zzzzzzzzzz/333333333333", "AWSLogs/444444444444", "elsewhere"):
         assert not allowed(policy, "s3:PutObject", f"{bucket}/{path}/x.json.gz", context, service), path
 
 

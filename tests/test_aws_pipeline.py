@@ -95,6 +95,8 @@ def test_an_organization_trail_is_planned_with_the_organization_id_looked_up(aws
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}
     assert parameters["OrganizationId"] == organization["Id"]
     assert parameters["OrganizationTrail"] == "true"
+    # The trail's owner, which the bucket policy's aws:SourceArn names (tests/test_aws_iam.py).
+    assert parameters["OrganizationManagementAccountId"] == organization["MasterAccountId"] == ACCOUNT
 
 
 def test_an_organization_trail_outside_an_organization_is_explained(aws):

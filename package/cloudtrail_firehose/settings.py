@@ -180,6 +180,12 @@ SETTINGS: tuple[Setting, ...] = (
             pattern_help="is set by the app (o-...) for an organization trail; leave it empty",
             help="The organization's id, which scopes the trail bucket's policy (the app looks it up for an "
                  "organization trail)."),
+    Setting("organization_management_account", "Organization management account", "advanced",
+            parameter="OrganizationManagementAccountId", shown=False, max_length=12, pattern="[0-9]{12}",
+            pattern_help="is set by the app (the management account's 12-digit id) for an organization trail; "
+                         "leave it empty",
+            help="The organization's management account, which owns an organization trail even when a delegated "
+                 "administrator creates it: the trail bucket's policy names that trail (the app looks it up)."),
     Setting("processor_code_key", "Processor code key", "advanced", parameter="ProcessorCodeKey", shown=False,
             pattern="lambda/[A-Za-z0-9._-]+\\.zip",
             pattern_help="is set by the app (lambda/<name>.zip); leave it empty",

@@ -389,12 +389,19 @@ def plan(settings: PipelineSettings, session: Session = None, sleep=time.sleep) 
 
 
 def with_organization_id(settings: PipelineSettings, session: Session = None) -> PipelineSettings:
-    """An organization trail's bucket policy is scoped to the organization's id, looked up here."""
-    if not settings.organization_trail or settings.organization_id:
+    """An organization trail's bucket policy names the organization's id and its management account, looked up here.
+
+    The management account owns the trail also when a delegated administrator creates it, so CloudTrail's
+    aws:SourceArn names that account (AWS CloudTrail User Guide, "Organization delegated administrator").
+    """
+    if not settings.organization_trail or (settings.organization_id and settings.organization_management_account):
         return settings
     organizations = clients(session, settings.region)("organizations")
     described = _call("looking up the organization for the organization trail", organizations.describe_organization)
-    return replace(settings, organization_id=described["Organization"]["Id"])
+    organization = described["Organization"]
+    return replace(settings, organization_id=settings.organization_id or organization["Id"],
+                   organization_management_account=settings.organization_management_account
+                   or organization["MasterAccountId"])  # fmt: skip
 
 
 def _secret_arn(client, settings: PipelineSettings) -> str:
