@@ -11,6 +11,7 @@ Importing this module registers them.
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any
 
 from moto.cloudformation import exceptions as cf_exceptions
@@ -112,6 +113,7 @@ def _create_tagged_or_imported(logical_id: str, resource_json: dict[str, Any], r
                                account_id: str, region_name: str) -> Any:  # fmt: skip
     imported = _IMPORTING.get(resources_map.stack_id, {}).get(logical_id)
     if imported is not None:
+        imported.logical_resource_id, imported.cf_resource_type = logical_id, resource_json["Type"]
         return imported
     resource = _parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
     if resource is not None and resource_json.get("Type") == "AWS::S3::Bucket":
@@ -125,9 +127,11 @@ parsing.parse_and_create_resource = _create_tagged_or_imported
 
 
 # --- Resource import (AWS CloudFormation User Guide, "Import AWS resources into a CloudFormation stack"):
-# a change set of type IMPORT brings existing resources, named in ResourcesToImport, under a stack.
-# Every resource in its template must be one to import (nothing is created, changed or deleted), each
-# must have a DeletionPolicy, Outputs cannot be added, and each must exist. moto has no import at all.
+# a change set of type IMPORT brings existing resources, named in ResourcesToImport, under a stack, a new
+# one or one that already exists. Every resource in its template must be one to import or one the stack
+# already holds, unchanged (nothing is created, changed or deleted), the parameters stay as they are, each
+# imported resource must have a DeletionPolicy, Outputs cannot be added, and each must exist. moto has no
+# import at all.
 _IMPORTING: dict[str, dict[str, Any]] = {}  # stack id -> logical id -> the existing resource
 _create_change_set_response = cf_responses.CloudFormationResponse.create_change_set
 
@@ -135,31 +139,178 @@ _create_change_set_response = cf_responses.CloudFormationResponse.create_change_
 def _create_change_set_with_import(self: cf_responses.CloudFormationResponse) -> Any:
     if self._get_param("ChangeSetType") != "IMPORT":
         return _create_change_set_response(self)
-    to_import = self._get_param("ResourcesToImport", [])
+    backend = self.cloudformation_backend
+    stack = next((s for s in backend.stacks.values() if s.name == self._get_param("StackName")
+                  and s.status != "REVIEW_IN_PROGRESS"), None)  # fmt: skip
+    given = self._get_param("Parameters", [])
+    parameters = {p["ParameterKey"]: stack.parameters[p["ParameterKey"]] if stack and p.get("UsePreviousValue")
+                  else p.get("ParameterValue") for p in given}  # fmt: skip
     template = cf_models.Stack.parse_template(self._get_param("TemplateBody"))
-    listed = {r["LogicalResourceId"]: r for r in to_import}
+    listed = {r["LogicalResourceId"]: r for r in self._get_param("ResourcesToImport", [])}
+    present = _present(template, parameters, stack)
+    held = _present(stack.template_dict, stack.parameters, stack) if stack else {}
     problems = [f"{name} is not in ResourcesToImport: an import cannot create resources"
-                for name in template.get("Resources", {}) if name not in listed]  # fmt: skip
-    problems += [f"{name} has no DeletionPolicy" for name, body in template.get("Resources", {}).items()
+                for name in present if name not in listed and name not in held]  # fmt: skip
+    problems += [f"{name} has no DeletionPolicy" for name, body in present.items()
                  if name in listed and "DeletionPolicy" not in body]  # fmt: skip
-    if template.get("Outputs"):
+    problems += [f"{name} in ResourcesToImport is not in the template, or its Condition is false"
+                 for name in listed if name not in present]  # fmt: skip
+    if stack:
+        # "You have modified resources [...] in your template that are not being imported. Update, create or
+        # delete operations cannot be executed during import operations."
+        modified = sorted({name for name in held if name not in present or present[name] != held[name]}
+                          | ({"Parameters"} if parameters != stack.parameters else set()))  # fmt: skip
+        if modified:
+            problems.append(f"You have modified resources {modified} in your template that are not being "
+                            "imported. Update, create or delete operations cannot be executed during import "
+                            "operations.")  # fmt: skip
+    if (template.get("Outputs") or {}) != ((stack.template_dict.get("Outputs") or {}) if stack else {}):
         problems.append("As part of the import operation, you cannot modify or add [Outputs]")
-    backend = s3_backends[self.current_account][get_partition(self.region)]
+    s3 = s3_backends[self.current_account][get_partition(self.region)]
     existing = {}
     for name, resource in listed.items():
-        bucket = backend.buckets.get(resource["ResourceIdentifier"]["BucketName"])
+        bucket = s3.buckets.get(resource["ResourceIdentifier"]["BucketName"])
         if resource["ResourceType"] != "AWS::S3::Bucket" or bucket is None:
             problems.append(f"resource {resource['ResourceIdentifier']} does not exist")
         existing[name] = bucket
     if problems:
         raise cf_exceptions.ValidationError(message="; ".join(problems))
-    answer = _create_change_set_response(self)
-    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    if stack is None:
+        answer = _create_change_set_response(self)
+        stack = backend.get_stack(self._get_param("StackName"))
+    else:  # moto makes a new stack for every type but UPDATE: an import into this one is an update of it
+        change_set_id, _ = backend.create_change_set(
+            stack_name=stack.name, change_set_name=self._get_param("ChangeSetName"),
+            template=self._get_param("TemplateBody"), parameters=parameters, description="",
+            change_set_type="UPDATE", role_arn=self._get_param("RoleARN"))  # fmt: skip
+        backend.change_sets[change_set_id].change_set_type = "IMPORT"
+        answer = cf_responses.ActionResult({"Id": change_set_id, "StackId": stack.stack_id})
     _IMPORTING[stack.stack_id] = existing
     return answer
 
 
 cf_responses.CloudFormationResponse.create_change_set = _create_change_set_with_import
+
+
+# --- Conditions (AWS CloudFormation User Guide, "Conditions syntax"): a resource whose condition is false is
+# not in the stack; a change of parameters that makes it true creates it, one that makes it false deletes it
+# (or, with DeletionPolicy Retain, only removes it from the stack: "DeletionPolicy attribute"). moto compares
+# templates as text and ignores conditions there, so a plan that only flips a condition changed nothing.
+def _present(template: dict[str, Any], parameters: dict[str, Any], stack: Any) -> dict[str, Any]:
+    """The template's resources whose Condition holds with these parameters (logical id -> body)."""
+    if not template.get("Resources"):
+        return {}
+    scratch = parsing.ResourceMap(stack.stack_id if stack else "", stack.name if stack else "", parameters, {},
+                                  stack.region_name if stack else "us-east-1",
+                                  stack.account_id if stack else "123456789012", template, None)  # fmt: skip
+    scratch.load_mapping()
+    scratch.load_parameters()
+    scratch.load_conditions()
+    return {name: body for name, body in template["Resources"].items()
+            if not body.get("Condition") or scratch.lazy_condition_map[body["Condition"]]}  # fmt: skip
+
+
+def _diff_with_conditions(self: parsing.ResourceMap, other_template: dict[str, Any],
+                          parameters: dict[str, Any] | None = None) -> dict[str, list[str]]:  # fmt: skip
+    old = {name: body for name, body in self._resource_json_map.items()
+           if not body.get("Condition") or self.lazy_condition_map[body["Condition"]]}  # fmt: skip
+    scratch = type("Scratch", (), {"stack_id": self.stack_id, "name": self["AWS::StackName"],
+                                   "region_name": self._region_name, "account_id": self._account_id})  # fmt: skip
+    new = _present(other_template, parameters if parameters is not None else self.input_parameters, scratch)
+    changed = [p for p in (parameters or {}) if self.input_parameters.get(p) != parameters[p]]
+    return {
+        "Add": [name for name in new if name not in old],
+        "Modify": [name for name in new if name in old and (new[name] != old[name] or any(
+            p in parsing.get_references_from_template(new[name]) for p in changed))],
+        "Remove": [name for name in old if name not in new],
+    }  # fmt: skip
+
+
+parsing.ResourceMap.build_resource_diff = _diff_with_conditions
+_update_resources = parsing.ResourceMap.update
+
+
+def _update_keeping_retained(self: parsing.ResourceMap, template: dict[str, Any],
+                             parameters: dict[str, Any] | None = None) -> None:  # fmt: skip
+    removed = self.build_resource_diff(template, parameters)["Remove"]
+    for name in removed:  # moto deletes whatever leaves the template, whatever its DeletionPolicy
+        if self._resource_json_map[name].get("DeletionPolicy") == "Retain":
+            self._parsed_resources.pop(name, None)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Unable to delete")
+        _update_resources(self, template, parameters)
+    for name in removed:  # and lists them still
+        self._parsed_resources.pop(name, None)
+
+
+parsing.ResourceMap.update = _update_keeping_retained
+
+
+def _changes_with_conditions(self: cf_models.ChangeSet) -> list[cf_models.Change]:
+    actions = self.stack.resource_map.build_resource_diff(self.template_dict, self.parameters)
+    types = {**self.stack.resource_map._resource_json_map, **self.template_dict.get("Resources", {})}
+    return [cf_models.Change(action=action, logical_resource_id=name, resource_type=types[name]["Type"])
+            for action, names in actions.items() for name in names]  # fmt: skip
+
+
+cf_models.ChangeSet.diff = _changes_with_conditions
+
+
+# --- A named bucket that already exists (AWS CloudFormation User Guide, "Troubleshooting CloudFormation":
+# the resource fails with "<name> already exists", and the stack rolls back: a new stack to ROLLBACK_COMPLETE,
+# an update to UPDATE_ROLLBACK_COMPLETE). moto's S3 in us-east-1 hands back the existing bucket instead, or
+# the change set's execution fails as a whole. Checked before anything is applied, so the rollback is exact.
+_execute_change_set = cf_models.CloudFormationBackend.execute_change_set
+
+
+def _execute_or_fail_on_existing_bucket(self: cf_models.CloudFormationBackend, change_set_name: str,
+                                        stack_name: str | None = None) -> None:  # fmt: skip
+    named = [c for c in self.change_sets.values() if c.change_set_name == change_set_name]
+    change_set = self.change_sets.get(change_set_name) or (named[-1] if named else None)  # as moto picks it
+    if change_set is None or change_set.change_set_type == "IMPORT":
+        stack = self.stacks.get(change_set.stack_id) if change_set else None
+        seen = len(stack.events) if stack else 0
+        _execute_change_set(self, change_set_name, stack_name)
+        if stack is not None:
+            _IMPORTING.pop(stack.stack_id, None)
+            for event in stack.events[seen:]:  # moto says UPDATE_ for every type but CREATE
+                event.resource_status = event.resource_status.replace("UPDATE_", "IMPORT_")
+        return
+    stack = self.stacks[change_set.stack_id]
+    added = stack.resource_map.build_resource_diff(change_set.template_dict, change_set.parameters)["Add"]
+    clash = next(((name, bucket) for name, bucket in _bucket_names(stack, change_set, added)
+                  if bucket in s3_backends.bucket_accounts), None)  # fmt: skip
+    if clash is None:
+        return _execute_change_set(self, change_set_name, stack_name)
+    name, bucket = clash
+    creating = change_set.change_set_type == "CREATE"
+    stack._add_stack_event("CREATE_IN_PROGRESS" if creating else "UPDATE_IN_PROGRESS", "User Initiated")
+    for status, reason in (("CREATE_IN_PROGRESS", None), ("CREATE_FAILED", f"{bucket} already exists")):
+        stack.events.append(cf_models.Event(stack.stack_id, stack.name, name, "", "AWS::S3::Bucket", status,
+                                            reason, None))  # fmt: skip
+    final = "ROLLBACK" if creating else "UPDATE_ROLLBACK"
+    stack._add_stack_event(f"{final}_IN_PROGRESS", f"The following resource(s) failed to create: [{name}].")
+    stack._add_stack_event(f"{final}_COMPLETE")
+    stack.status = f"{final}_COMPLETE"
+    change_set.execution_status = "EXECUTE_FAILED"
+
+
+def _bucket_names(stack: Any, change_set: Any, logical_ids: list[str]) -> list[tuple[str, str]]:
+    """(logical id, BucketName) of the named buckets among these resources, with the change set's parameters."""
+    resources = change_set.template_dict.get("Resources", {})
+    named = [i for i in logical_ids if resources[i]["Type"] == "AWS::S3::Bucket"
+             and "BucketName" in resources[i].get("Properties", {})]  # fmt: skip
+    if not named:
+        return []
+    scratch = parsing.ResourceMap(stack.stack_id, stack.name, change_set.parameters, {}, stack.region_name,
+                                  stack.account_id, change_set.template_dict, None)  # fmt: skip
+    scratch.load_mapping()
+    scratch.load_parameters()
+    scratch.load_conditions()
+    return [(i, parsing.clean_json(resources[i]["Properties"]["BucketName"], scratch)) for i in named]
+
+
+cf_models.CloudFormationBackend.execute_change_set = _execute_or_fail_on_existing_bucket
 
 
 # CloudFormation, "AWS::Logs::LogGroup", return values: Arn is "arn:...:log-group:NAME:*". moto returns it

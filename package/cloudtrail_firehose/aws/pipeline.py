@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import time
 import zipfile
 from collections.abc import Callable
@@ -678,14 +679,34 @@ def _blocks(text: str, indent: str) -> dict[str, str]:
     return blocks
 
 
+def import_into(current: str, logical_ids: list[str]) -> str:
+    """The stack's current template (GetTemplate) plus these resources from template.yaml, unconditionally.
+
+    An import into an existing stack changes nothing else: the template is the stack's own, parameters keep
+    their values, and a resource that template.yaml creates only under a condition (TrailBucket: CreateTrail)
+    loses it here, since the stack's current parameters may make it false (AWS CloudFormation User Guide,
+    "Import AWS resources into a CloudFormation stack"). The update that follows puts the condition back.
+    """
+    sections = _blocks(current, indent="")
+    ours = _blocks(_blocks(TEMPLATE_PATH.read_text(), indent="")["Resources"].split("\n", 1)[1], indent="  ")
+    added = "".join(re.sub(r"(?m)^    Condition: .*\n", "", ours[i]) for i in logical_ids)
+    sections["Resources"] = sections["Resources"].rstrip("\n") + "\n\n" + added.rstrip("\n") + "\n\n"
+    return "".join(sections.values())
+
+
 def _adopt_kept_buckets(settings: PipelineSettings, session, progress: Progress, sleep) -> None:
-    """Before a stack is created, bring the buckets an earlier destroy kept (with their data) into it."""
+    """Bring the buckets an earlier destroy kept (with their data) into the stack before it would create them:
+    into a new stack, or into the existing one when it is about to create one (a switch back to a trail)."""
     client = clients(session, settings.region)
     cfn = client("cloudformation")
     stack = _stack(cfn, settings.stack_name)
-    if stack and stack["StackStatus"] != "REVIEW_IN_PROGRESS":
-        return
+    existing = stack if stack and stack["StackStatus"] != "REVIEW_IN_PROGRESS" else None
+    if existing and (existing["StackStatus"] in FAILED_STACK or not existing["StackStatus"].endswith("_COMPLETE")):
+        return  # failed or busy: plan says what to do
     kept = kept_buckets(client("s3"), settings, client.account)
+    if existing and kept:  # the tags also match the buckets the stack holds now
+        held = _stack_resources(cfn, settings.stack_name)
+        kept = {logical_id: bucket for logical_id, bucket in kept.items() if logical_id not in held}
     if not kept:
         return
     _discard_earlier_plans(cfn, stack, sleep)
@@ -693,10 +714,21 @@ def _adopt_kept_buckets(settings: PipelineSettings, session, progress: Progress,
     name = f"{CHANGE_SET_PREFIX}import-{datetime.now(timezone.utc):%Y%m%d%H%M%S}"
     to_import = [{"ResourceType": "AWS::S3::Bucket", "LogicalResourceId": logical_id,
                   "ResourceIdentifier": {"BucketName": bucket}} for logical_id, bucket in kept.items()]  # fmt: skip
+    if existing:
+        current = _call("reading the stack's template", cfn.get_template, StackName=settings.stack_name)
+        if not isinstance(current["TemplateBody"], str):  # boto3 hands a JSON template back parsed
+            raise PipelineError(f"stack {settings.stack_name} has a JSON template, not the app's: import "
+                                f"{', '.join(kept.values())} into it yourself, or delete them, then apply "
+                                "again")  # fmt: skip
+        target = {"TemplateBody": import_into(current["TemplateBody"], list(kept)),
+                  "Parameters": [{"ParameterKey": p["ParameterKey"], "UsePreviousValue": True}
+                                 for p in existing.get("Parameters", [])]}  # fmt: skip
+    else:
+        target = {"TemplateBody": import_template(list(kept)), "Parameters": settings.template_parameters(),
+                  "Tags": [{"Key": "created-by", "Value": "cloudtrail_firehose"}]}  # fmt: skip
     _call("creating the import of the kept buckets", cfn.create_change_set, StackName=settings.stack_name,
-          ChangeSetName=name, ChangeSetType="IMPORT", TemplateBody=import_template(list(kept)),
-          Parameters=settings.template_parameters(), Capabilities=CAPABILITIES, ResourcesToImport=to_import,
-          Tags=[{"Key": "created-by", "Value": "cloudtrail_firehose"}])  # fmt: skip
+          ChangeSetName=name, ChangeSetType="IMPORT", Capabilities=CAPABILITIES, ResourcesToImport=to_import,
+          **target)  # fmt: skip
     if _wait_for_change_set(cfn, settings.stack_name, name, sleep) is None:
         raise PipelineError(f"CloudFormation found nothing to import into {settings.stack_name}")
     before = _event_ids(cfn, settings.stack_name)
@@ -706,6 +738,15 @@ def _adopt_kept_buckets(settings: PipelineSettings, session, progress: Progress,
         raise PipelineError(_failure_reason(cfn, settings.stack_name, before, final) + " The buckets and their data "
                             "are untouched.")  # fmt: skip
     progress(f"Stack {settings.stack_name}: IMPORT_COMPLETE")
+
+
+def _stack_resources(cfn, stack_name: str) -> set[str]:
+    """Logical ids of the resources the stack holds now."""
+    try:
+        pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name)
+        return {r["LogicalResourceId"] for page in pages for r in page["StackResourceSummaries"]}
+    except (ClientError, BotoCoreError) as error:
+        raise explain(error, f"listing the resources of stack {stack_name}") from error
 
 
 # --- status, destroy, export ---------------------------------------------------------------------

@@ -1,0 +1,116 @@
+"""The stack's life over several applies and destroys, the accounts it meets, and how it is driven."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import boto3
+import moto_shims  # noqa: F401 - registers the CloudFormation resources moto lacks
+import pytest
+from botocore.exceptions import ClientError
+from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose.aws.errors import PipelineError
+from moto import mock_aws
+from test_aws_pipeline import ACCOUNT, REGION, SETTINGS, deploy, no_sleep
+
+GROUP = "/aws/cloudtrail/company"
+TRAIL_BUCKET = f"cloudtrail-firehose-trail-{ACCOUNT}-{REGION}"
+FAILED_BUCKET = f"cloudtrail-firehose-failed-{ACCOUNT}-{REGION}"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    warnings.filterwarnings("ignore", message="Tried to parse")
+    with mock_aws():
+        yield boto3.Session(region_name=REGION)
+
+
+def held(aws) -> dict[str, str]:
+    """Logical id -> physical id of what the stack holds."""
+    summaries = aws.client("cloudformation").list_stack_resources(StackName=SETTINGS.stack_name)
+    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in summaries["StackResourceSummaries"]
+            if r["LogicalResourceId"]}  # fmt: skip
+
+
+def stack_status(aws) -> str:
+    return aws.client("cloudformation").describe_stacks(StackName=SETTINGS.stack_name)["Stacks"][0]["StackStatus"]
+
+
+# --- point 10: kept buckets adopted into an existing stack ------------------------------------------
+
+
+def test_switching_back_to_a_trail_adopts_the_trail_bucket_an_earlier_destroy_kept(aws):
+    """AWS CloudFormation User Guide, "Import AWS resources into a CloudFormation stack": an existing stack
+    takes in a kept bucket through an IMPORT change set (its own template plus the bucket, parameters as
+    they are) before the update that would otherwise try to create it and fail with "already exists"."""
+    deploy(aws)  # with a trail
+    s3 = aws.client("s3")
+    s3.put_object(Bucket=TRAIL_BUCKET, Key="AWSLogs/old-trail-log.json.gz", Body=b"kept")
+    assert sorted(pipeline.destroy(SETTINGS, aws, progress=lambda m: None, sleep=no_sleep)) == sorted(
+        [FAILED_BUCKET, TRAIL_BUCKET])  # fmt: skip
+    aws.client("logs").create_log_group(logGroupName=GROUP)
+    deploy(aws, replace(SETTINGS, existing_log_group=GROUP), token=None)  # no trail, no trail bucket
+    assert "TrailBucket" not in held(aws)
+
+    outputs, messages = deploy(aws, token=None)  # back to a trail
+    assert any(m.startswith("Adopting the S3 bucket(s) an earlier destroy kept") and TRAIL_BUCKET in m
+               for m in messages)  # fmt: skip
+    assert "Stack cloudtrail-firehose: IMPORT_COMPLETE" in messages
+    assert stack_status(aws) == "UPDATE_COMPLETE"
+    assert held(aws)["TrailBucket"] == TRAIL_BUCKET
+    assert held(aws)["FailedDeliveryBucket"] == FAILED_BUCKET
+    assert outputs["TrailBucketName"] == TRAIL_BUCKET
+    assert s3.get_object(Bucket=TRAIL_BUCKET, Key="AWSLogs/old-trail-log.json.gz")["Body"].read() == b"kept"
+    parameters = aws.client("cloudformation").describe_stacks(StackName=SETTINGS.stack_name)["Stacks"][0]["Parameters"]
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in parameters}["ExistingLogGroupName"] == ""
+    # And nothing left over: the same settings again change nothing.
+    _, messages = deploy(aws, token=None)
+    assert any(m.startswith("Nothing to change") for m in messages)
+
+
+def test_the_emulated_cloudformation_fails_on_a_bucket_that_exists_as_documented(aws):
+    """AWS CloudFormation User Guide, "Troubleshooting CloudFormation": a named resource that already exists
+    fails with "<name> already exists" and the stack rolls back (a new stack to ROLLBACK_COMPLETE)."""
+    aws.client("s3").create_bucket(Bucket=FAILED_BUCKET)
+    with pytest.raises(PipelineError, match=f"deploy failed at FailedDeliveryBucket .*{FAILED_BUCKET} already exists"):
+        deploy(aws)
+    assert stack_status(aws) == "ROLLBACK_COMPLETE"
+
+
+def test_the_emulated_cloudformation_imports_into_an_existing_stack_as_documented(aws):
+    """AWS CloudFormation User Guide, "Import AWS resources into a CloudFormation stack": an import into an
+    existing stack may only add the resources it imports; anything else modified is refused, and so is a
+    resource the template would not create (its Condition false with the stack's parameters)."""
+    settings = replace(SETTINGS, existing_log_group=GROUP)
+    aws.client("logs").create_log_group(logGroupName=GROUP)
+    deploy(aws, settings)
+    aws.client("s3").create_bucket(Bucket=TRAIL_BUCKET)
+    cfn = aws.client("cloudformation")
+    current = cfn.get_template(StackName=SETTINGS.stack_name)["TemplateBody"]
+    previous = [{"ParameterKey": p["ParameterKey"], "UsePreviousValue": True}
+                for p in cfn.describe_stacks(StackName=SETTINGS.stack_name)["Stacks"][0]["Parameters"]]  # fmt: skip
+    to_import = [{"ResourceType": "AWS::S3::Bucket", "LogicalResourceId": "TrailBucket",
+                  "ResourceIdentifier": {"BucketName": TRAIL_BUCKET}}]  # fmt: skip
+    changed = [{**p, "UsePreviousValue": False, "ParameterValue": "7"} if p["ParameterKey"] == "LogRetentionDays"
+               else p for p in previous]  # fmt: skip
+    for template, parameters, reason in (
+            (pipeline.import_into(current, ["TrailBucket"]), changed, "You have modified resources"),
+            (pipeline.import_into(current, ["TrailBucket"]).replace("RetentionInDays: ", "RetentionInDays: 1#"),
+             previous, "You have modified resources"),
+            (pipeline.TEMPLATE_PATH.read_text(), previous, "its Condition is false")):  # fmt: skip
+        with pytest.raises(ClientError, match=reason):
+            cfn.create_change_set(StackName=SETTINGS.stack_name, ChangeSetName="import", ChangeSetType="IMPORT",
+                                  TemplateBody=template, Parameters=parameters, ResourcesToImport=to_import,
+                                  Capabilities=pipeline.CAPABILITIES)  # fmt: skip
+    cfn.create_change_set(StackName=SETTINGS.stack_name, ChangeSetName="import", ChangeSetType="IMPORT",
+                          TemplateBody=pipeline.import_into(current, ["TrailBucket"]), Parameters=previous,
+                          ResourcesToImport=to_import, Capabilities=pipeline.CAPABILITIES)  # fmt: skip
+    cfn.execute_change_set(StackName=SETTINGS.stack_name, ChangeSetName="import")
+    assert stack_status(aws) == "IMPORT_COMPLETE"
+    assert held(aws)["TrailBucket"] == TRAIL_BUCKET
+    assert len([s for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"]) == 1
