@@ -1,5 +1,6 @@
 """Files generated from the code and committed, so a review shows what changed in them:
 
+    default/inputs.conf, README/inputs.conf.spec    from the modular inputs' arguments (inputs/arguments.py)
     README/cloudtrail_firehose.conf.spec    from the settings schema (package/.../settings.py)
     aws/template.yaml's Parameters          from the settings schema
     aws/deploy_policy.json                  from the template and the app's AWS calls (tests/deploy_permissions.py)
@@ -40,8 +41,22 @@ def _deploy_policy() -> str:
     return json.dumps(deploy_permissions.policy_document(), indent=2) + "\n"
 
 
+def _inputs_conf() -> str:
+    from cloudtrail_firehose.inputs import arguments
+
+    return arguments.inputs_conf()
+
+
+def _inputs_conf_spec() -> str:
+    from cloudtrail_firehose.inputs import arguments
+
+    return arguments.inputs_conf_spec()
+
+
 # In order: the deploy policy is computed from the template as written.
 GENERATED: tuple[tuple[Path, Callable[[], str]], ...] = (
+    (ROOT / "default" / "inputs.conf", _inputs_conf),
+    (ROOT / "README" / "inputs.conf.spec", _inputs_conf_spec),
     (ROOT / "README" / f"{APP_ID}.conf.spec", _conf_spec),
     (TEMPLATE, _template),
     (PACKAGE_SRC / "aws" / "deploy_policy.json", _deploy_policy),

@@ -20,6 +20,7 @@ import pytest
 from cloudtrail_firehose.firehose.records import FAILED_DELIVERY_PREFIXES, event_time
 from cloudtrail_firehose.inputs import recovery as recovery_module
 from cloudtrail_firehose.inputs import s3_lease
+from cloudtrail_firehose.inputs.arguments import RECOVERY
 from cloudtrail_firehose.inputs.recovery import (
     MAX_ATTEMPTS,
     MAX_WRITES,
@@ -36,7 +37,7 @@ from moto import mock_aws
 BUCKET = "cloudtrail-firehose-failed-123456789012-us-east-1"
 EVENTS = Lazy(lambda: [event for _, event in cloudtrail_events()][:60])
 EXTRA = [event for _, event in cloudtrail_events()][60:70]  # in no object put_objects writes
-INTERVAL = 300.0  # the input's interval in default/inputs.conf
+INTERVAL = float(RECOVERY.interval)
 
 
 def record(raw: bytes, code: str = "Splunk.AckTimeout", arrival: int = 1764200000000) -> bytes:

@@ -8,11 +8,12 @@ import time
 
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
-from splunklib.modularinput import Argument, Event, Scheme, Script
+from splunklib.modularinput import Event, Script
 
 from cloudtrail_firehose import access
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
+from cloudtrail_firehose.inputs.arguments import HEALTH
 from cloudtrail_firehose.inputs.health import pipeline_health
 from cloudtrail_firehose.log import get_logger
 from cloudtrail_firehose.settings import input_index
@@ -20,15 +21,8 @@ from cloudtrail_firehose.splunk.splunkd import Splunkd
 
 
 class HealthInput(Script):
-    def get_scheme(self) -> Scheme:
-        scheme = Scheme("Firehose pipeline health")
-        scheme.description = "Polls a deployed pipeline's Firehose metrics, stack and failed-delivery backlog."
-        scheme.use_external_validation = True
-        scheme.use_single_instance = False
-        for name, title in (("region", "AWS region"), ("name_prefix", "Pipeline name prefix (the stack name)")):
-            scheme.add_argument(Argument(name, title=title, data_type=Argument.data_type_string,
-                                         required_on_create=True, required_on_edit=True))  # fmt: skip
-        return scheme
+    def get_scheme(self):
+        return HEALTH.scheme()
 
     def validate_input(self, definition) -> None:
         settings(definition.parameters)

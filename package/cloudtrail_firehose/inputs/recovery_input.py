@@ -10,11 +10,12 @@ import re
 
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
-from splunklib.modularinput import Argument, Event, Scheme, Script
+from splunklib.modularinput import Event, Script
 
 from cloudtrail_firehose import access
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import known_regions
+from cloudtrail_firehose.inputs.arguments import RECOVERY
 from cloudtrail_firehose.inputs.indexed import indexed_identities
 from cloudtrail_firehose.inputs.recovery import SETTLE_SECONDS, Output, Recovery, Summary
 from cloudtrail_firehose.inputs.s3_lease import Lease
@@ -26,24 +27,8 @@ BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 class RecoveryInput(Script):
-    def get_scheme(self) -> Scheme:
-        scheme = Scheme("Firehose failed-delivery recovery")
-        scheme.description = (
-            "Reads Firehose's failed deliveries from S3 and writes each CloudTrail event back into Splunk "
-            "exactly once, with an aws:firehose:error event per failed record."
-        )
-        scheme.use_external_validation = True
-        scheme.use_single_instance = False
-        arguments = (("bucket", "Failed-delivery S3 bucket", True, Argument.data_type_string),
-                     ("region", "AWS region", True, Argument.data_type_string),
-                     ("index", "Index for recovered events", False, Argument.data_type_string),
-                     ("settle_seconds", "Seconds after a write before a search may find its events missing",
-                      False, Argument.data_type_number))  # fmt: skip
-        for name, title, required, kind in arguments:
-            argument = Argument(name, title=title, data_type=kind, required_on_create=required,
-                                required_on_edit=required)  # fmt: skip
-            scheme.add_argument(argument)
-        return scheme
+    def get_scheme(self):
+        return RECOVERY.scheme()
 
     def validate_input(self, definition) -> None:
         problems = validation_problems(definition.parameters)

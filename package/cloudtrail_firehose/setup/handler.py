@@ -30,6 +30,7 @@ from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
+from cloudtrail_firehose.inputs.arguments import HEALTH, RECOVERY
 from cloudtrail_firehose.setup import delivery, hec_token
 from cloudtrail_firehose.setup.jobs import JobConflictError, Jobs, JobStoreError
 from cloudtrail_firehose.splunk import app_config
@@ -205,13 +206,11 @@ class SetupService:
             outputs = pipeline.ensure_pipeline(settings, session, progress=progress, hec_token=prepared.token)
             app_config.point_dashboards_at(splunkd, index)
             progress(f"Dashboards now read index {index}")
-            app_config.ensure_input(splunkd, "firehose_recovery", settings.stack_name, {
-                "bucket": outputs["FailedDeliveryBucketName"], "region": settings.region, "index": index,
-                "interval": "300", "disabled": "0"})  # fmt: skip
-            app_config.ensure_input(splunkd, "firehose_health", settings.stack_name, {
-                "region": settings.region, "name_prefix": settings.name_prefix, "index": index,
-                "interval": "300", "disabled": "0"})  # fmt: skip
-            progress("Failed-delivery recovery and health checks run every 5 minutes")
+            app_config.ensure_input(splunkd, RECOVERY.name, settings.stack_name, RECOVERY.stanza(
+                bucket=outputs["FailedDeliveryBucketName"], region=settings.region, index=index))
+            app_config.ensure_input(splunkd, HEALTH.name, settings.stack_name, HEALTH.stanza(
+                region=settings.region, name_prefix=settings.name_prefix, index=index))
+            progress(f"Failed-delivery recovery and health checks run every {RECOVERY.interval // 60} minutes")
             app_config.mark_configured(splunkd)
             delivery.retire(splunkd, config, prepared, progress, self.tools)
             if delivery.choice(config) == "local":  # this instance's own HEC inputs
