@@ -88,7 +88,8 @@ class SetupService:
         if (method, path) == ("GET", "config"):
             config = app_config.read_settings(splunkd)
             stored = app_config.stored_secrets(splunkd, schema.SECRETS)
-            return {"config": config, "has_secret": app_config.PASSWORD_USER in stored, "secrets": sorted(stored)}
+            return {"config": config, "has_secret": app_config.AWS_SECRET_KEY_ENTRY in stored,
+                    "secrets": sorted(stored)}
         if (method, path) == ("POST", "config"):
             return self.save(splunkd, payload)
         if (method, path) == ("GET", "status"):
@@ -150,7 +151,7 @@ class SetupService:
             app_config.store_secret(splunkd, name, secret)
         app_config.save_settings(splunkd, values)
         stored |= set(secrets)
-        return {"saved": True, "has_secret": app_config.PASSWORD_USER in stored, "secrets": sorted(stored)}
+        return {"saved": True, "has_secret": app_config.AWS_SECRET_KEY_ENTRY in stored, "secrets": sorted(stored)}
 
     def _load(self, splunkd: Splunkd, need_session: bool = True):
         config = app_config.read_settings(splunkd)

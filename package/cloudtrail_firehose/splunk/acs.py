@@ -31,6 +31,7 @@ from typing import Any
 from cloudtrail_firehose import outbound_http
 from cloudtrail_firehose.log import get_logger
 from cloudtrail_firehose.outbound_http import HttpError
+from cloudtrail_firehose.settings import BY_NAME
 from cloudtrail_firehose.splunk.hec import INPUT_NAME, SOURCE, SOURCETYPE
 
 ACS_URL = "https://admin.splunk.com"
@@ -40,7 +41,7 @@ RETRY_STATUSES = {429, 502, 503, 504}
 MAX_ANSWER = 1024 * 1024  # a page of 100 tokens is ~50 KB
 NOT_ACS = ("Check that the ACS URL is https://admin.splunk.com and that no proxy, firewall page or captive portal "
            "answers in its place, then run the step again.")  # fmt: skip
-STACK_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+STACK_NAME = re.compile(BY_NAME["splunk_cloud_stack"].pattern)  # the setup form's rule, matched whole
 
 # Facts the setup page shows as they are; kept as data so page and docs say the same thing.
 FIREHOSE_SUPPORT_CAVEAT = (
@@ -106,7 +107,7 @@ class EnsuredToken:
 
 def validate_stack(stack: str) -> str:
     stack = (stack or "").strip()
-    if not STACK_NAME.match(stack):
+    if not STACK_NAME.fullmatch(stack):
         raise ValueError(
             f"not a Splunk Cloud stack name: {stack!r}. The stack name is the first part of your Splunk Cloud "
             "URL: for https://acme.splunkcloud.com it is acme (lowercase letters, digits and hyphens)."

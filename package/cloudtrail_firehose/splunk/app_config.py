@@ -12,7 +12,7 @@ NAMESPACE = f"servicesNS/nobody/{APP}"
 CONF_PATH = f"{NAMESPACE}/configs/conf-{APP}"
 STANZA = "pipeline"
 PASSWORD_REALM = APP
-PASSWORD_USER = "aws_secret_access_key"  # noqa: S105 - the entry's name in storage/passwords
+AWS_SECRET_KEY_ENTRY = "aws_secret_access_key"  # noqa: S105 - the entry's name in storage/passwords
 DATA_MACRO = "cloudtrail_firehose_events"
 PIPELINE_MACRO = "cloudtrail_firehose_pipeline"
 
@@ -32,7 +32,7 @@ def save_settings(splunkd: Splunkd, values: dict[str, str]) -> None:
 
 
 PASSWORDS = f"{NAMESPACE}/storage/passwords"
-PASSWORD_ID = f"{PASSWORD_REALM}:{PASSWORD_USER}:"
+PASSWORD_ID = f"{PASSWORD_REALM}:{AWS_SECRET_KEY_ENTRY}:"
 
 
 def _password_id(name: str) -> str:
@@ -71,11 +71,11 @@ def stored_secrets(splunkd: Splunkd, names: tuple[str, ...]) -> set[str]:
 
 def store_secret_key(splunkd: Splunkd, secret: str) -> None:
     """The AWS secret access key goes to storage/passwords only."""
-    store_secret(splunkd, PASSWORD_USER, secret)
+    store_secret(splunkd, AWS_SECRET_KEY_ENTRY, secret)
 
 
 def read_secret_key(splunkd: Splunkd) -> str | None:
-    return read_secret(splunkd, PASSWORD_USER)
+    return read_secret(splunkd, AWS_SECRET_KEY_ENTRY)
 
 
 def point_dashboards_at(splunkd: Splunkd, index: str) -> None:
