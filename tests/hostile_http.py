@@ -235,12 +235,14 @@ def echo_authorization(status: int, template: dict | str) -> Behaviour:
     def behave(connection: socket.socket, request: Request, server: HostileServer) -> None:
         value = request.headers.get("authorization", "")
 
-        def fill(text: str) -> str:
-            return text.replace("{auth}", value).replace("{credential}", value.partition(" ")[2])
+        def fill(part):
+            if isinstance(part, str):
+                return part.replace("{auth}", value).replace("{credential}", value.partition(" ")[2])
+            if isinstance(part, dict):
+                return {k: fill(v) for k, v in part.items()}
+            return [fill(v) for v in part] if isinstance(part, list) else part
 
-        document = fill(template) if isinstance(template, str) else {
-            k: fill(v) if isinstance(v, str) else v for k, v in template.items()}  # fmt: skip
-        answer(status, document)(connection, request, server)
+        answer(status, fill(template))(connection, request, server)
 
     return behave
 

@@ -35,6 +35,9 @@ def test_good_settings_pass_and_become_template_parameters():
         ({"hec_url": "https://hec.example.com/services/collector"}, "Firehose adds the path"),
         ({"hec_url": "https://splunk"}, "is not https:// and a public host name"),
         ({"hec_url": "https://hec.example.com:99999"}, "port"),
+        # Issue 21, point 4: accepted by the save, then "'idna' codec ... label too long" in Check.
+        ({"hec_url": f"https://{'h' * 64}.example.com"}, "is 64 characters long; a DNS label has at most 63"),
+        ({"hec_url": "https://" + ".".join(["h" * 63] * 4) + ".com"}, "DNS allows at most 253"),
         ({"hec_url": ""}, "give the public HTTP Event Collector URL"),
         ({"hec_ack_timeout": 60}, "hec_ack_timeout: 60 is out of range; use 180 to 600"),
         ({"retry_duration": 7201}, "retry_duration: 7201 is out of range; use 0 to 7200"),
