@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cfn_render import driver_combinations
+from cfn_render import NAME_PROPERTY, Rendered, driver_combinations
 from cfnlint.api import ManualArgs, lint
+from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws.pipeline import TEMPLATE_PATH
+from cloudtrail_firehose.aws.settings import PipelineSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,3 +108,44 @@ def test_the_import_template_brings_in_only_the_buckets_and_lints_clean():
     assert document["Parameters"] == full["Parameters"]
     errors = [str(m) for m in lint(text, config=ManualArgs(regions=["us-east-1"])) if m.rule.id.startswith("E")]
     assert errors == []
+
+
+# Each name the stack gives, by what names it: (most characters, pattern it must match whole, the document).
+NAME_RULES = {
+    "AWS::S3::Bucket": (63, r"(?!xn--|sthree-|amzn-s3-demo-)[a-z0-9](?!.*\.\.)[a-z0-9.-]*[a-z0-9]"
+                            r"(?<!-s3alias)(?<!--ol-s3)(?<!\.mrap)(?<!--x-s3)(?<!--table-s3)",
+                        'Amazon S3 User Guide, "General purpose bucket naming rules"'),
+    "AWS::CloudTrail::Trail": (128, r"[A-Za-z0-9](?![\s\S]*[._-][._-])[A-Za-z0-9._-]*[A-Za-z0-9]",
+                               'AWS CloudTrail User Guide, "Trail naming requirements"'),
+    "AWS::KinesisFirehose::DeliveryStream": (64, r"[a-zA-Z0-9_.-]+",
+                                             'Amazon Data Firehose API Reference, "CreateDeliveryStream"'),
+    "AWS::IAM::Role": (64, r"[A-Za-z0-9_+=,.@-]+", 'IAM API Reference, "CreateRole" (RoleName)'),
+    "AWS::Lambda::Function": (64, r"[a-zA-Z0-9_-]+", 'AWS Lambda API Reference, "CreateFunction" (FunctionName)'),
+    "AWS::Logs::LogGroup": (512, r"[.\-_/#A-Za-z0-9]+", 'CloudWatch Logs API Reference, "CreateLogGroup"'),
+    "AWS::Logs::LogStream": (512, r"[^:*]+", 'CloudWatch Logs API Reference, "CreateLogStream"'),
+    "AWS::Logs::SubscriptionFilter": (512, r"[^:*]+", 'CloudWatch Logs API Reference, "PutSubscriptionFilter"'),
+    "stack": (128, r"[a-zA-Z][-a-zA-Z0-9]*", 'AWS CloudFormation API Reference, "CreateStack" (StackName)'),
+    "secret": (512, r"[A-Za-z0-9/_+=.@-]+", 'AWS Secrets Manager API Reference, "CreateSecret" (Name)'),
+}  # fmt: skip
+
+
+def test_the_longest_allowed_prefix_gives_valid_names_for_every_kind_in_the_longest_region():
+    """settings.NAME_PREFIX_MAX: every name the stack and the app give, with the longest prefix, in the region with
+    the longest name, obeys the naming rules of what it names."""
+    prefix = ("ab-" * 9)[: schema.NAME_PREFIX_MAX - 1] + "z"
+    assert len(prefix) == schema.NAME_PREFIX_MAX
+    assert not schema.value_problems(schema.BY_NAME["name_prefix"], prefix)
+    everything = next(n for n in COMBINATIONS if n.startswith("trail-") and "-org-" in n and n.endswith("-lambda"))
+    rendered = Rendered({**COMBINATIONS[everything], "NamePrefix": prefix}, "123456789012", schema.LONGEST_REGION)
+    settings = PipelineSettings(region=schema.LONGEST_REGION, name_prefix=prefix)
+    names = [(r["Type"], rendered.name(lid)) for lid, r in rendered.resources.items()
+             if NAME_PROPERTY.get(r["Type"]) in r.get("Properties", {})]  # fmt: skip
+    names += [("stack", settings.stack_name), ("secret", settings.hec_token_secret_name)]
+    assert {kind for kind, _ in names} == set(NAME_RULES), "a kind of name is not checked"
+    assert [n for k, n in names if k == "AWS::S3::Bucket"] == settings.bucket_names("123456789012")
+    for kind, name in names:
+        longest, pattern, document = NAME_RULES[kind]
+        assert len(name) <= longest, f"{name!r} breaks {document}"
+        assert re.fullmatch(pattern, name), f"{name!r} breaks {document}"
+    assert max(len(n) for k, n in names if k == "AWS::S3::Bucket") == 63  # the limit is the tightest one
+

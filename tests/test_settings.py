@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -120,3 +121,47 @@ def test_the_schema_served_to_the_page_holds_every_rule():
     assert by_name["aws_role_arn"]["when"] == ["aws_auth", "role"]
     assert all(len(s["refuse"]) >= len(schema.COMMON_REFUSALS) for s in served["settings"])
     assert {s["group"] for s in served["settings"]} <= {g for g, _ in schema.GROUPS}
+
+
+S3_RULES = 'Amazon S3 User Guide, "General purpose bucket naming rules"'
+TRAIL_RULES = 'AWS CloudTrail User Guide, "Trail naming requirements"'
+
+
+@pytest.mark.parametrize(("prefix", "rule", "why"), [
+    ("abc-", TRAIL_RULES, "must end with a letter or digit"),  # starts and ends with a letter or number
+    ("ab--cd", TRAIL_RULES, "must not hold two hyphens in a row"),  # no adjacent periods, underscores or dashes
+    ("xn--abc", S3_RULES, "must not start with xn--, sthree- or amzn-s3-demo-"),  # reserved prefix xn--
+    ("sthree-logs", S3_RULES, "must not start with xn--, sthree- or amzn-s3-demo-"),  # reserved prefix sthree-
+    ("amzn-s3-demo-logs", S3_RULES, "must not start with xn--, sthree- or amzn-s3-demo-"),  # reserved prefix
+    ("ab", S3_RULES, "must be 3-27 lower-case letters"),  # 3 to 63 characters (and a trail name 3 to 128)
+    ("Trail", S3_RULES, "must be 3-27 lower-case letters"),  # only lowercase letters, numbers, periods, hyphens
+    ("trail.logs", S3_RULES, "must be 3-27 lower-case letters"),  # periods: not in stack or stream names here
+    ("trail_logs", S3_RULES, "must be 3-27 lower-case letters"),  # no underscores in a bucket name
+    ("a" * 28, S3_RULES, "at most 27 characters"),  # {prefix}-failed-{account}-us-isof-south-1 within 63
+])  # fmt: skip
+def test_name_prefixes_aws_refuses_are_refused_with_the_rule(prefix, rule, why):
+    """Each refused by the schema (so the page and the save alike) and by the template's AllowedPattern."""
+    (problem,) = schema.value_problems(schema.BY_NAME["name_prefix"], prefix)
+    assert problem.startswith("name_prefix: "), (rule, problem)
+    assert why in problem, (rule, problem)
+    block = re.split(r"\n  (?=\S)", schema.template_parameters().split("  NamePrefix:\n", 1)[1])[0]
+    max_length = int(re.search(r"MaxLength: ([0-9]+)", block).group(1))
+    allowed_pattern = json.loads(re.search(r"AllowedPattern: (.*)", block).group(1))
+    assert len(prefix) > max_length or not re.fullmatch(allowed_pattern, prefix), rule
+
+
+@pytest.mark.parametrize("prefix", ["cloudtrail-firehose", "abc", "a1-b2-c3", "a" * schema.NAME_PREFIX_MAX])
+def test_name_prefixes_aws_accepts_pass(prefix):
+    assert schema.value_problems(schema.BY_NAME["name_prefix"], prefix) == []
+
+
+def test_the_prefix_limit_comes_from_the_longest_region_botocore_knows():
+    import botocore.session
+
+    session = botocore.session.get_session()
+    regions = {region for partition in session.get_available_partitions()
+               for region in session.get_available_regions("firehose", partition_name=partition)}  # fmt: skip
+    assert schema.LONGEST_REGION in regions
+    assert max(len(r) for r in regions) == len(schema.LONGEST_REGION)
+    longest = schema.bucket_name("a" * schema.NAME_PREFIX_MAX, "failed", "123456789012", schema.LONGEST_REGION)
+    assert len(longest) == 63

@@ -33,17 +33,20 @@ def test_two_valid_saves_cannot_store_an_organization_trail_on_an_existing_log_g
     assert later_calls_accept(service, splunkd)
 
 
-def test_a_region_too_long_for_the_stored_prefix_is_refused_by_the_save(setup):  # noqa: F811
-    """The bucket name {prefix}-failed-{account}-{region} must fit 63 characters: a 31-character prefix
-    fits us-east-1 but not ap-southeast-3."""
+@pytest.mark.parametrize("refused", ["pipeline-", "pipe--line", "xn--pipeline", "p" * 28])
+def test_a_name_prefix_aws_refuses_is_refused_by_the_save_and_the_longest_fits_every_region(setup, refused):  # noqa: F811
+    """AWS CloudTrail User Guide, "Trail naming requirements" (no trailing or doubled dash) and Amazon S3 User
+    Guide, "General purpose bucket naming rules" (reserved prefixes; 63 characters for
+    {prefix}-failed-{account}-{region}): the save refuses such a prefix, and stores nothing."""
     service, splunkd = setup
-    prefix = "p" * 31
-    assert call(service, splunkd, "POST", "config", FORM | {"name_prefix": prefix})[0] == 200
-    status, body = call(service, splunkd, "POST", "config", FORM | {"region": "ap-southeast-3"})
+    status, body = call(service, splunkd, "POST", "config", FORM | {"name_prefix": refused})
     assert status == 400, body
-    assert any(p.startswith("name_prefix:") and "name_prefix is stored from an earlier save" in p
-               for p in body["problems"])  # fmt: skip
-    assert splunkd.conf["pipeline"]["region"] == "us-east-1"
+    assert any(p.startswith("name_prefix:") for p in body["problems"]), body
+    assert splunkd.conf.get("pipeline", {}).get("name_prefix") is None
+    # The longest allowed prefix fits the longest region's bucket names, so no later region change is refused.
+    assert call(service, splunkd, "POST", "config", FORM | {"name_prefix": "p" * 27})[0] == 200
+    status, body = call(service, splunkd, "POST", "config", {"region": "us-isof-south-1"})
+    assert status == 200, body
     assert later_calls_accept(service, splunkd)
 
 

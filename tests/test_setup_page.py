@@ -298,6 +298,26 @@ def test_a_bad_url_is_flagged_in_the_form_and_nothing_is_saved(browser_page):
     assert "Give a CloudWatch Logs filter pattern" in page.inner_text("#ctf-error-custom_filter_pattern")
 
 
+def test_a_name_prefix_aws_refuses_is_flagged_in_the_form_and_nothing_is_saved(browser_page):
+    """AWS CloudTrail User Guide, "Trail naming requirements"; Amazon S3 User Guide, "General purpose bucket
+    naming rules" (tests/test_settings.py holds each rule's examples)."""
+    page, _, splunkd = browser_page
+    fill(page, **GOOD)
+    for prefix, message in [("abc-", "This must end with a letter or digit"),
+                            ("ab--cd", "This must not hold two hyphens in a row"),
+                            ("xn--abc", "This must not start with xn--, sthree- or amzn-s3-demo-"),
+                            ("sthree-abc", "This must not start with xn--, sthree- or amzn-s3-demo-")]:  # fmt: skip
+        fill(page, name_prefix=prefix)
+        assert message in page.inner_text("#ctf-error-name_prefix"), prefix
+    assert page.get_attribute("#ctf-name_prefix", "maxlength") == "27"
+    page.click("#ctf-save")
+    page.wait_for_selector("#ctf-message.error")
+    assert "Some fields need attention" in page.inner_text("#ctf-message")
+    assert splunkd.conf == {}
+    fill(page, name_prefix="a1-b2-c3")
+    assert page.inner_text("#ctf-error-name_prefix") == ""
+
+
 def test_a_failed_deploy_shows_its_message(browser_page):
     page, _, _ = browser_page
     fill(page, **(GOOD | {"index": "no_such_index"}))

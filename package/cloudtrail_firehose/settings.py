@@ -28,6 +28,12 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 # The template names its buckets with this formula too (tests/test_settings.py checks its !Sub).
 BUCKET_NAME = "{prefix}-{kind}-{account}-{region}"
 BUCKET_KINDS = ("failed", "trail")
+# The name prefix starts the name of everything the stack creates. The tightest limit is a bucket's 63 characters
+# (Amazon S3 User Guide, "General purpose bucket naming rules") for the longest kind, a 12-digit account and the
+# region with the longest name (tests/test_settings.py checks that botocore knows none longer): 27 characters.
+LONGEST_REGION = "us-isof-south-1"
+NAME_PREFIX_MAX = 63 - len(BUCKET_NAME.format(prefix="", kind=max(BUCKET_KINDS, key=len), account="0" * 12,
+                                              region=LONGEST_REGION))  # fmt: skip
 # The template's own log groups: Firehose's error logs and the trail's events.
 LOG_GROUP_NAMES = ("/aws/kinesisfirehose/{prefix}", "/aws/cloudtrail/{prefix}")
 
@@ -142,10 +148,22 @@ SETTINGS: tuple[Setting, ...] = (
             pattern_help="is not a CloudWatch Logs group name (1-512 letters, digits and _/.#-)",
             help="Leave empty to create a trail and its log group; or name the log group an existing trail "
                  "already writes to."),
-    Setting("name_prefix", "Name prefix", "advanced", "cloudtrail-firehose", parameter="NamePrefix", max_length=31,
-            help="Prefix for the names of everything the stack creates (stack, stream, buckets, roles).",
-            pattern="[a-z][a-z0-9-]{2,30}",
-            pattern_help="must be 3-31 lower-case letters, digits or hyphens, starting with a letter",
+    Setting("name_prefix", "Name prefix", "advanced", "cloudtrail-firehose", parameter="NamePrefix",
+            max_length=NAME_PREFIX_MAX,
+            help="Prefix for the names of everything the stack creates (stack, trail, stream, buckets, roles): "
+                 f"3-{NAME_PREFIX_MAX} lower-case letters, digits and single hyphens, starting with a letter and "
+                 "ending with a letter or digit.",
+            # It names the trail: start and end with a letter or number, no adjacent dashes (AWS CloudTrail User
+            # Guide, "Trail naming requirements"); and starts every bucket name, which may not start with xn--,
+            # sthree- or amzn-s3-demo- (Amazon S3 User Guide, "General purpose bucket naming rules"; the reserved
+            # suffixes cannot occur: bucket names end with the region). Stack names start with a letter.
+            refuse=(("^(xn--|sthree-|amzn-s3-demo-)", "must not start with xn--, sthree- or amzn-s3-demo-, which S3 "
+                                                      "reserves for other buckets"),
+                    ("--", "must not hold two hyphens in a row (a CloudTrail trail name may not)"),
+                    ("-$", "must end with a letter or digit (as a CloudTrail trail name does)")),
+            pattern="(?!xn--|sthree-|amzn-s3-demo-)[a-z](-?[a-z0-9]){2,}",
+            pattern_help=f"must be 3-{NAME_PREFIX_MAX} lower-case letters, digits or single hyphens, starting with a "
+                         "letter and ending with a letter or digit",
             required="give a name prefix, for example cloudtrail-firehose"),
     Setting("processor", "Processing in Firehose", "advanced", "native", parameter="Processor",
             help="native - Firehose decompresses CloudWatch Logs itself; lambda - the app's processor function "

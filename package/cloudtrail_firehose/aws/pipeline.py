@@ -113,7 +113,6 @@ def preflight(
     settings.validate()
     identity = client.identity()
     checks = [Check("AWS identity", True, f"{identity['Arn']} in account {identity['Account']}")]
-    settings.validate(account_id=identity["Account"])
     checks.append(_permissions(client("iam"), identity["Arn"]))
     if check_certificate:
         result = check_hec_certificate(settings.hec_url)

@@ -56,7 +56,7 @@ class _Pipeline:
             raise SettingsError(problems)
         return cls(**converted)
 
-    def validate(self, account_id: str = "123456789012") -> PipelineSettings:
+    def validate(self) -> PipelineSettings:
         """Raise SettingsError listing every problem; return self when all is well."""
         values = {s.name: getattr(self, s.name) for s in PIPELINE}
         problems = schema.problems(values, scopes=("pipeline",))
@@ -65,13 +65,6 @@ class _Pipeline:
             problems += _region_problems(self.region)
         if "hec_url" not in flagged:
             problems += hec_url_problems(self.hec_url)
-        if "name_prefix" not in flagged and "region" not in flagged:
-            longest_bucket = self.bucket_names(account_id)[0]
-            if len(longest_bucket) > 63:
-                problems.append(
-                    f"name_prefix: {self.name_prefix!r} is too long for an S3 bucket name in {self.region} "
-                    f"({len(longest_bucket)} of 63 characters); use a shorter prefix"
-                )
         if self.organization_trail and self.existing_log_group:
             problems.append("organization_trail: only applies when the app creates the trail; clear existing_log_group")
         if problems:
