@@ -21,7 +21,7 @@ from moto.cloudformation import responses as cf_responses
 from moto.core.common_models import CloudFormationModel
 from moto.firehose.models import firehose_backends
 from moto.logs.models import LogGroup, logs_backends
-from moto.s3.models import s3_backends
+from moto.s3.models import S3Backend, s3_backends
 from moto.utilities.utils import get_partition
 
 
@@ -337,3 +337,25 @@ def _apply_and_refresh_outputs(self: cf_models.ChangeSet) -> None:
 
 
 cf_models.ChangeSet.apply = _apply_and_refresh_outputs
+
+
+# Amazon S3 API Reference, ListObjectsV2 and ListObjectVersions, MaxKeys: "By default, the action returns up
+# to 1,000 key names. The response might contain fewer keys but will never contain more." moto returns as many
+# as MaxKeys asks for, so a caller that asked for more, or read one page only, was not caught.
+S3_PAGE = 1000
+_list_objects_v2 = S3Backend.list_objects_v2
+_list_object_versions = S3Backend.list_object_versions
+
+
+def _list_objects_v2_in_pages(self: S3Backend, *args: Any, **kwargs: Any) -> Any:
+    kwargs["max_keys"] = min(kwargs["max_keys"], S3_PAGE)  # moto's response passes every argument by name
+    return _list_objects_v2(self, *args, **kwargs)
+
+
+def _list_object_versions_in_pages(self: S3Backend, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+    kwargs["max_keys"] = min(kwargs.get("max_keys") or S3_PAGE, S3_PAGE)
+    return _list_object_versions(self, bucket_name, *args, **kwargs)
+
+
+S3Backend.list_objects_v2 = _list_objects_v2_in_pages
+S3Backend.list_object_versions = _list_object_versions_in_pages

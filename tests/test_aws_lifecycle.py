@@ -9,8 +9,10 @@ import boto3
 import moto_shims  # noqa: F401 - registers the CloudFormation resources moto lacks
 import pytest
 from botocore.exceptions import ClientError
+from cloudtrail_firehose import access
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError
+from cloudtrail_firehose.inputs import health
 from moto import mock_aws
 from test_aws_pipeline import ACCOUNT, REGION, SETTINGS, deploy, no_sleep
 
@@ -114,3 +116,77 @@ def test_the_emulated_cloudformation_imports_into_an_existing_stack_as_documente
     assert stack_status(aws) == "IMPORT_COMPLETE"
     assert held(aws)["TrailBucket"] == TRAIL_BUCKET
     assert len([s for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"]) == 1
+
+
+# --- point 15: a member account, and a backlog of more than one page ----------------------------------
+
+MANAGEMENT = "111111111111"
+ORG_GROUP = "aws-controltower/CloudTrailLogs"
+
+
+class _MemberCloudTrail:
+    """CloudTrail as a member account sees it: the organization's trail, owned by the management account, whose
+    log group is there too (AWS CloudTrail User Guide, "Creating a trail for an organization"), and maybe one
+    of its own. moto's trails are always the caller's own."""
+
+    def __init__(self, own: bool = False) -> None:
+        name = "aws-controltower-BaselineCloudTrail"
+        self.trails = [{"Name": name, "HomeRegion": REGION, "IsOrganizationTrail": True,
+                        "TrailARN": f"arn:aws:cloudtrail:{REGION}:{MANAGEMENT}:trail/{name}",
+                        "CloudWatchLogsLogGroupArn": f"arn:aws:logs:{REGION}:{MANAGEMENT}:log-group:{ORG_GROUP}:*"}]
+        if own:
+            self.trails.append({"Name": "team", "HomeRegion": REGION, "IsOrganizationTrail": False,
+                                "TrailARN": f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/team",
+                                "CloudWatchLogsLogGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{GROUP}:*"})
+        # fmt: skip
+
+    def describe_trails(self, includeShadowTrails: bool) -> dict:  # noqa: N803 - boto3's argument name
+        return {"trailList": self.trails}
+
+    def get_trail_status(self, Name: str) -> dict:  # noqa: N803
+        return {"IsLogging": True}
+
+
+def member_preflight(aws, settings=SETTINGS, own: bool = False) -> dict[str, pipeline.Check]:
+    client = access.Clients(aws, REGION)
+    client._made["cloudtrail"] = _MemberCloudTrail(own)
+    return {c.name: c for c in pipeline.preflight(settings, client, check_certificate=False)}
+
+
+def test_a_member_account_is_not_offered_the_management_accounts_log_group(aws):
+    """An organization trail's log group is in the management account: a member account can neither subscribe
+    to it nor read it, so preflight there suggests only log groups of its own account."""
+    check = member_preflight(aws)["existing trails"]
+    assert f"existing_log_group={ORG_GROUP}" not in check.detail
+    assert f"belongs to the organization's management account {MANAGEMENT}" in check.detail
+    assert "second copy of management events" in check.detail
+    check = member_preflight(aws, own=True)["existing trails"]
+    assert f"Set existing_log_group={GROUP}" in check.detail
+    assert f"existing_log_group={ORG_GROUP}" not in check.detail
+
+    check = member_preflight(aws, replace(SETTINGS, existing_log_group=ORG_GROUP))["trail to log group"]
+    assert check.ok is False
+    assert f"no trail in this account writes to {ORG_GROUP}" in check.detail
+    assert f"management account {MANAGEMENT}" in check.detail
+
+
+def test_the_backlog_counts_past_the_first_page_of_a_thousand_keys(aws, monkeypatch):
+    """Amazon S3 API Reference, ListObjectsV2: at most 1,000 keys a response (MaxKeys), the rest behind
+    NextContinuationToken; the stand-in pages as S3 does. Beyond the cap the count is said in words, and
+    health calls the backlog out with a number the dashboard can chart."""
+    outputs, _ = deploy(aws)
+    s3 = aws.client("s3")
+    bucket = outputs["FailedDeliveryBucketName"]
+    for n in range(1500):
+        s3.put_object(Bucket=bucket, Key=f"splunk-failed/2026/01/01/{n:05}", Body=b"")
+    page = s3.list_objects_v2(Bucket=bucket, MaxKeys=5000)
+    assert (page["KeyCount"], page["IsTruncated"]) == (1000, True)
+    assert pipeline.status(SETTINGS, aws, detect_drift=False)["failed_delivery_objects"] == 1500
+
+    monkeypatch.setattr(pipeline, "BACKLOG_CAP", 1200)
+    monkeypatch.setattr(pipeline, "BACKLOG_MORE", "more than 1200")
+    assert pipeline.status(SETTINGS, aws, detect_drift=False)["failed_delivery_objects"] == "more than 1200"
+    report = health.pipeline_health(SETTINGS, aws)
+    assert report["failed_delivery_backlog"] == 1201
+    assert (report["state"], report["why"]) == ("backlog", "more than 1200 failed-delivery object(s) wait for "
+                                                "recovery")  # fmt: skip

@@ -39,6 +39,9 @@ DONE = ("_COMPLETE", "_FAILED")
 FIREHOSE_SECRET_REFRESH = timedelta(minutes=15)  # Firehose's 10-minute secret cache, and a margin
 FAILED_STACK = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "IMPORT_ROLLBACK_COMPLETE",
                 "IMPORT_ROLLBACK_FAILED")  # fmt: skip
+# The failed-delivery backlog is counted up to this many objects (ten ListObjectsV2 pages), then said in words.
+BACKLOG_CAP = 10_000
+BACKLOG_MORE = f"more than {BACKLOG_CAP}"
 BUCKETS = ("FailedDeliveryBucket", "TrailBucket")  # the template's buckets, in settings.bucket_names order
 # The least-privilege policy for whoever deploys (README, Permissions); tests/deploy_permissions.py derives it
 # from CloudFormation's resource schemas and the app's own calls.
@@ -242,10 +245,18 @@ class ExistingTrail:
     logging: bool
     log_group: str  # "" when the trail does not send to CloudWatch Logs
     log_group_region: str
+    log_group_account: str = ""  # an organization trail's log group is in the management account
+    account: str = ""  # the account that owns the trail (its TrailARN's)
+    organization: bool = False
 
 
 def existing_trails(cloudtrail) -> list[ExistingTrail]:
-    """Every trail that records this region (its own and multi-region ones from elsewhere), with its state."""
+    """Every trail that records this region (its own and multi-region ones from elsewhere), with its state.
+
+    A member account of an organization sees the organization's trail too: its TrailARN and its
+    CloudWatchLogsLogGroupArn name the management account (AWS CloudTrail User Guide, "Creating a trail
+    for an organization").
+    """
     trails = []
     for trail in _call("listing the account's trails", cloudtrail.describe_trails, includeShadowTrails=True)[
             "trailList"]:  # fmt: skip
@@ -253,9 +264,11 @@ def existing_trails(cloudtrail) -> list[ExistingTrail]:
                        Name=trail.get("TrailARN") or trail["Name"])  # fmt: skip
         # arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*
         parts = (trail.get("CloudWatchLogsLogGroupArn") or "").split(":")
-        group, group_region = (parts[6], parts[3]) if len(parts) >= 7 else ("", "")
+        group, group_region, group_account = (parts[6], parts[3], parts[4]) if len(parts) >= 7 else ("", "", "")
+        arn = (trail.get("TrailARN") or "").split(":")
         trails.append(ExistingTrail(trail["Name"], trail.get("HomeRegion", ""), bool(status.get("IsLogging")), group,
-                            group_region))  # fmt: skip
+                                    group_region, group_account, arn[4] if len(arn) > 4 else "",
+                                    bool(trail.get("IsOrganizationTrail"))))  # fmt: skip
     return trails
 
 
@@ -264,35 +277,49 @@ def _trail_checks(client, settings: PipelineSettings) -> list[Check]:
         trails = [t for t in existing_trails(client("cloudtrail")) if t.name != settings.stack_name]
     except PipelineError as error:
         return [Check("existing trails", None, f"could not list the account's trails ({error})")]
+    account = client.account
     if settings.existing_log_group:
-        return [_trail_writes_to(trails, settings), _subscription_room(client("logs"), settings)]
+        return [_trail_writes_to(trails, settings, account), _subscription_room(client("logs"), settings)]
     logging = [t for t in trails if t.logging]
     if not logging:
         return [Check("existing trails", True, "no other trail records this region; a new trail is created")]
-    to_logs = [t for t in logging if t.log_group and t.log_group_region == settings.region]
+    # Only a log group in this account can be subscribed from here.
+    to_logs = [t for t in logging if t.log_group and t.log_group_region == settings.region
+               and t.log_group_account == account]  # fmt: skip
+    elsewhere = "".join(f". {_belongs_elsewhere(t)}" for t in logging if t.log_group and t.log_group_account != account)
     if to_logs:
         offer = "; ".join(f"trail {t.name} writes to log group {t.log_group}" for t in to_logs)
         return [Check("existing trails", None, f"{offer}. Set existing_log_group={to_logs[0].log_group} to "
                       "send that trail to Splunk instead of creating a second trail, which CloudTrail charges "
-                      "for (only the first copy of management events is free)")]  # fmt: skip
+                      f"for (only the first copy of management events is free){elsewhere}")]  # fmt: skip
     names = ", ".join(t.name for t in logging)
     return [Check("existing trails", None, f"trail(s) {names} already record this region; the new trail is a "
                   "second copy of management events, which CloudTrail charges for. To avoid that, send one of them "
-                  "to a CloudWatch Logs group and set existing_log_group to it")]  # fmt: skip
+                  "to a CloudWatch Logs group in this account and set existing_log_group to "
+                  f"it{elsewhere}")]  # fmt: skip
 
 
-def _trail_writes_to(trails: list[ExistingTrail], settings: PipelineSettings) -> Check:
+def _belongs_elsewhere(trail: ExistingTrail) -> str:
+    owner = "the organization's management account" if trail.organization else "account"
+    return (f"Trail {trail.name} belongs to {owner} {trail.log_group_account}: its log group {trail.log_group} is "
+            "there, not in this account, so it cannot be used from here (deploy from that account to send it to "
+            "Splunk)")  # fmt: skip
+
+
+def _trail_writes_to(trails: list[ExistingTrail], settings: PipelineSettings, account: str) -> Check:
     group = settings.existing_log_group
-    writers = [t for t in trails if t.log_group == group and t.log_group_region == settings.region]
+    here = [t for t in trails if t.log_group_account == account]
+    writers = [t for t in here if t.log_group == group and t.log_group_region == settings.region]
     logging = [t.name for t in writers if t.logging]
     if logging:
         return Check("trail to log group", True, f"trail {logging[0]} writes to {group}")
     if writers:
         return Check("trail to log group", False, f"trail {writers[0].name} writes to {group} but is not logging; "
                      "start it (CloudTrail console, or aws cloudtrail start-logging)")  # fmt: skip
+    elsewhere = "".join(f" {_belongs_elsewhere(t)}." for t in trails if t.log_group == group and t not in here)
     return Check("trail to log group", False, f"no trail in this account writes to {group}, so nothing would reach "
                  "Splunk: point a trail's CloudWatch Logs delivery at it, or leave existing_log_group empty to "
-                 "create a trail")  # fmt: skip
+                 f"create a trail.{elsewhere}")  # fmt: skip
 
 
 def _subscription_room(logs, settings: PipelineSettings) -> Check:
@@ -779,12 +806,24 @@ def status(
 
 
 def _backlog(s3, bucket: str) -> int | str:
-    """Objects Firehose wrote that recovery has not moved yet (recovered/, needs-attention/, lambda/ are not)."""
+    """Objects Firehose wrote that recovery has not moved yet (recovered/, needs-attention/, lambda/ are not).
+
+    ListObjectsV2 answers at most 1,000 keys a page (Amazon S3 API Reference, ListObjectsV2: MaxKeys), so
+    the count follows NextContinuationToken, up to BACKLOG_CAP: beyond it the answer is BACKLOG_MORE.
+    """
+    count = 0
     try:
-        return sum(s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000).get("KeyCount", 0)
-                   for prefix in FAILED_DELIVERY_PREFIXES)  # fmt: skip
+        for prefix in FAILED_DELIVERY_PREFIXES:
+            token: dict[str, str] = {}
+            while count <= BACKLOG_CAP:
+                page = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000, **token)
+                count += page.get("KeyCount", 0)
+                if not page.get("IsTruncated"):
+                    break
+                token = {"ContinuationToken": page["NextContinuationToken"]}
     except ClientError as error:
         return f"unknown ({error.response['Error']['Code']})"
+    return BACKLOG_MORE if count > BACKLOG_CAP else count
 
 
 def _drift(cfn, stack_name: str, sleep) -> str:

@@ -75,7 +75,9 @@ def verdict(report: dict) -> tuple[str, str]:
     if isinstance(report.get("failed_delivery_backlog"), int) and report["failed_delivery_backlog"]:
         stuck = (report.get("recovery") or {}).get("search_unavailable")
         why = f"; recovery cannot tell what Splunk has, so it writes nothing: {stuck}" if stuck else ""
-        return "backlog", f"{report['failed_delivery_backlog']} failed-delivery object(s) wait for recovery{why}"
+        count = report["failed_delivery_backlog"]
+        count = pipeline.BACKLOG_MORE if count > pipeline.BACKLOG_CAP else count
+        return "backlog", f"{count} failed-delivery object(s) wait for recovery{why}"
     if not metrics["incoming_records"]:
         return "idle", "no CloudTrail events reached Firehose in the last 15 minutes"
     return "flowing", "events reach Splunk"
@@ -129,8 +131,11 @@ def pipeline_health(settings: PipelineSettings, session: pipeline.Session = None
         if owner and bucket and not _answered(settings.region, "taking the health lease", reports_here,
                                               client("s3"), bucket, owner):  # fmt: skip
             return None
+        backlog = state.get("failed_delivery_objects")
+        # A number for the dashboard's chart: beyond the count's cap, one more than it (the verdict says so).
+        backlog = pipeline.BACKLOG_CAP + 1 if backlog == pipeline.BACKLOG_MORE else backlog
         report.update(drift=state["drift"], delivery_stream=state.get("delivery_stream"),
-                      failed_delivery_backlog=state.get("failed_delivery_objects"))  # fmt: skip
+                      failed_delivery_backlog=backlog)  # fmt: skip
         if bucket:
             report["recovery"] = recovery_status(client("s3"), bucket)
         stream = state["outputs"].get("DeliveryStreamName", settings.stack_name)
