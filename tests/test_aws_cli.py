@@ -175,7 +175,8 @@ def test_preflight_checks_the_hec_token_as_firehose_will(endpoint, tmp_path, mon
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real("127.0.0.1" if host == "hec.example.test"
                                                                            else host, *a, **k))  # fmt: skip
     hec = FakeHec(tmp_path, "hec.example.test")
-    monkeypatch.setenv("SSL_CERT_FILE", str(hec.cert))  # trust the stand-in's certificate, as Firehose trusts a CA's
+    # Trust the stand-in's certificate as Firehose trusts a public CA's: the checks use certifi's roots.
+    monkeypatch.setattr("certifi.where", lambda: str(hec.cert))
     for name, value in aws_env(endpoint).items():
         monkeypatch.setenv(name, value)
     url = ("--hec-url", f"https://hec.example.test:{hec.server.server_address[1]}", "--name-prefix", "cli-hec")

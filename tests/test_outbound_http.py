@@ -8,6 +8,7 @@ Runs on Python 3.9 too.
 from __future__ import annotations
 
 import json
+import socket
 import time
 import tracemalloc
 
@@ -234,6 +235,17 @@ def test_a_connection_refused_and_a_name_that_does_not_resolve(server):
     with pytest.raises(HttpError) as raised:
         request("GET", "http://does-not-exist.invalid", timeout=2)
     assert raised.value.kind == "resolve"
+
+
+def test_a_slow_name_lookup_counts_against_the_deadline(monkeypatch):
+    """The resolver has no time limit of its own to pass; the call still ends at its deadline."""
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: time.sleep(3) or [])
+    started = time.monotonic()
+    with pytest.raises(HttpError) as raised:
+        request("GET", "https://slow-dns.example.com", timeout=0.5)
+    assert raised.value.kind == "timeout"
+    assert "not resolved within 0.5 s" in str(raised.value)
+    assert time.monotonic() - started < 1.5
 
 
 def test_https_verifies_the_certificate_and_the_handshake_shares_the_deadline(tmp_path):

@@ -6,7 +6,7 @@ misbehave, by accident or on purpose, shaped it:
 - No redirect is followed. A 3xx is an HttpError (kind "redirect") naming the scheme and host the
   Location points at: following it would hand the Authorization header (a HEC token, an ACS JWT, a
   splunkd session key) to whatever host, over whatever scheme, the answer names.
-- One deadline per call (`timeout`): name lookup aside, connecting, the TLS handshake, sending and
+- One deadline per call (`timeout`): the name lookup, connecting, the TLS handshake, sending and
   every read of the answer share it. Before each socket operation the socket's timeout is set to
   what is left, so a server trickling one byte a second cannot stretch a call past its deadline.
 - At most `max_body` bytes of body are read, in chunks; more is an HttpError (kind "too_large"), so
@@ -34,6 +34,7 @@ import re
 import selectors
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -378,11 +379,7 @@ def _latin1(value: str) -> bool:
 
 def _connect(target: Url, deadline: _Deadline, context: ssl.SSLContext | None, secrets: Iterable[str]) -> socket.socket:
     where = f"{target.host}:{target.port}"
-    try:
-        # The resolver keeps its own time limits (resolv.conf); the deadline starts to bind at connect.
-        addresses = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as error:
-        raise HttpError("resolve", f"{target.host} does not resolve ({_reason(error)})") from None
+    addresses = _resolve(target, deadline)
     failure: OSError | None = None
     for family, kind, protocol, _, address in addresses:
         sock = socket.socket(family, kind, protocol)
@@ -417,6 +414,31 @@ def _connect(target: Url, deadline: _Deadline, context: ssl.SSLContext | None, s
         sock.close()
         detail = mask(_reason(error), secrets)
         raise HttpError("tls", f"TLS handshake with {where} failed ({detail})", detail) from None
+
+
+def _resolve(target: Url, deadline: _Deadline) -> list:
+    """getaddrinfo within the deadline: a name is looked up on a thread of its own (the resolver has no
+    time limit to pass), an address is used as it is."""
+    found: dict[str, Any] = {}
+
+    def look_up() -> None:
+        try:
+            found["addresses"] = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as error:
+            found["error"] = error
+
+    if target.ipv6 or re.fullmatch(r"[0-9.]+", target.host):
+        look_up()
+    else:
+        thread = threading.Thread(target=look_up, name="outbound_http-resolve", daemon=True)
+        thread.start()
+        thread.join(max(deadline.end - time.monotonic(), 0))
+    if "error" in found:
+        raise HttpError("resolve", f"{target.host} does not resolve ({_reason(found['error'])})")
+    if "addresses" not in found:  # the lookup goes on, on its daemon thread, and is forgotten
+        raise HttpError("timeout", f"{target.host} was not resolved within {deadline.seconds:g} s",
+                        f"no name lookup within {deadline.seconds:g} s")  # fmt: skip
+    return found["addresses"]
 
 
 def _handshake(sock: socket.socket, host: str, context: ssl.SSLContext, deadline: _Deadline) -> ssl.SSLSocket:
