@@ -41,7 +41,9 @@ NO_PERMISSION = {
 }
 
 # Operations whose IAM action has another name (Amazon S3 User Guide, "Required permissions for Amazon S3
-# API operations"; Service Authorization Reference, "Actions, resources, and condition keys for Amazon S3").
+# API operations"; Service Authorization Reference, "Actions, resources, and condition keys for Amazon S3"),
+# for the app's own calls and for the resource schemas' handler permissions, some of which name the S3 API
+# operation instead of its action.
 ACTION_FOR_OPERATION = {
     "s3:HeadBucket": ["s3:ListBucket"],
     "s3:HeadObject": ["s3:GetObject"],
@@ -49,7 +51,22 @@ ACTION_FOR_OPERATION = {
     "s3:ListObjectVersions": ["s3:ListBucketVersions"],
     "s3:DeleteObjects": ["s3:DeleteObject", "s3:DeleteObjectVersion"],  # the app deletes versions by id
     "s3:CopyObject": ["s3:GetObject", "s3:PutObject"],
+    "s3:DeleteBucketAnalyticsConfiguration": ["s3:PutAnalyticsConfiguration"],
+    "s3:DeleteBucketCors": ["s3:PutBucketCORS"],
+    "s3:DeleteBucketEncryption": ["s3:PutEncryptionConfiguration"],
+    "s3:DeleteBucketLifecycle": ["s3:PutLifecycleConfiguration"],
+    "s3:DeleteBucketMetricsConfiguration": ["s3:PutMetricsConfiguration"],
+    "s3:DeleteBucketReplication": ["s3:PutReplicationConfiguration"],
+    "s3:PutBucketReplication": ["s3:PutReplicationConfiguration"],
+    "s3:PutObjectLockConfiguration": ["s3:PutBucketObjectLockConfiguration"],
 }
+# Handler permissions that are no IAM action at all (in no action list: Service Authorization Reference, nor
+# cfn-lint's copy of it), so no policy can grant them and IAM Access Analyzer flags them.
+NOT_ACTIONS = {
+    "lambda:AssociateRuntimeAlias": "in no action list of AWS Lambda (Service Authorization Reference)",
+}
+# The IAM actions of every service (Service Authorization Reference, as cfn-lint ships it): service -> lower-case names.
+IAM_ACTIONS = Path(cfnlint.__file__).parent / "data" / "AdditionalSpecs" / "Policies.json"
 
 
 def template_resource_types() -> set[str]:
@@ -68,9 +85,16 @@ def handler_permissions(resource_type: str) -> set[str]:
         for permission in schema.get("handlers", {}).get(handler, {}).get("permissions", []):
             service, action = permission.split(":", 1)
             # Schemas spell some prefixes in mixed case (CloudTrail:...); IAM prefixes are case-insensitive.
-            if service.lower() not in UNUSED_FEATURES and action.isalnum():
-                permissions.add(f"{service.lower()}:{action}")
+            permission = f"{service.lower()}:{action}"
+            if service.lower() not in UNUSED_FEATURES and action.isalnum() and permission not in NOT_ACTIONS:
+                permissions |= set(ACTION_FOR_OPERATION.get(permission, [permission]))
     return permissions
+
+
+def iam_actions() -> dict[str, set[str]]:
+    """service prefix -> its IAM action names, lower-case (IAM action names are case-insensitive)."""
+    services = json.loads(IAM_ACTIONS.read_text())
+    return {prefix: {action.lower() for action in spec.get("Actions", {})} for prefix, spec in services.items()}
 
 
 def direct_operations() -> set[str]:
