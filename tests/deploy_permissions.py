@@ -65,8 +65,6 @@ ACTION_FOR_OPERATION = {
 NOT_ACTIONS = {
     "lambda:AssociateRuntimeAlias": "in no action list of AWS Lambda (Service Authorization Reference)",
 }
-# The IAM actions of every service (Service Authorization Reference, as cfn-lint ships it): service -> lower-case names.
-IAM_ACTIONS = Path(cfnlint.__file__).parent / "data" / "AdditionalSpecs" / "Policies.json"
 
 
 def template_resource_types() -> set[str]:
@@ -89,12 +87,6 @@ def handler_permissions(resource_type: str) -> set[str]:
             if service.lower() not in UNUSED_FEATURES and action.isalnum() and permission not in NOT_ACTIONS:
                 permissions |= set(ACTION_FOR_OPERATION.get(permission, [permission]))
     return permissions
-
-
-def iam_actions() -> dict[str, set[str]]:
-    """service prefix -> its IAM action names, lower-case (IAM action names are case-insensitive)."""
-    services = json.loads(IAM_ACTIONS.read_text())
-    return {prefix: {action.lower() for action in spec.get("Actions", {})} for prefix, spec in services.items()}
 
 
 def direct_operations() -> set[str]:

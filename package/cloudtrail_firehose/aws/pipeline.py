@@ -153,12 +153,34 @@ def _simulations(policy: dict) -> list[tuple[list[str], dict[str, str]]]:
     return runs
 
 
+def _role_behind(iam, arn: str) -> str:
+    """The ARN to simulate for a caller: for an assumed-role session, its role's ARN with the role's path.
+
+    The session's ARN (arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION) holds no path, and IAM Identity Center
+    roles live under /aws-reserved/sso.amazonaws.com/<region>/ (IAM Identity Center User Guide, "Referencing
+    permission sets in resource policies, Amazon EKS, and AWS KMS"), so the role's ARN comes from iam:GetRole.
+    """
+    if ":assumed-role/" not in arn:
+        return arn
+    name = arn.split(":assumed-role/")[1].split("/")[0]
+    return iam.get_role(RoleName=name)["Role"]["Arn"]
+
+
 def _permissions(iam, arn: str) -> Check:
     """Simulate every action of deploy_policy.json for the caller; name each one that is not allowed."""
-    principal = arn
-    if ":assumed-role/" in arn:  # simulate the role behind the session
-        account, rest = arn.split(":")[4], arn.split(":assumed-role/")[1]
-        principal = f"arn:{arn.split(':')[1]}:iam::{account}:role/{rest.split('/')[0]}"
+    try:
+        principal = _role_behind(iam, arn)
+    except ClientError as error:
+        name = arn.split(":assumed-role/")[1].split("/")[0]
+        if error.response["Error"]["Code"] in ("AccessDenied", "AccessDeniedException"):
+            why = f"iam:GetRole on role {name} is denied, so its path (and the ARN to simulate) is unknown"
+        else:
+            why = f"role {name} could not be read ({explain(error, 'reading the role')})"
+        return Check("permissions", None, f"could not simulate permissions: {why}. Allow iam:GetRole on it (as "
+                     f"{DEPLOY_POLICY_PATH.name} does), or the deploy will say if a permission is missing")  # fmt: skip
+    except BotoCoreError as error:
+        return Check("permissions", None, f"could not simulate permissions ({error}); the deploy will say if one is "
+                     "missing")  # fmt: skip
     runs = _simulations(json.loads(DEPLOY_POLICY_PATH.read_text()))
     denied: list[str] = []
     try:
