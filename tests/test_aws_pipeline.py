@@ -557,11 +557,28 @@ def test_an_organization_trail_needs_the_management_account_and_trusted_access(a
     assert checks["trusted access"].ok is True
 
 
+def test_an_organization_trail_needs_all_features_enabled(aws):
+    """AWS CloudTrail User Guide, "Prepare for creating a trail for your organization": the organization must
+    have all features enabled; an organization of consolidated billing only cannot have an organization trail."""
+    organizations = aws.client("organizations")
+    organizations.create_organization(FeatureSet="CONSOLIDATED_BILLING")
+    assert organizations.describe_organization()["Organization"]["FeatureSet"] == "CONSOLIDATED_BILLING"  # moto too
+    organizations.enable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
+    checks = {c.name: c for c in pipeline.preflight(replace(SETTINGS, organization_trail=True), aws,
+                                                     check_certificate=False)}  # fmt: skip
+    assert checks["organization"].ok is False
+    assert "enable all features in AWS Organizations" in checks["organization"].detail
+    assert "aws organizations enable-all-features" in checks["organization"].detail
+
+
 def test_a_member_account_is_told_where_to_deploy_an_organization_trail(aws):
     checks = pipeline._organization_checks(_Organization(master="111111111111", delegated=[]), ACCOUNT)
     assert checks[0].ok is False
     assert "neither the management account (111111111111)" in checks[0].detail
-    assert "register-delegated-administrator" in checks[0].detail
+    # AWS CloudTrail User Guide, "Add a CloudTrail delegated administrator": CloudTrail's own command, which also
+    # creates the service-linked role (Organizations' register-delegated-administrator does not).
+    assert f"aws cloudtrail register-organization-delegated-admin --member-account-id {ACCOUNT}" in checks[0].detail
+    assert "aws organizations register-delegated-administrator" not in checks[0].detail
     checks = pipeline._organization_checks(_Organization(master="111111111111", delegated=[ACCOUNT]), ACCOUNT)
     assert checks[0].ok is True
     assert "delegated administrator" in checks[0].detail
@@ -578,7 +595,7 @@ class _Organization:
         return self
 
     def describe_organization(self):
-        return {"Organization": {"Id": "o-abcdefghij", "MasterAccountId": self.master}}
+        return {"Organization": {"Id": "o-abcdefghij", "MasterAccountId": self.master, "FeatureSet": "ALL"}}
 
     def list_delegated_administrators(self, ServicePrincipal):  # noqa: N803 - boto3's argument name
         return {"DelegatedAdministrators": [{"Id": account} for account in self.delegated]}

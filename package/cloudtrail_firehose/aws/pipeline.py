@@ -333,9 +333,9 @@ def _subscription_room(logs, settings: PipelineSettings) -> Check:
 
 
 def _organization_checks(client, account: str) -> list[Check]:
-    """An organization trail is created from the management account or a delegated administrator for
-    CloudTrail, with trusted access for CloudTrail on (AWS CloudTrail User Guide, "Creating a trail for an
-    organization")."""
+    """An organization trail needs an organization with all features enabled, and is created from the management
+    account or a delegated administrator for CloudTrail, with trusted access for CloudTrail on (AWS CloudTrail
+    User Guide, "Prepare for creating a trail for your organization", "Creating a trail for an organization")."""
     organizations = client("organizations")
     try:
         organization = organizations.describe_organization()["Organization"]
@@ -346,6 +346,12 @@ def _organization_checks(client, account: str) -> list[Check]:
         return [Check("organization", None, f"could not read the organization ({explain(error, 'reading it')}); "
                       "the deploy fails unless this is its management or a delegated administrator")]  # fmt: skip
     management = organization["MasterAccountId"]
+    if organization.get("FeatureSet") == "CONSOLIDATED_BILLING":
+        return [Check("organization", False, f"organization {organization['Id']} has only consolidated billing "
+                      "features, and an organization trail needs all of them: enable all features in AWS "
+                      f"Organizations (in the management account {management}: aws organizations "
+                      "enable-all-features, then every member account approves), or turn organization_trail "
+                      "off")]  # fmt: skip
     if management == account:
         role = Check("organization", True, f"{account} is the management account of {organization['Id']}")
     else:
@@ -357,9 +363,10 @@ def _organization_checks(client, account: str) -> list[Check]:
         if account not in admins:
             return [Check("organization", False, f"{account} is neither the management account ({management}) of "
                           f"{organization['Id']} nor a delegated administrator for CloudTrail: deploy from "
-                          f"{management}, or register this account there with aws organizations "
-                          f"register-delegated-administrator --service-principal {CLOUDTRAIL} --account-id "
-                          f"{account}")]  # fmt: skip
+                          f"{management}, or register this account as one: in {management} run aws cloudtrail "
+                          f"register-organization-delegated-admin --member-account-id {account} (AWS CloudTrail "
+                          "User Guide, \"Add a CloudTrail delegated administrator\"; it also creates CloudTrail's "
+                          "service-linked role, which Organizations' own command does not)")]  # fmt: skip
         role = Check("organization", True, f"{account} is a delegated administrator for CloudTrail in "
                      f"{organization['Id']}")  # fmt: skip
     try:
