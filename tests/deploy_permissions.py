@@ -39,7 +39,9 @@ NO_PERMISSION = {
 }
 
 # Operations whose IAM action has another name (Amazon S3 User Guide, "Required permissions for Amazon S3
-# API operations"; Service Authorization Reference, "Actions, resources, and condition keys for Amazon S3").
+# API operations"; Service Authorization Reference, "Actions, resources, and condition keys for Amazon S3"),
+# for the app's own calls and for the resource schemas' handler permissions, some of which name the S3 API
+# operation instead of its action.
 ACTION_FOR_OPERATION = {
     "s3:HeadBucket": ["s3:ListBucket"],
     "s3:HeadObject": ["s3:GetObject"],
@@ -47,6 +49,19 @@ ACTION_FOR_OPERATION = {
     "s3:ListObjectVersions": ["s3:ListBucketVersions"],
     "s3:DeleteObjects": ["s3:DeleteObject", "s3:DeleteObjectVersion"],  # the app deletes versions by id
     "s3:CopyObject": ["s3:GetObject", "s3:PutObject"],
+    "s3:DeleteBucketAnalyticsConfiguration": ["s3:PutAnalyticsConfiguration"],
+    "s3:DeleteBucketCors": ["s3:PutBucketCORS"],
+    "s3:DeleteBucketEncryption": ["s3:PutEncryptionConfiguration"],
+    "s3:DeleteBucketLifecycle": ["s3:PutLifecycleConfiguration"],
+    "s3:DeleteBucketMetricsConfiguration": ["s3:PutMetricsConfiguration"],
+    "s3:DeleteBucketReplication": ["s3:PutReplicationConfiguration"],
+    "s3:PutBucketReplication": ["s3:PutReplicationConfiguration"],
+    "s3:PutObjectLockConfiguration": ["s3:PutBucketObjectLockConfiguration"],
+}
+# Handler permissions that are no IAM action at all (in no action list: Service Authorization Reference, nor
+# cfn-lint's copy of it), so no policy can grant them and IAM Access Analyzer flags them.
+NOT_ACTIONS = {
+    "lambda:AssociateRuntimeAlias": "in no action list of AWS Lambda (Service Authorization Reference)",
 }
 
 
@@ -66,8 +81,9 @@ def handler_permissions(resource_type: str) -> set[str]:
         for permission in schema.get("handlers", {}).get(handler, {}).get("permissions", []):
             service, action = permission.split(":", 1)
             # Schemas spell some prefixes in mixed case (CloudTrail:...); IAM prefixes are case-insensitive.
-            if service.lower() not in UNUSED_FEATURES and action.isalnum():
-                permissions.add(f"{service.lower()}:{action}")
+            permission = f"{service.lower()}:{action}"
+            if service.lower() not in UNUSED_FEATURES and action.isalnum() and permission not in NOT_ACTIONS:
+                permissions |= set(ACTION_FOR_OPERATION.get(permission, [permission]))
     return permissions
 
 

@@ -11,11 +11,16 @@ The rules, from the IAM User Guide:
   request context is false (only ...IfExists and Null say otherwise). Several values for one key: any
   matches. Several keys or operators: all must hold.
 - "Policy evaluation logic": an explicit Deny wins; otherwise an Allow is needed; otherwise denied.
+- Only actions exist: a name in no action list of the Service Authorization Reference (cfn-lint ships it as
+  Policies.json) can be granted by no policy.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 
@@ -92,3 +97,18 @@ def allowed(statements: list[dict], action: str, resource: str, context: dict[st
     if any(s["Effect"] == "Deny" for s in matching):
         return False
     return any(s["Effect"] == "Allow" for s in matching)
+
+
+@functools.cache
+def iam_actions() -> dict[str, frozenset[str]]:
+    """service prefix -> its IAM action names, lower-case (Service Authorization Reference, as cfn-lint ships it)."""
+    import cfnlint
+
+    services = json.loads((Path(cfnlint.__file__).parent / "data" / "AdditionalSpecs" / "Policies.json").read_text())
+    return {prefix: frozenset(name.lower() for name in spec.get("Actions", {})) for prefix, spec in services.items()}
+
+
+def is_action(action: str) -> bool:
+    """Whether IAM knows this action (names are case-insensitive)."""
+    service, _, name = action.partition(":")
+    return name.lower() in iam_actions().get(service.lower(), frozenset())

@@ -5,21 +5,27 @@ moto emulates Firehose and CloudWatch Logs, but its CloudFormation engine cannot
 AWS::KinesisFirehose::DeliveryStream or AWS::Logs::LogStream. These models create them through
 moto's own backends, so a stack deployed to moto holds a real (emulated) delivery stream that the
 app's status calls can read.
+IAM's SimulatePrincipalPolicy, which moto lacks, is added too (at the end).
 Importing this module registers them.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import warnings
 from typing import Any
 
+from iam_eval import allowed
 from moto.cloudformation import exceptions as cf_exceptions
 from moto.cloudformation import models as cf_models
 from moto.cloudformation import parsing
 from moto.cloudformation import responses as cf_responses
 from moto.core.common_models import CloudFormationModel
+from moto.core.responses import ActionResult
 from moto.firehose.models import firehose_backends
+from moto.iam.exceptions import NotFoundException
+from moto.iam.responses import IamResponse
 from moto.logs.models import LogGroup, logs_backends
 from moto.s3.models import S3Backend, s3_backends
 from moto.utilities.utils import get_partition
@@ -359,3 +365,36 @@ def _list_object_versions_in_pages(self: S3Backend, bucket_name: str, *args: Any
 
 S3Backend.list_objects_v2 = _list_objects_v2_in_pages
 S3Backend.list_object_versions = _list_object_versions_in_pages
+
+
+# IAM API Reference, "SimulatePrincipalPolicy", which moto lacks. The principal is named by its whole ARN, path
+# included, and one that does not exist is NoSuchEntity: an IAM Identity Center role lives under
+# /aws-reserved/sso.amazonaws.com/<region>/, and the same ARN without that path names no role. The principal's
+# inline and attached policies are evaluated with IAM's rules (tests/iam_eval.py), context entries as the
+# request's condition keys, in pages of MaxItems (default 100) with IsTruncated and Marker. (Whether a name is an
+# action at all is left to tests/test_deploy_policy.py: Python 3.9's cfn-lint has an older action list.)
+def _simulate_principal_policy(self: IamResponse) -> ActionResult:
+    arn = self._get_param("PolicySourceArn")
+    principals = [*self.backend.roles.values(), *self.backend.users.values()]
+    principal = next((p for p in principals if p.arn == arn), None)
+    if principal is None:
+        kind, name = arn.split(":", 5)[-1].split("/")[0], arn.rsplit("/", 1)[-1]
+        raise NotFoundException(f"The {kind} with name {name} cannot be found.")
+    documents = [*principal.policies.values(), *(v.document for p in principal.managed_policies.values()
+                                                  for v in p.versions if v.is_default)]  # fmt: skip
+    statements = []
+    for document in documents:
+        statement = json.loads(document)["Statement"]
+        statements += statement if isinstance(statement, list) else [statement]
+    context = {e["ContextKeyName"]: e["ContextKeyValues"][0] for e in self._get_param("ContextEntries", [])}
+    actions = self._get_param("ActionNames", [])
+    start, size = int(self._get_param("Marker") or 0), int(self._get_param("MaxItems") or 100)
+    results = [{"EvalActionName": action, "EvalResourceName": "*",
+                "EvalDecision": "allowed" if allowed(statements, action, "*", context) else "implicitDeny"}
+               for action in actions[start:start + size]]  # fmt: skip
+    more = start + size < len(actions)
+    return ActionResult({"EvaluationResults": results, "IsTruncated": more, **({"Marker": str(start + size)} if more
+                                                                              else {})})  # fmt: skip
+
+
+IamResponse.simulate_principal_policy = _simulate_principal_policy

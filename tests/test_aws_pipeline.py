@@ -206,6 +206,73 @@ def test_preflight_on_a_clean_account(aws):
     assert checks["permissions"].ok is not False
 
 
+SSO_ROLE = "AWSReservedSSO_AdministratorAccess_0123456789abcdef"
+SSO_PATH = "/aws-reserved/sso.amazonaws.com/eu-west-1/"  # where IAM Identity Center puts its roles
+
+
+def sso_session(aws, policy: dict) -> boto3.Session:
+    """An IAM Identity Center user's session: a role under /aws-reserved/sso.amazonaws.com/<region>/ (IAM Identity
+    Center User Guide, "Referencing permission sets in resource policies, Amazon EKS, and AWS KMS")."""
+    iam = aws.client("iam")
+    saml = {"Federated": f"arn:aws:iam::{ACCOUNT}:saml-provider/AWSSSO_0123456789abcdef_DO_NOT_DELETE"}
+    trust = {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithSAML", "Principal": saml}]}
+    role = iam.create_role(RoleName=SSO_ROLE, Path=SSO_PATH, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(RoleName=SSO_ROLE, PolicyName="permission-set", PolicyDocument=json.dumps(policy))
+    keys = aws.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="admin@example.com")["Credentials"]
+    return boto3.Session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
+                         aws_session_token=keys["SessionToken"], region_name=REGION)  # fmt: skip
+
+
+def test_the_iam_stand_in_names_a_role_by_its_whole_arn_as_iam_does(aws):
+    # IAM API Reference, "SimulatePrincipalPolicy": PolicySourceArn names the entity; none at that ARN is NoSuchEntity.
+    sso_session(aws, json.loads(pipeline.DEPLOY_POLICY_PATH.read_text()))
+    iam = aws.client("iam")
+    with pytest.raises(ClientError) as caught:
+        iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:role/{SSO_ROLE}",
+                                      ActionNames=["s3:CreateBucket"])  # fmt: skip
+    assert caught.value.response["Error"]["Code"] == "NoSuchEntity"
+    answer = iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:role{SSO_PATH}{SSO_ROLE}",
+                                           ActionNames=["s3:CreateBucket", "ec2:RunInstances"])  # fmt: skip
+    assert [r["EvalDecision"] for r in answer["EvaluationResults"]] == ["allowed", "implicitDeny"]
+
+
+def test_preflight_simulates_the_permissions_of_an_iam_identity_center_role(aws):
+    """The session's ARN has no path; the role's ARN, with /aws-reserved/sso.amazonaws.com/eu-west-1/, comes from
+    iam:GetRole, so every SSO user gets a real answer rather than "could not simulate permissions"."""
+    deploy_policy = json.loads(pipeline.DEPLOY_POLICY_PATH.read_text())
+    session = sso_session(aws, deploy_policy)
+    checks = {c.name: c for c in pipeline.preflight(SETTINGS, session, check_certificate=False)}
+    assert f"assumed-role/{SSO_ROLE}/admin@example.com" in checks["AWS identity"].detail
+    assert checks["permissions"].ok is True, checks["permissions"].detail
+    assert "actions the deploy needs (deploy_policy.json) are allowed" in checks["permissions"].detail
+
+    narrowed = {**deploy_policy, "Statement": [{**s, "Action": [a for a in s["Action"] if a != "s3:CreateBucket"]}
+                                               if isinstance(s["Action"], list) else s
+                                               for s in deploy_policy["Statement"]]}  # fmt: skip
+    aws.client("iam").put_role_policy(RoleName=SSO_ROLE, PolicyName="permission-set",
+                                      PolicyDocument=json.dumps(narrowed))  # fmt: skip
+    check = pipeline._permissions(session.client("iam"), checks["AWS identity"].detail.split()[0])
+    assert check.ok is False
+    assert f"arn:aws:iam::{ACCOUNT}:role{SSO_PATH}{SSO_ROLE} is not allowed 1 of the actions" in check.detail
+    assert "s3:CreateBucket" in check.detail
+
+
+class _NoGetRole:
+    """An IAM client whose caller may simulate but not call iam:GetRole."""
+
+    def get_role(self, RoleName):  # noqa: N803 - boto3's argument name
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": f"not authorized to perform iam:GetRole on "
+                                     f"{RoleName}"}}, "GetRole")  # fmt: skip
+
+
+def test_preflight_says_when_iam_get_role_is_denied():
+    check = pipeline._permissions(_NoGetRole(), f"arn:aws:sts::{ACCOUNT}:assumed-role/{SSO_ROLE}/admin@example.com")
+    assert check.ok is None
+    assert f"iam:GetRole on role {SSO_ROLE} is denied" in check.detail
+    assert "Allow iam:GetRole" in check.detail
+
+
 def test_preflight_finds_a_name_already_taken(aws):
     aws.client("s3").create_bucket(Bucket=f"cloudtrail-firehose-failed-{ACCOUNT}-{REGION}")
     checks = {c.name: c for c in pipeline.preflight(SETTINGS, aws, check_certificate=False)}
@@ -490,11 +557,28 @@ def test_an_organization_trail_needs_the_management_account_and_trusted_access(a
     assert checks["trusted access"].ok is True
 
 
+def test_an_organization_trail_needs_all_features_enabled(aws):
+    """AWS CloudTrail User Guide, "Prepare for creating a trail for your organization": the organization must
+    have all features enabled; an organization of consolidated billing only cannot have an organization trail."""
+    organizations = aws.client("organizations")
+    organizations.create_organization(FeatureSet="CONSOLIDATED_BILLING")
+    assert organizations.describe_organization()["Organization"]["FeatureSet"] == "CONSOLIDATED_BILLING"  # moto too
+    organizations.enable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
+    checks = {c.name: c for c in pipeline.preflight(replace(SETTINGS, organization_trail=True), aws,
+                                                     check_certificate=False)}  # fmt: skip
+    assert checks["organization"].ok is False
+    assert "enable all features in AWS Organizations" in checks["organization"].detail
+    assert "aws organizations enable-all-features" in checks["organization"].detail
+
+
 def test_a_member_account_is_told_where_to_deploy_an_organization_trail(aws):
     checks = pipeline._organization_checks(_Organization(master="111111111111", delegated=[]), ACCOUNT)
     assert checks[0].ok is False
     assert "neither the management account (111111111111)" in checks[0].detail
-    assert "register-delegated-administrator" in checks[0].detail
+    # AWS CloudTrail User Guide, "Add a CloudTrail delegated administrator": CloudTrail's own command, which also
+    # creates the service-linked role (Organizations' register-delegated-administrator does not).
+    assert f"aws cloudtrail register-organization-delegated-admin --member-account-id {ACCOUNT}" in checks[0].detail
+    assert "aws organizations register-delegated-administrator" not in checks[0].detail
     checks = pipeline._organization_checks(_Organization(master="111111111111", delegated=[ACCOUNT]), ACCOUNT)
     assert checks[0].ok is True
     assert "delegated administrator" in checks[0].detail
@@ -511,7 +595,7 @@ class _Organization:
         return self
 
     def describe_organization(self):
-        return {"Organization": {"Id": "o-abcdefghij", "MasterAccountId": self.master}}
+        return {"Organization": {"Id": "o-abcdefghij", "MasterAccountId": self.master, "FeatureSet": "ALL"}}
 
     def list_delegated_administrators(self, ServicePrincipal):  # noqa: N803 - boto3's argument name
         return {"DelegatedAdministrators": [{"Id": account} for account in self.delegated]}

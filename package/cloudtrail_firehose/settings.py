@@ -172,8 +172,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("multi_region", "Multi-region trail", "advanced", True, "boolean", parameter="MultiRegionTrail",
             help="The trail the stack creates logs every region.", choices=((True, "Yes"), (False, "No"))),
     Setting("organization_trail", "Organization trail", "advanced", False, "boolean", parameter="OrganizationTrail",
-            help="Log every account of the organization (deploy in the management account).",
-            choices=((False, "No"), (True, "Yes (management account)"))),
+            help="Log every account of the organization (deploy from the management account or a delegated "
+                 "administrator for CloudTrail; the organization needs all features enabled).",
+            choices=((False, "No"), (True, "Yes (management account or delegated administrator)"))),
     Setting("hec_ack_timeout", "Acknowledgement timeout (s)", "advanced", 300, "integer",
             parameter="HecAcknowledgmentTimeout", minimum=180, maximum=600,
             help="Seconds Firehose waits for Splunk's indexer acknowledgement."),

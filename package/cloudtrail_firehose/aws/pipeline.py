@@ -157,12 +157,34 @@ def _simulations(policy: dict) -> list[tuple[list[str], dict[str, str]]]:
     return runs
 
 
+def _role_behind(iam, arn: str) -> str:
+    """The ARN to simulate for a caller: for an assumed-role session, its role's ARN with the role's path.
+
+    The session's ARN (arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION) holds no path, and IAM Identity Center
+    roles live under /aws-reserved/sso.amazonaws.com/<region>/ (IAM Identity Center User Guide, "Referencing
+    permission sets in resource policies, Amazon EKS, and AWS KMS"), so the role's ARN comes from iam:GetRole.
+    """
+    if ":assumed-role/" not in arn:
+        return arn
+    name = arn.split(":assumed-role/")[1].split("/")[0]
+    return iam.get_role(RoleName=name)["Role"]["Arn"]
+
+
 def _permissions(iam, arn: str) -> Check:
     """Simulate every action of deploy_policy.json for the caller; name each one that is not allowed."""
-    principal = arn
-    if ":assumed-role/" in arn:  # simulate the role behind the session
-        account, rest = arn.split(":")[4], arn.split(":assumed-role/")[1]
-        principal = f"arn:{arn.split(':')[1]}:iam::{account}:role/{rest.split('/')[0]}"
+    try:
+        principal = _role_behind(iam, arn)
+    except ClientError as error:
+        name = arn.split(":assumed-role/")[1].split("/")[0]
+        if error.response["Error"]["Code"] in ("AccessDenied", "AccessDeniedException"):
+            why = f"iam:GetRole on role {name} is denied, so its path (and the ARN to simulate) is unknown"
+        else:
+            why = f"role {name} could not be read ({explain(error, 'reading the role')})"
+        return Check("permissions", None, f"could not simulate permissions: {why}. Allow iam:GetRole on it (as "
+                     f"{DEPLOY_POLICY_PATH.name} does), or the deploy will say if a permission is missing")  # fmt: skip
+    except BotoCoreError as error:
+        return Check("permissions", None, f"could not simulate permissions ({error}); the deploy will say if one is "
+                     "missing")  # fmt: skip
     runs = _simulations(json.loads(DEPLOY_POLICY_PATH.read_text()))
     denied: list[str] = []
     try:
@@ -339,9 +361,9 @@ def _subscription_room(logs, settings: PipelineSettings) -> Check:
 
 
 def _organization_checks(client, account: str) -> list[Check]:
-    """An organization trail is created from the management account or a delegated administrator for
-    CloudTrail, with trusted access for CloudTrail on (AWS CloudTrail User Guide, "Creating a trail for an
-    organization")."""
+    """An organization trail needs an organization with all features enabled, and is created from the management
+    account or a delegated administrator for CloudTrail, with trusted access for CloudTrail on (AWS CloudTrail
+    User Guide, "Prepare for creating a trail for your organization", "Creating a trail for an organization")."""
     organizations = client("organizations")
     try:
         organization = organizations.describe_organization()["Organization"]
@@ -352,6 +374,12 @@ def _organization_checks(client, account: str) -> list[Check]:
         return [Check("organization", None, f"could not read the organization ({explain(error, 'reading it')}); "
                       "the deploy fails unless this is its management or a delegated administrator")]  # fmt: skip
     management = organization["MasterAccountId"]
+    if organization.get("FeatureSet") == "CONSOLIDATED_BILLING":
+        return [Check("organization", False, f"organization {organization['Id']} has only consolidated billing "
+                      "features, and an organization trail needs all of them: enable all features in AWS "
+                      f"Organizations (in the management account {management}: aws organizations "
+                      "enable-all-features, then every member account approves), or turn organization_trail "
+                      "off")]  # fmt: skip
     if management == account:
         role = Check("organization", True, f"{account} is the management account of {organization['Id']}")
     else:
@@ -363,9 +391,10 @@ def _organization_checks(client, account: str) -> list[Check]:
         if account not in admins:
             return [Check("organization", False, f"{account} is neither the management account ({management}) of "
                           f"{organization['Id']} nor a delegated administrator for CloudTrail: deploy from "
-                          f"{management}, or register this account there with aws organizations "
-                          f"register-delegated-administrator --service-principal {CLOUDTRAIL} --account-id "
-                          f"{account}")]  # fmt: skip
+                          f"{management}, or register this account as one: in {management} run aws cloudtrail "
+                          f"register-organization-delegated-admin --member-account-id {account} (AWS CloudTrail "
+                          "User Guide, \"Add a CloudTrail delegated administrator\"; it also creates CloudTrail's "
+                          "service-linked role, which Organizations' own command does not)")]  # fmt: skip
         role = Check("organization", True, f"{account} is a delegated administrator for CloudTrail in "
                      f"{organization['Id']}")  # fmt: skip
     try:
