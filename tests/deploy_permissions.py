@@ -136,17 +136,26 @@ PASSED_TO = ["cloudtrail.amazonaws.com", "firehose.amazonaws.com", "lambda.amazo
 
 
 def policy_document() -> dict:
+    """The statements by who needs them: with a CloudFormation service role (setting cloudformation_role_arn), the
+    person who deploys needs DriveTheStack, AppCalls and PassTheServiceRoleToCloudFormation, and the role the rest
+    (AWS CloudFormation User Guide, "CloudFormation service role"); without one, the person needs all but the last.
+    """
     actions = required_actions()
     pass_role = {"iam:PassRole"}
     stack = sorted(a for a in actions - pass_role if a.startswith("cloudformation:"))
-    others = sorted(actions - pass_role - set(stack))
+    app = sorted(direct_actions() - pass_role - set(stack))
+    resources = sorted(actions - pass_role - set(stack) - set(app))
     return {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "DriveTheStack", "Effect": "Allow", "Action": stack, "Resource": "*"},
-            {"Sid": "StackResourcesAndAppCalls", "Effect": "Allow", "Action": others, "Resource": "*"},
+            {"Sid": "AppCalls", "Effect": "Allow", "Action": app, "Resource": "*"},
+            {"Sid": "StackResources", "Effect": "Allow", "Action": resources, "Resource": "*"},
             {"Sid": "PassTheStackRolesToTheirServices", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
              "Condition": {"StringEquals": {"iam:PassedToService": PASSED_TO}}},
+            {"Sid": "PassTheServiceRoleToCloudFormation", "Effect": "Allow", "Action": "iam:PassRole",
+             "Resource": "*",
+             "Condition": {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}},
         ],
     }  # fmt: skip
 

@@ -25,6 +25,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
 from moto.firehose.models import firehose_backends
 from moto.iam.exceptions import NotFoundException
+from moto.iam.models import iam_backends
 from moto.iam.responses import IamResponse
 from moto.logs.models import LogGroup, logs_backends
 from moto.s3.models import S3Backend, s3_backends
@@ -398,3 +399,33 @@ def _simulate_principal_policy(self: IamResponse) -> ActionResult:
 
 
 IamResponse.simulate_principal_policy = _simulate_principal_policy
+
+
+# --- A service role (AWS CloudFormation User Guide, "CloudFormation service role"): CreateChangeSet and
+# DeleteStack take RoleARN, and CloudFormation refuses a role that does not exist or does not trust
+# cloudformation.amazonaws.com: "Role <arn> is invalid or cannot be assumed". moto takes any string.
+# The change sets and deletes that named a role are kept here, so a test can see the driver passed it.
+ROLES_USED: list[tuple[str, str]] = []  # (operation, role ARN)
+
+
+def _refusing_roles_cloudformation_cannot_assume(name: str, operation: Any) -> Any:
+    def checked(self: cf_responses.CloudFormationResponse) -> Any:
+        arn = self._get_param("RoleARN")
+        if arn:
+            iam = iam_backends[self.current_account][get_partition(self.region)]
+            role = next((r for r in iam.roles.values() if r.arn == arn), None)
+            trust = json.loads(role.assume_role_policy_document) if role else {}
+            trusted = any(s.get("Effect") == "Allow" and "cloudformation.amazonaws.com" in json.dumps(
+                s.get("Principal", {})) for s in trust.get("Statement", []))  # fmt: skip
+            if not trusted:
+                raise cf_exceptions.ValidationError(message=f"Role {arn} is invalid or cannot be assumed")
+            ROLES_USED.append((name, arn))
+        return operation(self)
+
+    return checked
+
+
+cf_responses.CloudFormationResponse.create_change_set = _refusing_roles_cloudformation_cannot_assume(
+    "CreateChangeSet",     cf_responses.CloudFormationResponse.create_change_set)  # fmt: skip
+cf_responses.CloudFormationResponse.delete_stack = _refusing_roles_cloudformation_cannot_assume(
+    "DeleteStack",     cf_responses.CloudFormationResponse.delete_stack)  # fmt: skip

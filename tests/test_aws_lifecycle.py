@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import replace
 
@@ -10,9 +11,11 @@ import moto_shims  # noqa: F401 - registers the CloudFormation resources moto la
 import pytest
 from botocore.exceptions import ClientError
 from cloudtrail_firehose import access
+from cloudtrail_firehose.__main__ import run
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.inputs import health
+from iam_eval import allowed
 from moto import mock_aws
 from test_aws_pipeline import ACCOUNT, REGION, SETTINGS, deploy, no_sleep
 
@@ -190,3 +193,121 @@ def test_the_backlog_counts_past_the_first_page_of_a_thousand_keys(aws, monkeypa
     assert report["failed_delivery_backlog"] == 1201
     assert (report["state"], report["why"]) == ("backlog", "more than 1200 failed-delivery object(s) wait for "
                                                 "recovery")  # fmt: skip
+
+
+# --- point 16: a CloudFormation service role ------------------------------------------------------
+
+SERVICE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cloudformation-deployer"
+
+
+def trust(service: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})  # fmt: skip
+
+
+def test_the_command_line_runs_every_change_set_and_delete_with_the_service_role(aws, monkeypatch):
+    """AWS CloudFormation User Guide, "CloudFormation service role": CreateChangeSet and DeleteStack take the
+    role as RoleARN, and CloudFormation refuses one that does not exist or does not trust it."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("CLOUDTRAIL_FIREHOSE_HEC_TOKEN", "0a1b2c3d-0000-4000-8000-000000000001")
+    moto_shims.ROLES_USED.clear()
+    out: list[str] = []
+    args = ["--hec-url", "https://hec.example.com", "--cloudformation-role-arn", SERVICE_ROLE]
+    assert run(["apply", *args], out=out.append) == 1
+    assert f"Role {SERVICE_ROLE} is invalid or cannot be assumed" in out[-1]  # it does not exist yet
+    iam = aws.client("iam")
+    iam.create_role(RoleName="cloudformation-deployer", AssumeRolePolicyDocument=trust("lambda.amazonaws.com"))
+    assert run(["apply", *args], out=out.append) == 1
+    assert f"Role {SERVICE_ROLE} is invalid or cannot be assumed" in out[-1]  # it does not trust CloudFormation
+    iam.update_assume_role_policy(RoleName="cloudformation-deployer",
+                                  PolicyDocument=trust("cloudformation.amazonaws.com"))  # fmt: skip
+
+    assert run(["apply", *args], out=out.append) == 0, out
+    assert run(["destroy", *args], out=out.append) == 0, out
+    assert run(["apply", *args], out=out.append) == 0, out  # adopts the kept buckets: an IMPORT change set
+    assert "Stack cloudtrail-firehose: IMPORT_COMPLETE" in out
+    assert [operation for operation, role in moto_shims.ROLES_USED if role == SERVICE_ROLE].count(
+        "CreateChangeSet") >= 3  # fmt: skip
+    assert ("DeleteStack", SERVICE_ROLE) in moto_shims.ROLES_USED
+    assert set(_change_sets_created(aws)) == {SERVICE_ROLE}
+
+
+def _change_sets_created(aws) -> list[str]:
+    """The RoleARN moto kept on each change set of the stack."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    backend = cloudformation_backends[ACCOUNT][REGION]
+    return [c.role_arn for c in backend.change_sets.values() if c.stack_name == SETTINGS.stack_name]
+
+
+class _Iam:
+    """IAM for preflight: GetRole from moto, SimulatePrincipalPolicy (which moto lacks) evaluating each principal's
+    policy as the IAM API reference describes it, ResourceArns and context keys included."""
+
+    def __init__(self, real, policies: dict[str, list[dict]]) -> None:
+        self.real, self.policies = real, policies
+
+    def get_role(self, RoleName: str) -> dict:  # noqa: N803 - boto3's argument names
+        return self.real.get_role(RoleName=RoleName)
+
+    def simulate_principal_policy(self, PolicySourceArn, ActionNames, ContextEntries=(),  # noqa: N803
+                                  ResourceArns=("*",), Marker=None):  # noqa: N803 # fmt: skip
+        context = {e["ContextKeyName"]: e["ContextKeyValues"][0] for e in ContextEntries}
+        statements = self.policies[PolicySourceArn]
+        return {"IsTruncated": False, "EvaluationResults": [
+            {"EvalActionName": a, "EvalDecision": "allowed" if allowed(statements, a, ResourceArns[0], context)
+             else "implicitDeny"} for a in ActionNames]}  # fmt: skip
+
+
+def statements(*sids: str) -> list[dict]:
+    return [s for s in json.loads(pipeline.DEPLOY_POLICY_PATH.read_text())["Statement"] if s["Sid"] in sids]
+
+
+CALLER = f"arn:aws:iam::{ACCOUNT}:user/deployer"
+NARROW = ("DriveTheStack", "AppCalls", pipeline.PASS_SERVICE_ROLE)  # what a person needs with a service role
+WHOLE = ("DriveTheStack", "AppCalls", "StackResources", "PassTheStackRolesToTheirServices")
+
+
+WITH_ROLE = replace(SETTINGS, cloudformation_role_arn=SERVICE_ROLE)
+
+
+def role_preflight(aws, monkeypatch, caller: tuple[str, ...], role: tuple[str, ...] = WHOLE,
+                   settings=WITH_ROLE) -> dict[str, pipeline.Check]:  # fmt: skip
+    client = access.Clients(aws, REGION)
+    client._made["iam"] = _Iam(aws.client("iam"), {CALLER: statements(*caller), SERVICE_ROLE: statements(*role)})
+    monkeypatch.setattr(client, "identity", lambda: {"Arn": CALLER, "Account": ACCOUNT, "UserId": "AIDA"})
+    return {c.name: c for c in pipeline.preflight(settings, client, check_certificate=False)}
+
+
+def test_preflight_checks_the_service_role_and_asks_the_person_only_for_what_they_do(aws, monkeypatch):
+    """AWS CloudFormation User Guide, "CloudFormation service role", and IAM User Guide, "Grant a user permissions
+    to pass a role to an AWS service": the role exists, trusts cloudformation.amazonaws.com and holds the deploy
+    policy; the person may pass it (iam:PassedToService) and needs no permission for the stack's resources."""
+    checks = role_preflight(aws, monkeypatch, NARROW)
+    assert checks["service role"].ok is False
+    assert "does not exist" in checks["service role"].detail
+    iam = aws.client("iam")
+    iam.create_role(RoleName="cloudformation-deployer", AssumeRolePolicyDocument=trust("lambda.amazonaws.com"))
+    checks = role_preflight(aws, monkeypatch, NARROW)
+    assert checks["service role"].ok is False
+    assert "does not let cloudformation.amazonaws.com assume it" in checks["service role"].detail
+    iam.update_assume_role_policy(RoleName="cloudformation-deployer",
+                                  PolicyDocument=trust("cloudformation.amazonaws.com"))  # fmt: skip
+
+    checks = role_preflight(aws, monkeypatch, NARROW)
+    assert checks["service role"].ok is True, checks["service role"].detail
+    assert checks["permissions"].ok is True, checks["permissions"].detail
+    assert checks["service role permissions"].ok is True, checks["service role permissions"].detail
+
+    checks = role_preflight(aws, monkeypatch, ("DriveTheStack", "AppCalls"))
+    assert checks["service role"].ok is False
+    assert f"may not pass {SERVICE_ROLE} to CloudFormation" in checks["service role"].detail
+    checks = role_preflight(aws, monkeypatch, NARROW, role=("AppCalls", "PassTheStackRolesToTheirServices"))
+    assert checks["service role permissions"].ok is False
+    assert "firehose:CreateDeliveryStream" in checks["service role permissions"].detail
+    # Without a service role the same person lacks what CloudFormation then does with their permissions.
+    checks = role_preflight(aws, monkeypatch, NARROW, settings=SETTINGS)
+    assert checks["permissions"].ok is False
+    assert "firehose:CreateDeliveryStream" in checks["permissions"].detail
+    assert "service role" not in checks
+    assert role_preflight(aws, monkeypatch, WHOLE, settings=SETTINGS)["permissions"].ok is True

@@ -194,6 +194,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trail_log_retention_days", "Keep trail log files (days)", "advanced", 365, "integer",
             parameter="TrailLogRetentionDays", minimum=1, maximum=3650,
             help="Days the trail's own bucket keeps its log files."),
+    # Not a template parameter: how the stack is driven (CreateChangeSet and DeleteStack's RoleARN).
+    Setting("cloudformation_role_arn", "CloudFormation service role (optional)", "advanced", max_length=600,
+            pattern="arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}",
+            pattern_help="is not a role ARN: arn:aws:iam::<account>:role/<name>",
+            help="A role in this account that CloudFormation assumes to create, change and delete the stack's "
+                 "resources, where deployments are allowed only that way. It needs deploy_policy.json; whoever "
+                 "deploys then needs only to drive the stack and pass this role (README, CloudFormation service "
+                 "role). Empty: CloudFormation acts with the deploying identity's own permissions."),
     Setting("organization_id", "Organization id", "advanced", parameter="OrganizationId", shown=False, max_length=34,
             pattern="o-[a-z0-9]{10,32}",
             pattern_help="is set by the app (o-...) for an organization trail; leave it empty",

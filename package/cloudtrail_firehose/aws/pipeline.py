@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional, Union
+from urllib.parse import unquote
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
@@ -46,6 +47,12 @@ BUCKETS = ("FailedDeliveryBucket", "TrailBucket")  # the template's buckets, in 
 # The least-privilege policy for whoever deploys (README, Permissions); tests/deploy_permissions.py derives it
 # from CloudFormation's resource schemas and the app's own calls.
 DEPLOY_POLICY_PATH = Path(__file__).with_name("deploy_policy.json")
+# Its statements by Sid, as they split between the person and a CloudFormation service role (README,
+# "CloudFormation service role"): the role does the resource work, the person drives the stack and passes it.
+PASS_SERVICE_ROLE = "PassTheServiceRoleToCloudFormation"  # noqa: S105 - a statement's Sid, not a password
+CALLER_WITH_SERVICE_ROLE = ("DriveTheStack", "AppCalls")  # and iam:PassRole of that role, simulated on its own
+NOT_THE_SERVICE_ROLES = ("DriveTheStack", PASS_SERVICE_ROLE)
+CLOUDFORMATION = "cloudformation.amazonaws.com"
 
 Progress = Callable[[str], None]
 Session = Optional[Union[Clients, boto3.Session]]  # typing's spelling: a runtime alias on Python 3.9
@@ -116,7 +123,7 @@ def preflight(
     settings.validate()
     identity = client.identity()
     checks = [Check("AWS identity", True, f"{identity['Arn']} in account {identity['Account']}")]
-    checks.append(_permissions(client("iam"), identity["Arn"]))
+    checks += _permission_checks(client("iam"), settings, identity)
     if check_certificate:
         result = check_hec_certificate(settings.hec_url)
         checks.append(Check("HEC certificate", result.ok, result.detail))
@@ -170,8 +177,9 @@ def _role_behind(iam, arn: str) -> str:
     return iam.get_role(RoleName=name)["Role"]["Arn"]
 
 
-def _permissions(iam, arn: str) -> Check:
-    """Simulate every action of deploy_policy.json for the caller; name each one that is not allowed."""
+def _permissions(iam, arn: str, policy: dict | None = None) -> Check:
+    """Simulate every action of deploy_policy.json (or of these statements) for the caller; name each one that is
+    not allowed."""
     try:
         principal = _role_behind(iam, arn)
     except ClientError as error:
@@ -181,11 +189,11 @@ def _permissions(iam, arn: str) -> Check:
         else:
             why = f"role {name} could not be read ({explain(error, 'reading the role')})"
         return Check("permissions", None, f"could not simulate permissions: {why}. Allow iam:GetRole on it (as "
-                     f"{DEPLOY_POLICY_PATH.name} does), or the deploy will say if a permission is missing")  # fmt: skip
+                     f"{DEPLOY_POLICY_PATH.name} does), or the deploy will say if one is missing")  # fmt: skip
     except BotoCoreError as error:
         return Check("permissions", None, f"could not simulate permissions ({error}); the deploy will say if one is "
                      "missing")  # fmt: skip
-    runs = _simulations(json.loads(DEPLOY_POLICY_PATH.read_text()))
+    runs = _simulations(policy or json.loads(DEPLOY_POLICY_PATH.read_text()))
     denied: list[str] = []
     try:
         for actions, context in runs:
@@ -210,6 +218,90 @@ def _permissions(iam, arn: str) -> Check:
                      f"needs: {', '.join(sorted(denied))}. Attach {DEPLOY_POLICY_PATH.name} (shipped in "
                      "lib/cloudtrail_firehose/aws/; README, Permissions) to it, then retry.")  # fmt: skip
     return Check("permissions", True, f"all {total} actions the deploy needs (deploy_policy.json) are allowed")
+
+
+def _permission_checks(iam, settings: PipelineSettings, identity: dict) -> list[Check]:
+    """The caller's permissions, and with a CloudFormation service role, that role's and the caller's right to pass
+    it: CloudFormation then acts with the role's permissions, not the caller's."""
+    statements = json.loads(DEPLOY_POLICY_PATH.read_text())["Statement"]
+
+    def only(keep) -> dict:
+        return {"Version": "2012-10-17", "Statement": [s for s in statements if keep(s.get("Sid"))]}
+
+    if not settings.cloudformation_role_arn:
+        return [_permissions(iam, identity["Arn"], only(lambda sid: sid != PASS_SERVICE_ROLE))]
+    checks = [_permissions(iam, identity["Arn"], only(lambda sid: sid in CALLER_WITH_SERVICE_ROLE)),
+              _service_role(iam, settings, identity)]  # fmt: skip
+    if checks[-1].ok is not False:
+        role = _permissions(iam, settings.cloudformation_role_arn, only(lambda sid: sid not in NOT_THE_SERVICE_ROLES))
+        checks.append(replace(role, name="service role permissions"))
+    return checks
+
+
+def _service_role(iam, settings: PipelineSettings, identity: dict) -> Check:
+    """The CloudFormation service role exists in this account, trusts CloudFormation, and the caller may pass it
+    (AWS CloudFormation User Guide, "CloudFormation service role"; IAM User Guide, "Grant a user permissions to
+    pass a role to an AWS service")."""
+    arn = settings.cloudformation_role_arn
+    account, name = arn.split(":")[4], arn.rsplit("/", 1)[1]
+    if account != identity["Account"]:
+        return Check("service role", False, f"{arn} is in account {account}, not {identity['Account']}: a role is "
+                     "passed only within its own account; create the service role in this one")  # fmt: skip
+    try:
+        role = iam.get_role(RoleName=name)["Role"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return Check("service role", False, f"{arn} does not exist: create it (README, CloudFormation service "
+                         "role), or clear cloudformation_role_arn")  # fmt: skip
+        return Check("service role", None, f"could not read {arn} ({explain(error, 'reading the role')}); the deploy "
+                     "says if CloudFormation cannot use it")  # fmt: skip
+    if role["Arn"] != arn:
+        return Check("service role", False, f"{arn} does not exist; the role named {name} is {role['Arn']}")
+    if not _trusts(role.get("AssumeRolePolicyDocument") or {}, CLOUDFORMATION):
+        return Check("service role", False, f"{arn} does not let {CLOUDFORMATION} assume it, so CloudFormation "
+                     f"refuses it: add a trust policy statement allowing sts:AssumeRole to the service principal "
+                     f"{CLOUDFORMATION}")  # fmt: skip
+    try:
+        principal = _role_behind(iam, identity["Arn"])
+    except (ClientError, BotoCoreError) as error:
+        return Check("service role", None, f"{arn} trusts CloudFormation; could not read the role behind "
+                     f"{identity['Arn']} to simulate whether it may pass it ({error})")  # fmt: skip
+    context = [{"ContextKeyName": "iam:PassedToService", "ContextKeyValues": [CLOUDFORMATION],
+                "ContextKeyType": "string"}]  # fmt: skip
+    try:
+        results = iam.simulate_principal_policy(PolicySourceArn=principal, ActionNames=["iam:PassRole"],
+                                                ResourceArns=[arn], ContextEntries=context)  # fmt: skip
+        results = results["EvaluationResults"]
+    except (ClientError, BotoCoreError, ResponseParserError, NotImplementedError) as error:
+        return Check("service role", None, f"{arn} trusts CloudFormation; could not simulate whether {principal} "
+                     f"may pass it ({error})")  # fmt: skip
+    if not results or results[0]["EvalDecision"] != "allowed":
+        return Check("service role", False, f"{principal} may not pass {arn} to CloudFormation: allow it "
+                     f"iam:PassRole on that role with iam:PassedToService {CLOUDFORMATION} (deploy_policy.json, "
+                     f"statement {PASS_SERVICE_ROLE})")  # fmt: skip
+    return Check("service role", True, f"{arn} trusts CloudFormation, and {principal} may pass it")
+
+
+def _trusts(document: dict | str, service: str) -> bool:
+    """Whether a role's trust policy lets this service principal assume it."""
+    if isinstance(document, str):  # the API's URL-encoded JSON, when no SDK decoded it
+        document = json.loads(unquote(document))
+    statements = document.get("Statement", [])
+    for statement in [statements] if isinstance(statements, dict) else statements:
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        principal = statement.get("Principal", {})
+        services = principal.get("Service", []) if isinstance(principal, dict) else [principal]
+        services = [services] if isinstance(services, str) else services
+        if statement.get("Effect") == "Allow" and any(a.lower() in ("sts:assumerole", "sts:*", "*") for a in actions) \
+                and (service in services or "*" in services):
+            return True
+    return False
+
+
+def service_role(settings: PipelineSettings) -> dict[str, str]:
+    """RoleARN for CreateChangeSet and DeleteStack: the CloudFormation service role, when one is set."""
+    return {"RoleARN": settings.cloudformation_role_arn} if settings.cloudformation_role_arn else {}
 
 
 def _name_clashes(client, settings: PipelineSettings, account: str) -> list[Check]:
@@ -426,13 +518,13 @@ def plan(settings: PipelineSettings, session: Session = None, sleep=time.sleep) 
         raise PipelineError(_failed_stack_advice(stack))
     if stack and not stack["StackStatus"].endswith(DONE) and stack["StackStatus"] != "REVIEW_IN_PROGRESS":
         raise PipelineError(f"stack {settings.stack_name} is busy ({stack['StackStatus']}); wait for it to finish")
-    stack = _discard_earlier_plans(cfn, stack, sleep)
+    stack = _discard_earlier_plans(cfn, stack, sleep, service_role(settings))
     create = stack is None
     name = f"{CHANGE_SET_PREFIX}{datetime.now(timezone.utc):%Y%m%d%H%M%S}"
     _call("creating a change set", cfn.create_change_set, StackName=settings.stack_name, ChangeSetName=name,
           ChangeSetType="CREATE" if create else "UPDATE", TemplateBody=TEMPLATE_PATH.read_text(),
           Parameters=settings.template_parameters(), Capabilities=CAPABILITIES,
-          Tags=[{"Key": "created-by", "Value": "cloudtrail_firehose"}])  # fmt: skip
+          Tags=[{"Key": "created-by", "Value": "cloudtrail_firehose"}], **service_role(settings))  # fmt: skip
     described = _wait_for_change_set(cfn, settings.stack_name, name, sleep)
     if described is None:
         return Plan(settings.stack_name, None)
@@ -474,7 +566,7 @@ def _secret_arn(client, settings: PipelineSettings) -> str:
     return f"arn:{partition}:secretsmanager:{settings.region}:{identity['Account']}:secret:{name}"
 
 
-def _discard_earlier_plans(cfn, stack: dict | None, sleep) -> dict | None:
+def _discard_earlier_plans(cfn, stack: dict | None, sleep, role: dict[str, str] | None = None) -> dict | None:
     """Remove change sets an earlier plan left unexecuted; return the stack, or None if there is none yet.
 
     A first plan leaves an empty stack in REVIEW_IN_PROGRESS; it holds no resources, so it is deleted
@@ -483,7 +575,7 @@ def _discard_earlier_plans(cfn, stack: dict | None, sleep) -> dict | None:
     if stack is None:
         return None
     if stack["StackStatus"] == "REVIEW_IN_PROGRESS":
-        _call("removing an earlier, unexecuted plan", cfn.delete_stack, StackName=stack["StackId"])
+        _call("removing an earlier, unexecuted plan", cfn.delete_stack, StackName=stack["StackId"], **(role or {}))
         for _ in range(60):
             remaining = _stack(cfn, stack["StackId"])
             if remaining is None or remaining["StackStatus"] == "DELETE_COMPLETE":
@@ -764,7 +856,7 @@ def _adopt_kept_buckets(settings: PipelineSettings, session, progress: Progress,
         kept = {logical_id: bucket for logical_id, bucket in kept.items() if logical_id not in held}
     if not kept:
         return
-    _discard_earlier_plans(cfn, stack, sleep)
+    _discard_earlier_plans(cfn, stack, sleep, service_role(settings))
     progress(f"Adopting the S3 bucket(s) an earlier destroy kept, with their data: {', '.join(kept.values())}")
     name = f"{CHANGE_SET_PREFIX}import-{datetime.now(timezone.utc):%Y%m%d%H%M%S}"
     to_import = [{"ResourceType": "AWS::S3::Bucket", "LogicalResourceId": logical_id,
@@ -783,7 +875,7 @@ def _adopt_kept_buckets(settings: PipelineSettings, session, progress: Progress,
                   "Tags": [{"Key": "created-by", "Value": "cloudtrail_firehose"}]}  # fmt: skip
     _call("creating the import of the kept buckets", cfn.create_change_set, StackName=settings.stack_name,
           ChangeSetName=name, ChangeSetType="IMPORT", Capabilities=CAPABILITIES, ResourcesToImport=to_import,
-          **target)  # fmt: skip
+          **target, **service_role(settings))  # fmt: skip
     if _wait_for_change_set(cfn, settings.stack_name, name, sleep) is None:
         raise PipelineError(f"CloudFormation found nothing to import into {settings.stack_name}")
     before = _event_ids(cfn, settings.stack_name)
@@ -883,7 +975,7 @@ def destroy(
         progress(f"Stack {settings.stack_name} does not exist; nothing to remove.")
     else:
         before = _event_ids(cfn, settings.stack_name)
-        _call("deleting the stack", cfn.delete_stack, StackName=settings.stack_name)
+        _call("deleting the stack", cfn.delete_stack, StackName=settings.stack_name, **service_role(settings))
         final = _watch(cfn, settings.stack_name, before, progress, sleep)
         if final != "DELETE_COMPLETE":
             raise PipelineError(_failure_reason(cfn, settings.stack_name, before, final))
