@@ -155,6 +155,17 @@ def test_name_prefixes_aws_accepts_pass(prefix):
     assert schema.value_problems(schema.BY_NAME["name_prefix"], prefix) == []
 
 
+def test_every_region_firehose_runs_in_passes_the_region_rule():
+    """eusc-de-east-1 (AWS European Sovereign Cloud) has a four-letter first part."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    regions = {region for partition in session.get_available_partitions()
+               for region in session.get_available_regions("firehose", partition_name=partition)}  # fmt: skip
+    assert "eusc-de-east-1" in regions
+    assert [r for r in sorted(regions) if schema.value_problems(schema.BY_NAME["region"], r)] == []
+
+
 def test_the_prefix_limit_comes_from_the_longest_region_botocore_knows():
     import botocore.session
 

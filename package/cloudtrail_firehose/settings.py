@@ -133,7 +133,7 @@ SETTINGS: tuple[Setting, ...] = (
             help="Only when the role's trust policy asks for one (sts:ExternalId).",
             pattern_help="must be 2 or more letters, digits or +=,.@:/-_ (as the role's trust policy expects)"),
     Setting("region", "AWS region", "aws", "us-east-1", max_length=32, help="Where the pipeline is deployed.",
-            pattern="[a-z]{2}(-[a-z]+)+-[0-9]", pattern_help="is not an AWS region (for example us-east-1)",
+            pattern="[a-z]{2,4}(-[a-z]+)+-[0-9]", pattern_help="is not an AWS region (for example us-east-1)",
             required="no AWS region given; choose one, for example us-east-1 (command line: --region or "
                      "AWS_DEFAULT_REGION)"),
     Setting("filter_preset", "Events to send", "pipeline", "all", parameter="FilterPreset",
