@@ -86,7 +86,7 @@ def test(pytest_args: list[str]) -> int:
     python39 = environment.ensure_venv39()
     step("ruff check")
     lint = subprocess.run([str(python), "-m", "ruff", "check", str(ROOT)], cwd=ROOT)
-    # Both runs at once: the 3.9 one (tests of shipped code only, tests/conftest.py) waits mostly on the
+    # Both runs at once: the 3.9 one (tests of shipped code only, tests/setup/conftest.py) waits mostly on the
     # same sockets and subprocesses as the other, and the machine has two cores.
     older = None
     if python39 is None:

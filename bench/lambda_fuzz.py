@@ -2,7 +2,7 @@
 
     PYTHONPATH=package .venv/bin/python bench/lambda_fuzz.py [cases]     (default 100,000)
 
-The cases come from tests/lambda_cases.py (the property tests' strategies); half go through the
+The cases come from tests/standins/lambda_cases.py (the property tests' strategies); half go through the
 entry point `handler` (6 MB limit, a stand-in Firehose client for put-backs), half through `process`
 with small response limits and a put-back that may refuse, so the deferred paths run too. A case
 fails when the call raises or when tests/lambda_cases.problems finds the answer invalid. Prints the

@@ -16,7 +16,7 @@ from buildlib import BUILD_DIR, PACKAGE_SRC, REQUIREMENTS, BuildError, excluded,
 
 # Parts of the vendored libraries that never run in this app: code for libraries it does not ship
 # (awscrt, docutils, pydantic/langchain, PyOpenSSL, PySocks, h2, Pyodide, Windows) and features it
-# does not use. tests/test_build.py imports every module that does ship, from the built app.
+# does not use. tests/packaging/test_build.py imports every module that does ship, from the built app.
 UNUSED_LIBRARY_PARTS = (
     "splunklib/searchcommands",  # custom search commands: the app defines none
     "splunklib/results.py",  # search-result readers; imports deprecation, which is not shipped

@@ -1,4 +1,4 @@
-"""Each outward caller against servers that misbehave on purpose (issue 21, tests/hostile_http.py): the
+"""Each outward caller against servers that misbehave on purpose (issue 21, tests/standins/hostile_http.py): the
 HEC check (splunk/hec_check.py), ACS (splunk/acs.py), the recovery input's search through splunkd
 (inputs/indexed.py) and the certificate check (aws/hec_endpoint.py). No secret reaches another host or
 a message, a trickling server ends the call at its deadline, a huge body is cut at the cap, and every
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import hostile_http as hostile
 import pytest
+from certificates import self_signed
 from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
 from cloudtrail_firehose.inputs import indexed
 from cloudtrail_firehose.inputs.indexed import indexed_identities
@@ -29,8 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fake_acs import JWT, STACK
 from fake_splunkd import ADMIN_TOKEN
-from test_hec_endpoint import self_signed
-from test_identity_search import BUCKET, INDEX, output, trail_event
+from identities import BUCKET, INDEX, output, trail_event
 
 TOKEN = "5f4dcc3b-5aa7-65d6-1d83-27de2b882cf9"
 HEALTH, ACK, RAW = "/services/collector/health", "/services/collector/ack", "/services/collector/raw"

@@ -1,5 +1,5 @@
 """The one outbound HTTP client (outbound_http.py) against servers that misbehave on purpose (issue 21,
-tests/hostile_http.py): no redirect followed, one deadline per call, a capped body, every malformed
+tests/standins/hostile_http.py): no redirect followed, one deadline per call, a capped body, every malformed
 answer an HttpError, the secrets it sent masked, URLs and header values refused before connecting.
 
 Runs on Python 3.9 too.
@@ -14,9 +14,9 @@ import tracemalloc
 
 import hostile_http as hostile
 import pytest
+from certificates import self_signed
 from cloudtrail_firehose import outbound_http
 from cloudtrail_firehose.outbound_http import MASK, HttpError, UrlError, parse_url, request, url_problem
-from test_hec_endpoint import self_signed
 
 TOKEN = "5f4dcc3b-5aa7-65d6-1d83-27de2b882cf9"
 AUTH = {"Authorization": f"Splunk {TOKEN}"}

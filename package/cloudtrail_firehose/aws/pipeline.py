@@ -44,7 +44,7 @@ FAILED_STACK = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "IMPORT
 BACKLOG_CAP = 10_000
 BACKLOG_MORE = f"more than {BACKLOG_CAP}"
 BUCKETS = ("FailedDeliveryBucket", "TrailBucket")  # the template's buckets, in settings.bucket_names order
-# The least-privilege policy for whoever deploys (README, Permissions); tests/deploy_permissions.py derives it
+# The least-privilege policy for whoever deploys (README, Permissions); tests/standins/deploy_permissions.py derives it
 # from CloudFormation's resource schemas and the app's own calls.
 DEPLOY_POLICY_PATH = Path(__file__).with_name("deploy_policy.json")
 # Its statements by Sid, as they split between the person and a CloudFormation service role (README,

@@ -1,0 +1,151 @@
+"""The CloudFormation template: cfn-lint and checkov clean for every option combination the driver can produce
+(its Parameters are generated from the settings schema: tests/test_settings.py; tests/aws/test_aws_iam.py
+evaluates its policies)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from cfn_render import NAME_PROPERTY, Rendered, driver_combinations
+from cfnlint.api import ManualArgs, lint
+from cloudtrail_firehose import settings as schema
+from cloudtrail_firehose.aws.pipeline import TEMPLATE_PATH
+from cloudtrail_firehose.aws.settings import PipelineSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads !Ref, !Sub, ... as plain values: enough to inspect Parameters and Metadata."""
+
+
+_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def template() -> dict:
+    return yaml.load(TEMPLATE_PATH.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+COMBINATIONS = driver_combinations()
+
+
+def with_defaults(text: str, values: dict[str, str]) -> str:
+    """The template with these parameter defaults, so the linters see one option combination."""
+    out = text
+    for name, value in values.items():
+        start = out.index(f"\n  {name}:\n") + 1
+        following = re.search(r"\n  \S|\n\S", out[start:])
+        end = start + following.start() + 1 if following else len(out)
+        block = re.sub(r"\n    Default:[^\n]*", "", out[start:end])
+        default = value if "\n    Type: Number" in block else json.dumps(value)
+        block = block.replace("\n", f"\n    Default: {default}\n", 1)
+        out = out[:start] + block + out[end:]
+    return out
+
+
+@pytest.mark.parametrize("name", list(COMBINATIONS))
+def test_cfn_lint_is_clean_for_every_option_combination(name):
+    rendered = with_defaults(TEMPLATE_PATH.read_text(), COMBINATIONS[name])
+    matches = lint(rendered, config=ManualArgs(regions=["us-east-1"]))
+    assert [str(m) for m in matches] == []
+
+
+def checkov() -> str:
+    executable = os.environ.get("CLOUDTRAIL_FIREHOSE_CHECKOV") or str(ROOT / ".venv/tools/checkov/bin/checkov")
+    if not Path(executable).exists():
+        pytest.fail("checkov is not installed: run the tests with 'python3 build.py test', which installs it")
+    return executable
+
+
+def test_checkov_finds_no_failed_check_for_any_option_combination_and_every_skip_is_explained_and_needed(tmp_path):
+    # One checkov run over one rendered template per combination (checkov reads parameter defaults).
+    for name, values in COMBINATIONS.items():
+        (tmp_path / f"{name}.yaml").write_text(with_defaults(TEMPLATE_PATH.read_text(), values))
+    result = subprocess.run(
+        [checkov(), "-d", str(tmp_path), "--framework", "cloudformation", "--skip-download", "-o", "json"],
+        capture_output=True, text=True, timeout=1200, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    failed = [(Path(c["file_path"]).stem, c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+    assert failed == []
+    assert report["summary"]["passed"] >= 40 * len(COMBINATIONS)
+    used = {(c["check_id"], c["resource"].split(".")[-1]) for c in report["results"]["skipped_checks"]}
+    declared = set()
+    for logical_id, resource in template()["Resources"].items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert len(skip.get("comment", "")) > 20, f"{logical_id} {skip['id']} needs a reason"
+            declared.add((skip["id"], logical_id))
+    assert declared == used
+
+
+def test_iam_policies_name_their_resources():
+    for logical_id, resource in template()["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                assert statement.get("Resource") not in ("*", ["*"]), f"{logical_id}: {policy['PolicyName']}"
+
+
+def test_the_import_template_brings_in_only_the_buckets_and_lints_clean():
+    """What apply imports after a destroy kept the buckets: they, as the template declares them, and nothing else."""
+    from cloudtrail_firehose.aws.pipeline import import_template
+
+    text = import_template(["FailedDeliveryBucket", "TrailBucket"])
+    document = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    full = template()
+    assert set(document["Resources"]) == {"FailedDeliveryBucket", "TrailBucket"}
+    assert "Outputs" not in document  # an import cannot add Outputs
+    for name, resource in document["Resources"].items():
+        assert resource == full["Resources"][name]
+        assert resource["DeletionPolicy"] == "Retain"
+    assert document["Parameters"] == full["Parameters"]
+    errors = [str(m) for m in lint(text, config=ManualArgs(regions=["us-east-1"])) if m.rule.id.startswith("E")]
+    assert errors == []
+
+
+# Each name the stack gives, by what names it: (most characters, pattern it must match whole, the document).
+NAME_RULES = {
+    "AWS::S3::Bucket": (63, r"(?!xn--|sthree-|amzn-s3-demo-)[a-z0-9](?!.*\.\.)[a-z0-9.-]*[a-z0-9]"
+                            r"(?<!-s3alias)(?<!--ol-s3)(?<!\.mrap)(?<!--x-s3)(?<!--table-s3)",
+                        'Amazon S3 User Guide, "General purpose bucket naming rules"'),
+    "AWS::CloudTrail::Trail": (128, r"[A-Za-z0-9](?![\s\S]*[._-][._-])[A-Za-z0-9._-]*[A-Za-z0-9]",
+                               'AWS CloudTrail User Guide, "Trail naming requirements"'),
+    "AWS::KinesisFirehose::DeliveryStream": (64, r"[a-zA-Z0-9_.-]+",
+                                             'Amazon Data Firehose API Reference, "CreateDeliveryStream"'),
+    "AWS::IAM::Role": (64, r"[A-Za-z0-9_+=,.@-]+", 'IAM API Reference, "CreateRole" (RoleName)'),
+    "AWS::Lambda::Function": (64, r"[a-zA-Z0-9_-]+", 'AWS Lambda API Reference, "CreateFunction" (FunctionName)'),
+    "AWS::Logs::LogGroup": (512, r"[.\-_/#A-Za-z0-9]+", 'CloudWatch Logs API Reference, "CreateLogGroup"'),
+    "AWS::Logs::LogStream": (512, r"[^:*]+", 'CloudWatch Logs API Reference, "CreateLogStream"'),
+    "AWS::Logs::SubscriptionFilter": (512, r"[^:*]+", 'CloudWatch Logs API Reference, "PutSubscriptionFilter"'),
+    "stack": (128, r"[a-zA-Z][-a-zA-Z0-9]*", 'AWS CloudFormation API Reference, "CreateStack" (StackName)'),
+    "secret": (512, r"[A-Za-z0-9/_+=.@-]+", 'AWS Secrets Manager API Reference, "CreateSecret" (Name)'),
+}  # fmt: skip
+
+
+def test_the_longest_allowed_prefix_gives_valid_names_for_every_kind_in_the_longest_region():
+    """settings.NAME_PREFIX_MAX: every name the stack and the app give, with the longest prefix, in the region with
+    the longest name, obeys the naming rules of what it names."""
+    prefix = ("ab-" * 9)[: schema.NAME_PREFIX_MAX - 1] + "z"
+    assert len(prefix) == schema.NAME_PREFIX_MAX
+    assert not schema.value_problems(schema.BY_NAME["name_prefix"], prefix)
+    everything = next(n for n in COMBINATIONS if n.startswith("trail-") and "-org-" in n and n.endswith("-lambda"))
+    rendered = Rendered({**COMBINATIONS[everything], "NamePrefix": prefix}, "123456789012", schema.LONGEST_REGION)
+    settings = PipelineSettings(region=schema.LONGEST_REGION, name_prefix=prefix)
+    names = [(r["Type"], rendered.name(lid)) for lid, r in rendered.resources.items()
+             if NAME_PROPERTY.get(r["Type"]) in r.get("Properties", {})]  # fmt: skip
+    names += [("stack", settings.stack_name), ("secret", settings.hec_token_secret_name)]
+    assert {kind for kind, _ in names} == set(NAME_RULES), "a kind of name is not checked"
+    assert [n for k, n in names if k == "AWS::S3::Bucket"] == settings.bucket_names("123456789012")
+    for kind, name in names:
+        longest, pattern, document = NAME_RULES[kind]
+        assert len(name) <= longest, f"{name!r} breaks {document}"
+        assert re.fullmatch(pattern, name), f"{name!r} breaks {document}"
+    assert max(len(n) for k, n in names if k == "AWS::S3::Bucket") == 63  # the limit is the tightest one
+

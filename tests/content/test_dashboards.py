@@ -1,0 +1,361 @@
+"""The dashboards and saved searches: valid Simple XML, at most 3 jobs a page, searches that lint
+clean and only use fields the shipped configuration produces."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from corpus import cloudtrail_events
+from spl_fields import analyse, search_term_fields, split_pipeline
+from splint.linter import lint_text
+from splunk_conf import read_conf
+from splunk_search import SearchTime, json_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+VIEWS = sorted((ROOT / "default" / "data" / "ui" / "views").glob("*.xml"))
+MACROS = read_conf(ROOT / "default" / "macros.conf")
+SAVED = {n: s for n, s in read_conf(ROOT / "default" / "savedsearches.conf").items() if n != "default"}
+MAX_JOBS_PER_PAGE = 3
+
+# Simple XML (version 1.1) elements, by parent; anything else is a typo Splunk would reject.
+ALLOWED_CHILDREN = {
+    "form": {"label", "description", "search", "fieldset", "row", "init"},
+    "dashboard": {"label", "description", "search", "row", "init"},
+    "search": {"query", "earliest", "latest", "refresh", "refreshType", "sampleRatio", "done", "progress",
+               "finalized", "cancelled", "error", "fail"},
+    "fieldset": {"input", "html"},
+    "input": {"label", "default", "initialValue", "choice", "prefix", "suffix", "valuePrefix", "valueSuffix",
+              "delimiter", "fieldForLabel", "fieldForValue", "search", "change"},
+    "default": {"earliest", "latest"},
+    "row": {"panel"},
+    "panel": {"title", "single", "chart", "table", "event", "map", "viz", "html", "input", "search"},
+    "html": set(),
+    "single": {"title", "search", "option", "drilldown"},
+    "chart": {"title", "search", "option", "drilldown", "selection"},
+    "table": {"title", "search", "option", "drilldown", "format", "fields"},
+    "map": {"title", "search", "option", "drilldown"},
+    "drilldown": {"link", "set", "unset", "eval", "condition"},
+    "condition": {"link", "set", "unset", "eval"},
+    "change": {"set", "unset", "eval", "condition", "link"},
+    "done": {"set", "unset", "eval", "condition"},
+    "init": {"set", "unset", "eval"},
+    "format": {"colorPalette", "scale", "option"},
+}  # fmt: skip
+BUILTIN_TOKEN_PREFIXES = ("row.", "click.", "result.", "job.", "env:", "trellis.", "earliest", "latest")
+BUILTIN_TOKENS = {"value", "label"}
+
+
+def pipeline_event_fields() -> set[str]:
+    """Fields of the events the app's inputs write: a health poll of a deployed (moto) pipeline and
+    the error events recovery writes for a failed record and an unreadable line."""
+    import base64
+    import json
+    import os
+    import warnings
+
+    import boto3
+    import moto_shims  # noqa: F401
+    from cloudtrail_firehose.aws import pipeline
+    from cloudtrail_firehose.aws.settings import PipelineSettings
+    from cloudtrail_firehose.inputs.health import pipeline_health
+    from cloudtrail_firehose.inputs.recovery import ObjectReader, remediations
+    from moto import mock_aws
+
+    warnings.filterwarnings("ignore", message="Tried to parse")
+    settings = PipelineSettings(hec_url="https://hec.example.com", region="us-east-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        pipeline.ensure_pipeline(settings, session, progress=lambda m: None, hec_token="t", sleep=lambda s: None)
+        fields = json_paths(pipeline_health(settings, session))
+    line = json.dumps({"errorCode": "Splunk.AckTimeout", "arrivalTimestamp": 1, "attemptsMade": 1,
+                       "rawData": base64.b64encode(b"{}").decode()}).encode()  # fmt: skip
+    reader = ObjectReader("b", "k", "etag", 0.0, remediations(), max_error_events=1)
+    for output in reader.outputs([line, b"garbage"]):  # an error event, a count of the rest, a report
+        fields |= json_paths(json.loads(output.text))
+    return fields
+
+
+def known_raw_fields() -> set[str]:
+    fields = SearchTime.load(ROOT).produced_fields() | {"_time", "_raw", "index", "sourcetype", "source", "host"}
+    for _, event in cloudtrail_events():
+        fields |= json_paths(event)
+    return fields | pipeline_event_fields()
+
+
+KNOWN_RAW_FIELDS = known_raw_fields()
+
+
+def views() -> list[ET.Element]:
+    return [ET.parse(path).getroot() for path in VIEWS]
+
+
+def test_views_use_only_simple_xml_elements():
+    for path in VIEWS:
+        root = ET.parse(path).getroot()
+        inside_html = {id(e) for html in root.iter("html") for e in html.iter()}
+        for parent in root.iter():
+            if id(parent) in inside_html:
+                continue  # <html> panels hold plain HTML
+            allowed = ALLOWED_CHILDREN.get(parent.tag, set())
+            for child in parent:
+                assert child.tag in allowed, f"{path.name}: <{child.tag}> inside <{parent.tag}>"
+
+
+@pytest.mark.parametrize("path", VIEWS, ids=lambda p: p.name)
+def test_a_page_load_dispatches_at_most_three_search_jobs(path):
+    root = ET.parse(path).getroot()
+    jobs = [s for s in root.iter("search") if not s.get("base")]
+    assert len(jobs) <= MAX_JOBS_PER_PAGE, [s.get("id") for s in jobs]
+    ids = {s.get("id") for s in jobs}
+    for post in root.iter("search"):
+        if post.get("base"):
+            assert post.get("base") in ids, f"unknown base search {post.get('base')}"
+
+
+@pytest.mark.parametrize("path", VIEWS, ids=lambda p: p.name)
+def test_base_searches_transform_and_return_a_bounded_number_of_rows(path):
+    for search in ET.parse(path).getroot().iter("search"):
+        if search.get("base") or search.get("ref"):
+            continue
+        query = search.findtext("query")
+        last = query.strip().splitlines()[-1].lstrip("| ").split()
+        assert re.search(r"\|\s*(stats|timechart|chart|top)\b", query), f"{search.get('id')} does not transform"
+        bounded = (last[0] == "head" and last[1].isdigit()) or (last[0] == "timechart" and "span=" in query) or (
+            last[0] == "stats" and "head " in query
+        )
+        assert bounded, f"{search.get('id')}: end with 'head N' or a timechart with a span"
+
+
+def defined_tokens(root: ET.Element) -> set[str]:
+    tokens = set()
+    for element in root.iter("input"):
+        token = element.get("token")
+        tokens.add(token)
+        tokens.add(f"form.{token}")
+        if element.get("type") == "time":
+            tokens |= {f"{token}.earliest", f"{token}.latest"}
+    for element in root.iter():
+        if element.tag in ("set", "unset", "eval") and element.get("token"):
+            tokens.add(element.get("token"))
+    return tokens
+
+
+@pytest.mark.parametrize("path", VIEWS, ids=lambda p: p.name)
+def test_every_token_used_is_defined_by_an_input_or_a_drilldown(path):
+    root = ET.parse(path).getroot()
+    defined = defined_tokens(root)
+    text = ET.tostring(root, encoding="unicode")
+    used = {name.split("|")[0] for name in re.findall(r"\$([\w.:]+(?:\|\w+)?)\$", text)}
+    builtin = {t for t in used if t in BUILTIN_TOKENS or t.startswith(BUILTIN_TOKEN_PREFIXES)}
+    undefined = used - defined - builtin
+    assert undefined == set()
+
+
+def all_queries() -> list[tuple[str, str]]:
+    queries = []
+    for path in VIEWS:
+        for search in ET.parse(path).getroot().iter("search"):
+            queries.append((f"{path.name}#{search.get('id') or search.get('base')}", search.findtext("query")))
+    queries += [(f"savedsearches.conf[{name}]", stanza["search"]) for name, stanza in SAVED.items()]
+    return queries
+
+
+@pytest.mark.parametrize(("where", "query"), all_queries(), ids=[w for w, _ in all_queries()])
+def test_every_search_passes_splint(where, query):
+    # Lint the search Splunk runs: dashboard tokens replaced (a |s token becomes a quoted string).
+    assert [f"{d.code} {d.message}" for d in lint_text(without_tokens(query))] == []
+
+
+def test_every_macro_used_exists_with_its_arguments():
+    for where, query in all_queries():
+        for name, args in re.findall(r"`(\w+)(?:\(([^`]*)\))?`", query):
+            key = f"{name}({len(args.split(','))})" if args else name
+            assert key in MACROS, f"{where}: macro {key} is not in macros.conf"
+    for search in (s for root in views() for s in root.iter("search") if s.get("ref")):
+        assert search.get("ref") in SAVED
+
+
+def without_tokens(query: str) -> str:
+    return re.sub(r"\$[^$\s]+\$", " ", re.sub(r"\$[\w.:]+\|s\$", '"*"', query))
+
+
+def test_every_field_a_panel_uses_is_produced_by_the_shipped_configuration():
+    problems = []
+    for path in VIEWS:
+        root = ET.parse(path).getroot()
+        outputs = {}
+        for search in root.iter("search"):
+            if search.get("id") and not search.get("base"):
+                found, outputs[search.get("id")] = analyse(without_tokens(search.findtext("query")), KNOWN_RAW_FIELDS)
+                problems += [(path.name, search.get("id"), p) for p in found]
+        for search in root.iter("search"):
+            if search.get("base"):
+                found, _ = analyse(search.findtext("query"), outputs[search.get("base")])
+                problems += [(path.name, search.get("base"), p) for p in found]
+        # Fields the filters add to the base searches.
+        filters = [e.text for e in root.iter("prefix")] + [e.get("value") for e in root.iter("choice")]
+        for text in filter(None, filters):
+            unknown = search_term_fields(f"{text}x") - KNOWN_RAW_FIELDS
+            problems += [(path.name, "filter", unknown)] if unknown else []
+    for name, stanza in SAVED.items():
+        found, _ = analyse(stanza["search"], KNOWN_RAW_FIELDS)
+        problems += [("savedsearches.conf", name, p) for p in found]
+    for name, stanza in MACROS.items():
+        if name != "default":
+            unknown = search_term_fields(re.sub(r"\$\w+\$", '"x"', stanza["definition"])) - KNOWN_RAW_FIELDS
+            problems += [("macros.conf", name, unknown)] if unknown else []
+    assert problems == []
+
+
+def test_field_check_catches_a_field_nobody_produces():
+    found, _ = analyse("`cloudtrail_firehose_events` | stats count by not_a_field", KNOWN_RAW_FIELDS)
+    assert found
+    assert found[0][1] == {"not_a_field"}
+    found, _ = analyse("stats sum(missing) AS x", {"present"})
+    assert found[0][1] == {"missing"}
+
+
+def test_saved_searches_ship_disabled_scheduled_and_bounded_in_time():
+    assert len(SAVED) >= 6
+    for name, stanza in SAVED.items():
+        assert stanza["disabled"] == "1", name
+        assert stanza["is_scheduled"] == "1", name
+        assert stanza["cron_schedule"].count(" ") == 4, name
+        assert stanza["dispatch.earliest_time"].startswith("-"), name
+        assert not stanza["dispatch.earliest_time"].startswith("rt"), name
+        assert stanza["search"].startswith(("`cloudtrail_firehose_events`", "`cloudtrail_firehose_pipeline`")), name
+
+
+def test_the_data_macro_is_the_only_place_that_names_the_index():
+    for where, query in all_queries():
+        assert "index=" not in query, where
+    assert "index=" in MACROS["cloudtrail_firehose_events"]["definition"]
+    assert "index=" in MACROS["cloudtrail_firehose_pipeline"]["definition"]
+
+
+# --- every event reaches the panels and alerts ------------------------------------------------
+
+CORPUS_FIELDS = [SearchTime.load(ROOT).fields_of(event) for _, event in cloudtrail_events()]
+
+
+def by_fields_kept(query: str, rows: list[dict], apply_filter: bool) -> tuple[list[str], int, int]:
+    """(by-fields, events matching the filter, events reaching a group) of the first `stats ... by`,
+    after the search's own eval and fillnull, on the model's fields (stats drops a null by-field)."""
+    from splunk_search import compile_eval, evaluate, kept_by, search_matches
+
+    commands = split_pipeline(without_tokens(query))
+    if apply_filter:
+        terms = re.sub(r"`[^`]*`", " ", commands[0])
+        rows = [r for r in rows if search_matches(terms, r)]
+    rows = [dict(r) for r in rows]
+    for command in commands[1:]:
+        name, _, rest = command.partition(" ")
+        if name == "eval":
+            target, _, expression = rest.partition("=")
+            node = compile_eval(expression)
+            for r in rows:
+                value = evaluate(node, r)
+                if value is None:
+                    r.pop(target.strip(), None)
+                else:
+                    r[target.strip()] = value if isinstance(value, list) else [value]
+        elif name == "fillnull":
+            value = re.search(r'value=("[^"]*"|\S+)', rest)
+            filler = value.group(1).strip('"') if value else "0"
+            for r in rows:
+                for field_name in (w for w in rest.split() if not w.startswith("value=")):
+                    r.setdefault(field_name, [filler])
+        elif name == "stats" and " by " in rest:
+            by = [w for w in rest.partition(" by ")[2].split() if "=" not in w and w != "_time"]
+            return by, len(rows), kept_by(rows, by)
+        elif name in ("stats", "timechart"):
+            return [], len(rows), len(rows)  # no by-clause, or timechart's NULL series: nothing dropped
+    raise AssertionError(f"no stats in {query!r}")
+
+
+def cloudtrail_searches() -> list[tuple[str, str, bool]]:
+    searches = []
+    for path in VIEWS:
+        for search in ET.parse(path).getroot().iter("search"):
+            query = search.findtext("query") or ""
+            if search.get("id") and "`cloudtrail_firehose_events`" in query:
+                searches.append((f"{path.name}#{search.get('id')}", query, False))
+    for name, stanza in SAVED.items():
+        if stanza["search"].startswith("`cloudtrail_firehose_events`"):
+            searches.append((f"savedsearches.conf[{name}]", stanza["search"], True))
+    return searches
+
+
+@pytest.mark.parametrize(("where", "query", "filtered"), cloudtrail_searches(), ids=[w for w, _, _ in
+                                                                                    cloudtrail_searches()])
+def test_every_event_reaches_the_panels_and_alerts(where, query, filtered):
+    """Dashboard base searches over every corpus event (filters at their defaults count every
+    event); alerts over the events their own filter selects."""
+    by, matching, kept = by_fields_kept(query, CORPUS_FIELDS, filtered)
+    assert kept == matching, f"{where}: `by {' '.join(by)}` keeps {kept} of {matching} events"
+
+
+def test_the_by_field_check_sees_a_null_by_field():
+    rows = [{"user": ["alice"]}, {"src_ip": ["192.0.2.1"]}]
+    assert by_fields_kept("x | stats count by user", rows, False)[1:] == (2, 1)
+    assert by_fields_kept('x | fillnull value="unknown" user | stats count by user', rows, False)[1:] == (2, 2)
+    assert by_fields_kept("x | eval user=coalesce(user, src_ip) | stats count by user", rows, False)[1:] == (2, 2)
+
+
+def test_some_alert_filters_select_corpus_events():
+    selected = [by_fields_kept(q, CORPUS_FIELDS, True)[1] for _, q, filtered in cloudtrail_searches() if filtered]
+    assert sum(1 for n in selected if n) >= 4
+
+
+# --- drilldowns --------------------------------------------------------------------------------
+
+
+def drilldown_links() -> list[tuple[str, str]]:
+    return [(path.name, link.text) for path in VIEWS for link in ET.parse(path).getroot().iter("link")]
+
+
+def render(link: str, row: dict[str, str]) -> str:
+    """Substitute tokens as Simple XML does: |u URL-encodes the value, no filter inserts it as is."""
+    from urllib.parse import quote
+
+    def token(match: re.Match) -> str:
+        name, _, token_filter = match.group(1).partition("|")
+        value = row.get(name.removeprefix("row."), "-24h@h")
+        return quote(value, safe="") if token_filter == "u" else value
+
+    return re.sub(r"\$([\w.:]+(?:\|\w)?)\$", token, link)
+
+
+@pytest.mark.parametrize(("view", "link"), drilldown_links(), ids=[f"{v}:{i}" for i, (v, _) in
+                                                                    enumerate(drilldown_links())])
+def test_drilldown_values_with_spaces_stay_one_search_term(view, link):
+    from urllib.parse import parse_qs, urlsplit
+
+    row = {name: "AWS Internal" for name in re.findall(r"\$row\.(\w+)", link)}
+    rendered = urlsplit(render(link, row))
+    query = parse_qs(rendered.query)
+    if "q" in query:
+        search = query["q"][0]
+        terms = re.findall(r'(\w+)=("[^"]*"|[^\s()]+)', search)
+        assert terms, search
+        assert all(value == '"AWS Internal"' for _, value in terms), search  # every term is a row value
+    for field_name, values in query.items():
+        if field_name.startswith("form.") and field_name.removeprefix("form.") in row:
+            assert values == ["AWS Internal"]
+
+
+# Alert time windows and throttling: tests/content/test_alerts.py.
+
+
+@pytest.mark.parametrize("path", VIEWS, ids=lambda p: p.name)
+def test_no_dollar_sign_in_a_query_is_mistaken_for_a_token(path):
+    """Simple XML reads $...$ as a token; a literal dollar (a regex anchor) must be written $$."""
+    for search in ET.parse(path).getroot().iter("search"):
+        query = search.findtext("query") or ""
+        leftover = re.sub(r"\$[\w.:]+(?:\|\w)?\$", "", query.replace("$$", ""))
+        assert "$" not in leftover, f"{path.name}#{search.get('id') or search.get('base')}: {query}"
