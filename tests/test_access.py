@@ -11,6 +11,7 @@ import boto3
 import moto_shims  # noqa: F401 - CloudFormation resources moto lacks
 import pytest
 from cloudtrail_firehose import access
+from cloudtrail_firehose.aws import clients as aws_clients
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.settings import PipelineSettings
 from cloudtrail_firehose.splunk.splunkd import Splunkd
@@ -90,7 +91,7 @@ def test_assumed_role_credentials_are_fetched_again_when_a_deploy_outlasts_them(
     clock = Clock()
     base = boto3.Session(region_name=REGION)
     watch = ExpiryWatch(base, clock, step=timedelta(minutes=12))
-    clients = access.clients_for(ROLE, None, REGION, base=base, clock=clock)
+    clients = aws_clients.clients_for(ROLE, None, REGION, base=base, clock=clock)
     watch.watch(clients.session)
     settings = PipelineSettings(hec_url="https://hec.example.com", region=REGION)
     outputs = pipeline.ensure_pipeline(settings, clients, progress=lambda _: None, hec_token="t", sleep=lambda s: None)
@@ -109,7 +110,7 @@ def test_assume_role_passes_the_external_id_and_a_one_hour_duration(aws):
     base = boto3.Session(region_name=REGION)
     sent: list[dict] = []
     base.events.register("provide-client-params.sts.AssumeRole", lambda params, **_: sent.append(dict(params)))
-    clients = access.clients_for(ROLE, None, REGION, base=base)
+    clients = aws_clients.clients_for(ROLE, None, REGION, base=base)
     clients("s3").list_buckets()
     assert sent == [{"RoleArn": ROLE["aws_role_arn"], "RoleSessionName": "cloudtrail-firehose-setup",
                      "DurationSeconds": 3600, "ExternalId": "x-1"}]  # fmt: skip
@@ -121,8 +122,8 @@ def test_a_role_that_cannot_be_assumed_is_a_clear_error_not_the_chains_identity(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    clients = access.clients_for(ROLE, None, REGION)
-    with pytest.raises(access.AccessError) as raised:
+    clients = aws_clients.clients_for(ROLE, None, REGION)
+    with pytest.raises(aws_clients.AccessError) as raised:
         clients.identity()
     message = str(raised.value)
     assert f"assuming role {ROLE['aws_role_arn']}" in message
@@ -140,7 +141,7 @@ def test_keys_mode_reads_the_secret_and_no_other_mode_does(splunkd):
     splunkd.conf["pipeline"] = {"aws_auth": "keys", "aws_access_key_id": KEY_ID, "index": "main"}
     config, secret = access.stored_access(client)
     assert secret == "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-    assert access.session_for(config, secret, REGION).get_credentials().access_key == KEY_ID
+    assert aws_clients.session_for(config, secret, REGION).get_credentials().access_key == KEY_ID
     assert password_reads(splunkd)
     for settings in (ROLE, {"aws_auth": "instance"}):
         splunkd.requests.clear()
@@ -176,13 +177,13 @@ def test_nothing_stored_yet_means_the_default_chain(splunkd):
 
 
 def test_every_client_carries_the_apps_config(aws):
-    clients = access.Clients(boto3.Session(region_name=REGION), REGION)
+    clients = aws_clients.Clients(boto3.Session(region_name=REGION), REGION)
     for service in ("s3", "cloudformation", "cloudwatch", "sts"):
         config = clients(service).meta.config
         assert config.retries == {"mode": "standard", "total_max_attempts": 9}  # botocore counts the first try
-        assert config.user_agent_extra == f"cloudtrail_firehose/{access.app_version()}"
+        assert config.user_agent_extra == f"cloudtrail_firehose/{aws_clients.app_version()}"
         assert clients(service).meta.region_name == REGION
-    assert re.fullmatch(r"\d+\.\d+\.\d+", access.app_version())
+    assert re.fullmatch(r"\d+\.\d+\.\d+", aws_clients.app_version())
 
 
 def test_one_flow_makes_each_client_once_and_asks_who_it_is_once(aws):
@@ -192,7 +193,7 @@ def test_one_flow_makes_each_client_once_and_asks_who_it_is_once(aws):
     client = session.client
     session.client = lambda name, **kw: made.append(name) or client(name, **kw)
     session.events.register("before-call.sts.GetCallerIdentity", lambda **_: identities.append("asked"))
-    clients = access.Clients(session, REGION)
+    clients = aws_clients.Clients(session, REGION)
     settings = PipelineSettings(hec_url="https://hec.example.com", region=REGION, processor="lambda")
     pipeline.ensure_pipeline(settings, clients, progress=lambda line: None, hec_token="t", sleep=lambda s: None)
     pipeline.destroy(settings, clients, delete_data=True, progress=lambda line: None, sleep=lambda s: None)
@@ -201,8 +202,8 @@ def test_one_flow_makes_each_client_once_and_asks_who_it_is_once(aws):
 
 
 def test_clients_for_another_region_share_the_session_not_the_clients(aws):
-    first = access.Clients(boto3.Session(region_name=REGION), REGION)
-    assert access.clients(first, REGION) is first
-    other = access.clients(first, "eu-west-1")
+    first = aws_clients.Clients(boto3.Session(region_name=REGION), REGION)
+    assert aws_clients.clients(first, REGION) is first
+    other = aws_clients.clients(first, "eu-west-1")
     assert other.session is first.session
     assert other("s3").meta.region_name == "eu-west-1"

@@ -22,9 +22,9 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cloudtrail_firehose import access
 from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose.aws.clients import Clients, clients_for
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from cloudtrail_firehose.splunk import hec_check
@@ -76,13 +76,13 @@ def settings_from(args: argparse.Namespace) -> PipelineSettings:
     return PipelineSettings.from_mapping(values)
 
 
-def cli_clients(args: argparse.Namespace, region: str) -> access.Clients:
+def cli_clients(args: argparse.Namespace, region: str) -> Clients:
     """The command's clients: the profile or default chain, or a role assumed from it."""
     base = boto3.Session(profile_name=args.profile, region_name=region or None)
     if not args.role_arn:
-        return access.Clients(base, region)
+        return Clients(base, region)
     role = {"aws_auth": "role", "aws_role_arn": args.role_arn, "aws_external_id": args.external_id}
-    return access.clients_for(role, None, region, base=base)
+    return clients_for(role, None, region, base=base)
 
 
 def export_instructions(settings: PipelineSettings, template: Path, parameters: Path) -> str:

@@ -8,9 +8,9 @@ from dataclasses import replace
 import moto_shims  # noqa: F401 - registers the CloudFormation resources moto lacks
 import pytest
 from botocore.exceptions import ClientError
-from cloudtrail_firehose import access
 from cloudtrail_firehose.__main__ import run
 from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose.aws.clients import Clients
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.inputs import health
 from deployments import ACCOUNT, REGION, SETTINGS, deploy, no_sleep
@@ -139,7 +139,7 @@ class _MemberCloudTrail:
 
 
 def member_preflight(aws, settings=SETTINGS, own: bool = False) -> dict[str, pipeline.Check]:
-    client = access.Clients(aws, REGION)
+    client = Clients(aws, REGION)
     client._made["cloudtrail"] = _MemberCloudTrail(own)
     return {c.name: c for c in pipeline.preflight(settings, client, check_certificate=False)}
 
@@ -261,7 +261,7 @@ WITH_ROLE = replace(SETTINGS, cloudformation_role_arn=SERVICE_ROLE)
 
 def role_preflight(aws, monkeypatch, caller: tuple[str, ...], role: tuple[str, ...] = WHOLE,
                    settings=WITH_ROLE) -> dict[str, pipeline.Check]:  # fmt: skip
-    client = access.Clients(aws, REGION)
+    client = Clients(aws, REGION)
     client._made["iam"] = _Iam(aws.client("iam"), {CALLER: statements(*caller), SERVICE_ROLE: statements(*role)})
     monkeypatch.setattr(client, "identity", lambda: {"Arn": CALLER, "Account": ACCOUNT, "UserId": "AIDA"})
     return {c.name: c for c in pipeline.preflight(settings, client, check_certificate=False)}

@@ -11,6 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 from cloudtrail_firehose import access
+from cloudtrail_firehose.aws import clients as aws_clients
+from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.inputs import health_input, recovery_input
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
@@ -97,12 +99,12 @@ def test_a_proxys_html_page_for_one_region_is_that_stanzas_unknown_and_the_next_
 
 def test_a_proxys_page_is_refused_on_every_client_the_app_makes(proxy):
     """Query (CloudFormation, STS) and JSON (Firehose) protocols alike; an S3 object may be any page."""
-    aws = access.clients_for(KEYS, SECRET, "eu-west-1")
+    aws = aws_clients.clients_for(KEYS, SECRET, "eu-west-1")
     for call in (lambda: aws("cloudformation").describe_stacks(StackName="x"),
                  lambda: aws("firehose").describe_delivery_stream(DeliveryStreamName="x")):  # fmt: skip
-        with pytest.raises(access.NotAwsAnswerError, match=r"not its API in eu-west-1 \(a proxy\?\)"):
+        with pytest.raises(aws_clients.NotAwsAnswerError, match=r"not its API in eu-west-1 \(a proxy\?\)"):
             call()
-    with pytest.raises(access.PipelineError, match="checking AWS credentials: AWS answered something that is not"):
+    with pytest.raises(PipelineError, match="checking AWS credentials: AWS answered something that is not"):
         aws.identity()
 
 
@@ -141,5 +143,5 @@ def test_role_mode_without_a_role_arn_is_a_clear_error_wherever_a_session_is_mad
     splunkd.conf["pipeline"] = {"aws_auth": "role"}
     with pytest.raises(access.AccessError, match="no role ARN is stored; open the setup page"):
         access.stored_access(Splunkd(splunkd.url, ADMIN_TOKEN))
-    with pytest.raises(access.AccessError, match="no role ARN is stored"):
-        access.session_for({"aws_auth": "role", "aws_role_arn": " "}, None, "us-east-1")
+    with pytest.raises(aws_clients.AccessError, match="no role ARN is stored"):
+        aws_clients.session_for({"aws_auth": "role", "aws_role_arn": " "}, None, "us-east-1")

@@ -1,7 +1,7 @@
 """Drive the CloudFormation stack that holds the AWS side: preflight, plan, apply, status, destroy, export.
 
 CloudFormation does the ordering, rollback and teardown; this module prepares, watches and explains.
-Every function takes the flow's access.Clients (or a boto3 session to build them from; default: the
+Every function takes the flow's Clients (aws/clients.py) (or a boto3 session to build them from; default: the
 default credential chain), so tests pass moto-backed ones and AWS_ENDPOINT_URL points everything at
 an emulator. A flow's functions pass their Clients on: each client is made once.
 """
@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from botocore.parsers import ResponseParserError
 
 from cloudtrail_firehose import settings as schema
-from cloudtrail_firehose.access import Clients, clients
+from cloudtrail_firehose.aws.clients import Clients, clients
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
 from cloudtrail_firehose.aws.settings import PipelineSettings

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cloudtrail_firehose.access import PARSE_ERRORS, Clients, clients, not_aws
 from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose.aws.clients import PARSE_ERRORS, Clients, clients, not_aws
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.settings import PipelineSettings
 from cloudtrail_firehose.inputs.s3_lease import LEASE_KEY, Lease, LeaseHeldError

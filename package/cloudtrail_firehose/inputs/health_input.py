@@ -11,6 +11,7 @@ from botocore.parsers import ResponseParserError
 from splunklib.modularinput import Event, Script
 
 from cloudtrail_firehose import access
+from cloudtrail_firehose.aws.clients import clients_for
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from cloudtrail_firehose.inputs.arguments import HEALTH
@@ -64,7 +65,7 @@ def stanza_health(parameters: dict, config: dict[str, str], secret: str | None, 
 
 def health(chosen: PipelineSettings, config: dict[str, str], secret: str | None, owner: str | None) -> dict | None:
     try:
-        aws = access.clients_for(config, secret, chosen.region)
+        aws = clients_for(config, secret, chosen.region)
     except PipelineError as error:  # AccessError: the stored access is incomplete
         return unknown(chosen, f"the health check has no AWS access: {error}")
     try:

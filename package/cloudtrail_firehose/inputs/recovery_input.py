@@ -13,6 +13,7 @@ from botocore.parsers import ResponseParserError
 from splunklib.modularinput import Event, Script
 
 from cloudtrail_firehose import access
+from cloudtrail_firehose.aws.clients import clients_for, not_aws
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import known_regions
 from cloudtrail_firehose.inputs.arguments import RECOVERY
@@ -61,7 +62,7 @@ class RecoveryInput(Script):
                 continue
             except ResponseParserError:
                 log.error("%s: cannot read s3://%s (%s); the next run tries again", stanza, parameters["bucket"],
-                          access.not_aws(parameters["region"]))  # fmt: skip
+                          not_aws(parameters["region"]))  # fmt: skip
                 continue
             except Exception:  # noqa: BLE001 - a defect in one stanza must not silence the next
                 log.exception("%s: stopped by an unexpected error; the next run tries again", stanza)
@@ -77,7 +78,7 @@ class RecoveryInput(Script):
 def run_stanza(stanza: str, parameters: dict, metadata: dict, config: dict, secret: str | None, splunkd: Splunkd,
                ew, log) -> Summary:  # fmt: skip
     index = input_index(parameters.get("index"), config)
-    aws = access.clients_for(config, secret, parameters["region"])
+    aws = clients_for(config, secret, parameters["region"])
 
     def write(output: Output) -> None:
         ew.write_event(Event(data=output.text, stanza=stanza, index=index, source=output.source,

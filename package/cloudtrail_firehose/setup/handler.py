@@ -28,6 +28,7 @@ from typing import Any, Optional
 from cloudtrail_firehose import access
 from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose.aws.clients import Clients, clients_for
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from cloudtrail_firehose.inputs.arguments import HEALTH, RECOVERY
@@ -43,7 +44,7 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 3
 MAX_NUMBER_DIGITS = 30
 
-ClientsFactory = Callable[[dict[str, str], Optional[str], str], access.Clients]  # Optional: Python 3.9
+ClientsFactory = Callable[[dict[str, str], Optional[str], str], Clients]  # Optional: Python 3.9
 
 
 class RequestError(Exception):
@@ -55,7 +56,7 @@ class RequestError(Exception):
 class SetupService:
     """One per handler process; jobs live in the KV store (in this process where it is unavailable)."""
 
-    def __init__(self, clients_factory: ClientsFactory = access.clients_for,
+    def __init__(self, clients_factory: ClientsFactory = clients_for,
                  tools: delivery.Tools = delivery.TOOLS, jobs: Jobs | None = None) -> None:  # fmt: skip
         self.jobs = jobs or Jobs()
         self.clients_factory = clients_factory
