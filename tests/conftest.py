@@ -94,7 +94,7 @@ def endpoint():
     """moto_server (with the CloudFormation shims) on 127.0.0.1, as AWS_ENDPOINT_URL."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, str(ROOT / "tests" / "standins" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 30

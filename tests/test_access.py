@@ -1,5 +1,5 @@
-"""cloudtrail_firehose.access: the three access modes, refreshed role credentials, the secret read in
-keys mode only, a clear error when splunkd cannot say, and one set of configured clients per flow."""
+"""AWS access: the three access modes and refreshed role credentials (aws/clients.py), the secret read in
+keys mode only and a clear error when splunkd cannot say (splunk/stored_access.py), one set of clients per flow."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import moto_shims  # noqa: F401 - CloudFormation resources moto lacks
 import pytest
-from cloudtrail_firehose import access
 from cloudtrail_firehose.aws import clients as aws_clients
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.settings import PipelineSettings
 from cloudtrail_firehose.splunk.splunkd import Splunkd
+from cloudtrail_firehose.splunk.stored_access import StoredAccessError, stored_access
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 from moto import mock_aws
 
@@ -139,40 +139,40 @@ def test_keys_mode_reads_the_secret_and_no_other_mode_does(splunkd):
     splunkd.passwords[SECRET_ID] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     client = Splunkd(splunkd.url, ADMIN_TOKEN)
     splunkd.conf["pipeline"] = {"aws_auth": "keys", "aws_access_key_id": KEY_ID, "index": "main"}
-    config, secret = access.stored_access(client)
+    config, secret = stored_access(client)
     assert secret == "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     assert aws_clients.session_for(config, secret, REGION).get_credentials().access_key == KEY_ID
     assert password_reads(splunkd)
     for settings in (ROLE, {"aws_auth": "instance"}):
         splunkd.requests.clear()
         splunkd.conf["pipeline"] = dict(settings)
-        config, secret = access.stored_access(client)
+        config, secret = stored_access(client)
         assert (config["aws_auth"], secret) == (settings["aws_auth"], None)
         assert password_reads(splunkd) == []
 
 
 def test_keys_without_a_stored_secret_say_so(splunkd):
     splunkd.conf["pipeline"] = {"aws_auth": "keys", "aws_access_key_id": KEY_ID}
-    with pytest.raises(access.AccessError, match="no secret access key is stored; enter it on the setup page"):
-        access.stored_access(Splunkd(splunkd.url, ADMIN_TOKEN))
+    with pytest.raises(StoredAccessError, match="no secret access key is stored; enter it on the setup page"):
+        stored_access(Splunkd(splunkd.url, ADMIN_TOKEN))
 
 
 def test_an_unknown_mode_in_the_conf_file_says_so(splunkd):
     splunkd.conf["pipeline"] = {"aws_auth": "sso"}
-    with pytest.raises(access.AccessError, match="'sso' is not one of keys, role, instance"):
-        access.stored_access(Splunkd(splunkd.url, ADMIN_TOKEN))
+    with pytest.raises(StoredAccessError, match="'sso' is not one of keys, role, instance"):
+        stored_access(Splunkd(splunkd.url, ADMIN_TOKEN))
 
 
 def test_splunkd_unreachable_is_a_clear_error_never_the_instance_role():
-    with pytest.raises(access.AccessError) as raised:
-        access.stored_access(Splunkd("http://127.0.0.1:9", ADMIN_TOKEN, timeout=5))
+    with pytest.raises(StoredAccessError) as raised:
+        stored_access(Splunkd("http://127.0.0.1:9", ADMIN_TOKEN, timeout=5))
     message = str(raised.value)
     assert "cannot read the app's AWS access from splunkd at http://127.0.0.1:9" in message
     assert "check that splunkd is running" in message
 
 
 def test_nothing_stored_yet_means_the_default_chain(splunkd):
-    assert access.stored_access(Splunkd(splunkd.url, ADMIN_TOKEN)) == ({"aws_auth": "instance"}, None)
+    assert stored_access(Splunkd(splunkd.url, ADMIN_TOKEN)) == ({"aws_auth": "instance"}, None)
     assert password_reads(splunkd) == []
 
 

@@ -44,7 +44,7 @@ def test_nothing_outside_setup_imports_setup():
 
 
 def test_the_import_check_finds_imports_of_setup_where_they_are():
-    assert "cloudtrail_firehose.access" in imported_modules(PACKAGE / "inputs" / "recovery_input.py")
+    assert "cloudtrail_firehose.splunk.stored_access" in imported_modules(PACKAGE / "inputs" / "recovery_input.py")
     assert "cloudtrail_firehose.setup.jobs" in imports_setup(PACKAGE / "setup" / "handler.py")
 
 

@@ -25,8 +25,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.clients import Clients, clients_for
-from cloudtrail_firehose.aws.errors import PipelineError, explain
+from cloudtrail_firehose.aws.errors import explain
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
+from cloudtrail_firehose.errors import ActionableError
 from cloudtrail_firehose.splunk import hec_check
 
 COMMANDS = ("preflight", "plan", "apply", "status", "destroy", "export")
@@ -137,7 +138,7 @@ def run(argv: list[str] | None = None, out=print) -> int:
     except SettingsError as error:
         out("Settings to fix:\n" + "\n".join(f"  - {p}" for p in error.problems))
         return 2
-    except PipelineError as error:
+    except ActionableError as error:  # PipelineError (AWS side) or SplunkError (Splunk side)
         out(f"Error: {error}")
         return 1
     except (ClientError, BotoCoreError) as error:  # one no wrapper explained: still a message, not a traceback

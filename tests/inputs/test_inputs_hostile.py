@@ -10,11 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
-from cloudtrail_firehose import access
 from cloudtrail_firehose.aws import clients as aws_clients
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.inputs import health_input, recovery_input
 from cloudtrail_firehose.splunk.splunkd import Splunkd
+from cloudtrail_firehose.splunk.stored_access import StoredAccessError, stored_access
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 
 KEYS = {"aws_auth": "keys", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE"}
@@ -86,7 +86,7 @@ def health_reports(stanzas: dict[str, dict[str, str]]) -> dict[str, dict]:
 def test_a_proxys_html_page_for_one_region_is_that_stanzas_unknown_and_the_next_still_reports(proxy, monkeypatch):
     """botocore with an HTML 200 answer raises KeyError('DescribeStacksResult') from its own parser; the
     health input says what happened for that stanza and goes on."""
-    monkeypatch.setattr(health_input.access, "stored_access", lambda splunkd: (KEYS, SECRET))
+    monkeypatch.setattr(health_input, "stored_access", lambda splunkd: (KEYS, SECRET))
     reports = health_reports({"firehose_health://proxied": {"region": "eu-west-1", "name_prefix": "pipeline-a"},
                               "firehose_health://direct": {"region": "us-east-1", "name_prefix": "pipeline-b"}})
     assert proxy.regions[0] == "eu-west-1"  # the page really was what botocore got
@@ -141,7 +141,7 @@ def test_role_mode_without_a_role_arn_is_logged_per_recovery_stanza(splunkd, rec
 
 def test_role_mode_without_a_role_arn_is_a_clear_error_wherever_a_session_is_made(splunkd):
     splunkd.conf["pipeline"] = {"aws_auth": "role"}
-    with pytest.raises(access.AccessError, match="no role ARN is stored; open the setup page"):
-        access.stored_access(Splunkd(splunkd.url, ADMIN_TOKEN))
+    with pytest.raises(StoredAccessError, match="no role ARN is stored; open the setup page"):
+        stored_access(Splunkd(splunkd.url, ADMIN_TOKEN))
     with pytest.raises(aws_clients.AccessError, match="no role ARN is stored"):
         aws_clients.session_for({"aws_auth": "role", "aws_role_arn": " "}, None, "us-east-1")

@@ -294,7 +294,7 @@ def test_a_defect_in_one_recovery_stanza_does_not_stop_the_next(monkeypatch, rec
             raise KeyError("DescribeStacksResult")
         return Summary(objects=1)
 
-    monkeypatch.setattr(recovery_input.access, "stored_access", lambda splunkd: ({}, None))
+    monkeypatch.setattr(recovery_input, "stored_access", lambda splunkd: ({}, None))
     monkeypatch.setattr(recovery_input, "run_stanza", run_stanza)
     stanzas = {f"firehose_recovery://{name}": {"bucket": BUCKET, "region": "us-east-1"} for name in ("first", "second")}
     inputs = SimpleNamespace(metadata={"server_uri": "https://127.0.0.1:8089", "session_key": "k"}, inputs=stanzas)

@@ -32,10 +32,7 @@ from botocore.parsers import ResponseParserError
 from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 
-# The fields and their rules are in the settings schema (cloudtrail_firehose/settings.py).
-MODES = tuple(value for value, _ in schema.BY_NAME["aws_auth"].choices)
 ROLE_SESSION_NAME = "cloudtrail-firehose-setup"
-NO_ROLE_ARN = "aws_auth is role but no role ARN is stored; open the setup page and give the role's ARN"
 # A page (not an API answer) starts like this: a proxy or captive portal answering in AWS's place.
 PAGE_START = re.compile(rb"\s*(<!doctype html|<html|<head|<body)", re.I)
 # What botocore's parsers raise, or what reading their result raises, when an answer is not AWS's API.
@@ -87,22 +84,15 @@ def client_config() -> Config:
 # --- which access ------------------------------------------------------------------------------
 
 
-def mode_of(config: Mapping[str, str]) -> str:
-    return config.get("aws_auth") or "keys"
-
-
 def known_mode(config: Mapping[str, str]) -> str:
-    """The access mode, with what it needs stored (a role mode without its role's ARN is no mode at all)."""
-    mode = mode_of(config)
-    if mode not in MODES:
-        raise AccessError(_not_a_mode(mode))
-    if mode == "role" and not (config.get("aws_role_arn") or "").strip():
-        raise AccessError(NO_ROLE_ARN)
-    return mode
+    """The access mode, with what it needs stored (a role mode without its role's ARN is no mode at all).
 
-
-def _not_a_mode(mode: str) -> str:
-    return f"aws_auth: {mode!r} is not one of {', '.join(MODES)}; choose one on the setup page"
+    The modes and their rules are in the settings schema (cloudtrail_firehose/settings.py).
+    """
+    problem = schema.aws_auth_problem(config)
+    if problem:
+        raise AccessError(problem)
+    return schema.aws_auth(config)
 
 
 # --- sessions ----------------------------------------------------------------------------------

@@ -11,9 +11,11 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
+from cloudtrail_firehose.errors import ActionableError
 
-class PipelineError(Exception):
-    """A step failed; the message says what failed, why, and what to do."""
+
+class PipelineError(ActionableError):
+    """An AWS-side step failed; the message says what failed, why, and what to do."""
 
 
 # errorCode -> what to do about it.

@@ -10,7 +10,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 from splunklib.modularinput import Event, Script
 
-from cloudtrail_firehose import access
 from cloudtrail_firehose.aws.clients import clients_for
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
@@ -19,6 +18,7 @@ from cloudtrail_firehose.inputs.health import pipeline_health
 from cloudtrail_firehose.log import get_logger
 from cloudtrail_firehose.settings import input_index
 from cloudtrail_firehose.splunk.splunkd import Splunkd
+from cloudtrail_firehose.splunk.stored_access import StoredAccessError, stored_access
 
 
 class HealthInput(Script):
@@ -32,9 +32,9 @@ class HealthInput(Script):
         log = get_logger("health")
         splunkd = Splunkd(inputs.metadata["server_uri"], inputs.metadata["session_key"])
         try:
-            config, secret = access.stored_access(splunkd)
+            config, secret = stored_access(splunkd)
             no_access = None
-        except access.AccessError as error:
+        except StoredAccessError as error:
             config, secret, no_access = {}, None, f"the health check has no AWS access: {error}"
         for stanza, parameters in inputs.inputs.items():
             # Each stanza stands alone: one with bad settings or an unreachable account never stops the next.

@@ -1,7 +1,7 @@
 """The firehose_recovery modular input: splunklib's protocol around inputs.recovery.Recovery.
 
 AWS access is the one the setup page stored (cloudtrail_firehose.conf and storage/passwords),
-read through splunkd with the session key Splunk hands the input (cloudtrail_firehose.access).
+read through splunkd with the session key Splunk hands the input (splunk/stored_access.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 from splunklib.modularinput import Event, Script
 
-from cloudtrail_firehose import access
 from cloudtrail_firehose.aws.clients import clients_for, not_aws
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import known_regions
@@ -23,6 +22,7 @@ from cloudtrail_firehose.inputs.s3_lease import Lease
 from cloudtrail_firehose.log import get_logger
 from cloudtrail_firehose.settings import input_index
 from cloudtrail_firehose.splunk.splunkd import Splunkd
+from cloudtrail_firehose.splunk.stored_access import StoredAccessError, stored_access
 
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -41,9 +41,9 @@ class RecoveryInput(Script):
         metadata = inputs.metadata
         splunkd = Splunkd(metadata["server_uri"], metadata["session_key"])
         try:
-            config, secret = access.stored_access(splunkd)
+            config, secret = stored_access(splunkd)
             no_access = None
-        except access.AccessError as error:
+        except StoredAccessError as error:
             config, secret, no_access = {}, None, str(error)
         for stanza, parameters in inputs.inputs.items():
             # Each stanza stands alone: bad settings or an unreachable bucket never stop the next one.

@@ -7,7 +7,7 @@
   (splunk/acs.py) and Firehose delivers to the stack's Firehose endpoint.
 
 check() answers the Check job without changing anything; prepare() runs first in Deploy and raises
-PipelineError before any AWS change when the token cannot work, so a failure leaves no stack and no
+SplunkError before any AWS change when the token cannot work, so a failure leaves no stack and no
 secret behind. Index-time settings are keyed on source http:cloudtrail_firehose: where the app makes
 the token it sets that source and sourcetype, where it only uses one it checks them or says what to set.
 """
@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.splunk import acs, app_config, hec, hec_check, indexes
+from cloudtrail_firehose.splunk.errors import SplunkError
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 
 Progress = Callable[[str], None]
@@ -74,7 +74,7 @@ def check_index(splunkd: Splunkd, index: str) -> dict:
 def require_index(splunkd: Splunkd, index: str, progress: Progress) -> None:
     found = indexes.check_index(splunkd, index)
     if not found.ok:
-        raise PipelineError(found.message)
+        raise SplunkError(found.message)
     progress(("" if found.status == "found" else "warning: ") + found.message)
 
 
@@ -97,14 +97,14 @@ def check(splunkd: Splunkd, config: Mapping[str, str], tools: Tools) -> list[dic
 
 
 def prepare(splunkd: Splunkd, config: Mapping[str, str], rotate: bool, progress: Progress, tools: Tools) -> Prepared:
-    """The token for Firehose, made or checked for the chosen delivery; raises PipelineError (nothing
+    """The token for Firehose, made or checked for the chosen delivery; raises SplunkError (nothing
     changed in AWS) when it cannot work."""
     how, index = choice(config), config["index"]
     if how == "existing":
         token = _secret(splunkd, "hec_token")
         result = _check_existing(splunkd, config, token, tools)
         if not result.ok:
-            raise PipelineError(f"the HEC token does not work at {config.get('hec_url')}: {result.message}")
+            raise SplunkError(f"the HEC token does not work at {config.get('hec_url')}: {result.message}")
         progress(result.message)
         for warning in result.warnings:
             progress(f"warning: {warning}")
@@ -117,7 +117,7 @@ def prepare(splunkd: Splunkd, config: Mapping[str, str], rotate: bool, progress:
         try:
             ensured = acs.ensure_hec_token(client, index, rotate=rotate)
         except acs.AcsError as error:
-            raise PipelineError(str(error)) from error
+            raise SplunkError(str(error)) from error
         progress(f"Splunk Cloud HEC token {ensured.token.name} {ensured.outcome} through ACS (index {index}, source "
                  f"{hec.SOURCE}, sourcetype {hec.SOURCETYPE}, indexer acknowledgement on)")  # fmt: skip
         progress(acs.FIREHOSE_SUPPORT_CAVEAT.format(stack=client.stack))
@@ -127,7 +127,7 @@ def prepare(splunkd: Splunkd, config: Mapping[str, str], rotate: bool, progress:
             progress("HTTP Event Collector was off; turned it on")
     except SplunkdError as error:
         if error.status == 404:
-            raise PipelineError(NO_LOCAL_HEC) from error
+            raise SplunkError(NO_LOCAL_HEC) from error
         raise
     hec_input = hec.ensure_hec_input(splunkd, index, rotate=rotate)
     progress(f"HEC input {hec_input.name} ready (index {index}, indexer acknowledgement on)")
@@ -164,7 +164,7 @@ def remove_tokens(splunkd: Splunkd, config: Mapping[str, str], progress: Progres
     if how == "cloud":
         try:
             retired = acs.retire_app_tokens(_acs(splunkd, config, tools))
-        except (acs.AcsError, PipelineError) as error:
+        except (acs.AcsError, SplunkError) as error:
             progress(f"warning: the app's Splunk Cloud HEC tokens were not deleted ({error}); delete "
                      f"{hec.INPUT_NAME} and any {hec.INPUT_NAME}-<n> in Splunk Web or through ACS")  # fmt: skip
             return
@@ -220,11 +220,11 @@ def _acs(splunkd: Splunkd, config: Mapping[str, str], tools: Tools) -> acs.Acs:
     try:
         return tools.acs(config.get("splunk_cloud_stack", ""), _secret(splunkd, "acs_token"))
     except ValueError as error:
-        raise PipelineError(str(error)) from error
+        raise SplunkError(str(error)) from error
 
 
 def _secret(splunkd: Splunkd, name: str) -> str:
     secret = app_config.read_secret(splunkd, name)
     if not secret:
-        raise PipelineError(f"no {name} is stored; enter it on the setup page and save")
+        raise SplunkError(f"no {name} is stored; enter it on the setup page and save")
     return secret

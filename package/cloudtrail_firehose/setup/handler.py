@@ -25,17 +25,17 @@ import re
 from collections.abc import Callable
 from typing import Any, Optional
 
-from cloudtrail_firehose import access
 from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.clients import Clients, clients_for
-from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
+from cloudtrail_firehose.errors import ActionableError
 from cloudtrail_firehose.inputs.arguments import HEALTH, RECOVERY
 from cloudtrail_firehose.setup import delivery, hec_token
 from cloudtrail_firehose.setup.jobs import JobConflictError, Jobs, JobStoreError
 from cloudtrail_firehose.splunk import app_config
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
+from cloudtrail_firehose.splunk.stored_access import read_secret
 
 CAPABILITY = "cloudtrail_firehose_admin"
 PIPELINE_KEYS = tuple(s.name for s in schema.SETTINGS if s.scope == "pipeline")
@@ -74,7 +74,7 @@ class SetupService:
         except SettingsError as error:
             return 400, {"error": "some settings are not valid", "problems": error.problems,
                          "what_to_do": "correct the fields listed"}  # fmt: skip
-        except PipelineError as error:
+        except ActionableError as error:  # PipelineError (AWS side) or SplunkError (Splunk side)
             return 502, {"error": str(error), "what_to_do": "see the message; nothing was changed in AWS"}
         except SplunkdError as error:
             if error.status == 401:  # splunkd no longer knows the caller's session key (403 is a capability)
@@ -167,7 +167,7 @@ class SetupService:
         settings = PipelineSettings.from_mapping({k: v for k, v in config.items() if k in PIPELINE_KEYS}).validate()
         aws = None
         if need_session:  # one Clients per request or job: each AWS client made once
-            aws = self.clients_factory(config, access.read_secret(splunkd, config), settings.region)
+            aws = self.clients_factory(config, read_secret(splunkd, config), settings.region)
         return config, settings, aws
 
     # --- jobs ------------------------------------------------------------------------------------
