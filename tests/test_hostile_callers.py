@@ -1,6 +1,6 @@
 """Each outward caller against servers that misbehave on purpose (issue 21, tests/standins/hostile_http.py): the
 HEC check (splunk/hec_check.py), ACS (splunk/acs.py), the recovery input's search through splunkd
-(inputs/indexed.py) and the certificate check (aws/hec_endpoint.py). No secret reaches another host or
+(inputs/indexed.py) and the certificate check (certificates.py). No secret reaches another host or
 a message, a trickling server ends the call at its deadline, a huge body is cut at the cap, and every
 malformed answer or URL is the caller's own clear result, never an exception from below.
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import hostile_http as hostile
 import pytest
 from certificates import self_signed
-from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
+from cloudtrail_firehose.certificates import check_hec_certificate
 from cloudtrail_firehose.inputs import indexed
 from cloudtrail_firehose.inputs.indexed import indexed_identities
 from cloudtrail_firehose.inputs.recovery import SearchUnavailableError

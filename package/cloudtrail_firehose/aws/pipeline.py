@@ -28,7 +28,7 @@ from botocore.parsers import ResponseParserError
 from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.aws.clients import Clients, clients
 from cloudtrail_firehose.aws.errors import PipelineError, explain
-from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
+from cloudtrail_firehose.certificates import check_hec_certificate
 from cloudtrail_firehose.aws.settings import PipelineSettings
 from cloudtrail_firehose.firehose.records import FAILED_DELIVERY_PREFIXES
 

@@ -5,7 +5,7 @@ channel, then polls /services/collector/ack on that channel. The check walks the
 requests that carry no event ("HTTP Event Collector REST API endpoints"; reply codes as in
 "Troubleshoot HTTP Event Collector"):
 
-1. TLS: the certificate as Firehose verifies it (aws.hec_endpoint);
+1. TLS: the certificate as Firehose verifies it (certificates.py);
 2. GET /services/collector/health: code 17 healthy, 18-20 unhealthy (queues full, ack service down);
 3. POST /services/collector/ack with a fresh channel and an ack id never used: 200 {"acks": {...}}
    means the token is valid and acknowledgement is on; code 14 ack disabled, 4 invalid token,
@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cloudtrail_firehose import outbound_http
-from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
+from cloudtrail_firehose.certificates import check_hec_certificate
 from cloudtrail_firehose.outbound_http import HttpError
 from cloudtrail_firehose.splunk.hec import REST_ENDPOINT, SOURCE, SOURCETYPE
 from cloudtrail_firehose.splunk.splunkd import Splunkd

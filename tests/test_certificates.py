@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from certificates import self_signed
-from cloudtrail_firehose.aws.hec_endpoint import check_hec_certificate
+from cloudtrail_firehose.certificates import check_hec_certificate
 
 
 @pytest.fixture
