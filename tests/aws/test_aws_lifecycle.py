@@ -9,7 +9,7 @@ import moto_shims  # noqa: F401 - registers the CloudFormation resources moto la
 import pytest
 from botocore.exceptions import ClientError
 from cloudtrail_firehose.__main__ import run
-from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose.aws import change_sets, kept_buckets, permissions, pipeline
 from cloudtrail_firehose.aws.clients import Clients
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.inputs import health
@@ -92,17 +92,17 @@ def test_the_emulated_cloudformation_imports_into_an_existing_stack_as_documente
     changed = [{**p, "UsePreviousValue": False, "ParameterValue": "7"} if p["ParameterKey"] == "LogRetentionDays"
                else p for p in previous]  # fmt: skip
     for template, parameters, reason in (
-            (pipeline.import_into(current, ["TrailBucket"]), changed, "You have modified resources"),
-            (pipeline.import_into(current, ["TrailBucket"]).replace("RetentionInDays: ", "RetentionInDays: 1#"),
+            (kept_buckets.import_into(current, ["TrailBucket"]), changed, "You have modified resources"),
+            (kept_buckets.import_into(current, ["TrailBucket"]).replace("RetentionInDays: ", "RetentionInDays: 1#"),
              previous, "You have modified resources"),
             (pipeline.TEMPLATE_PATH.read_text(), previous, "its Condition is false")):  # fmt: skip
         with pytest.raises(ClientError, match=reason):
             cfn.create_change_set(StackName=SETTINGS.stack_name, ChangeSetName="import", ChangeSetType="IMPORT",
                                   TemplateBody=template, Parameters=parameters, ResourcesToImport=to_import,
-                                  Capabilities=pipeline.CAPABILITIES)  # fmt: skip
+                                  Capabilities=change_sets.CAPABILITIES)  # fmt: skip
     cfn.create_change_set(StackName=SETTINGS.stack_name, ChangeSetName="import", ChangeSetType="IMPORT",
-                          TemplateBody=pipeline.import_into(current, ["TrailBucket"]), Parameters=previous,
-                          ResourcesToImport=to_import, Capabilities=pipeline.CAPABILITIES)  # fmt: skip
+                          TemplateBody=kept_buckets.import_into(current, ["TrailBucket"]), Parameters=previous,
+                          ResourcesToImport=to_import, Capabilities=change_sets.CAPABILITIES)  # fmt: skip
     cfn.execute_change_set(StackName=SETTINGS.stack_name, ChangeSetName="import")
     assert stack_status(aws) == "IMPORT_COMPLETE"
     assert held(aws)["TrailBucket"] == TRAIL_BUCKET
@@ -248,11 +248,11 @@ class _Iam:
 
 
 def statements(*sids: str) -> list[dict]:
-    return [s for s in json.loads(pipeline.DEPLOY_POLICY_PATH.read_text())["Statement"] if s["Sid"] in sids]
+    return [s for s in json.loads(permissions.DEPLOY_POLICY_PATH.read_text())["Statement"] if s["Sid"] in sids]
 
 
 CALLER = f"arn:aws:iam::{ACCOUNT}:user/deployer"
-NARROW = ("DriveTheStack", "AppCalls", pipeline.PASS_SERVICE_ROLE)  # what a person needs with a service role
+NARROW = ("DriveTheStack", "AppCalls", permissions.PASS_SERVICE_ROLE)  # what a person needs with a service role
 WHOLE = ("DriveTheStack", "AppCalls", "StackResources", "PassTheStackRolesToTheirServices")
 
 

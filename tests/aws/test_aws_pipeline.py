@@ -11,7 +11,7 @@ import boto3
 import moto_shims  # noqa: F401 - registers the CloudFormation resources moto lacks
 import pytest
 from botocore.exceptions import ClientError
-from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose.aws import change_sets, kept_buckets, permissions, pipeline, preflight
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from deployments import ACCOUNT, REGION, SETTINGS, TOKEN, deploy, no_sleep
@@ -197,7 +197,7 @@ def sso_session(aws, policy: dict) -> boto3.Session:
 
 def test_the_iam_stand_in_names_a_role_by_its_whole_arn_as_iam_does(aws):
     # IAM API Reference, "SimulatePrincipalPolicy": PolicySourceArn names the entity; none at that ARN is NoSuchEntity.
-    sso_session(aws, json.loads(pipeline.DEPLOY_POLICY_PATH.read_text()))
+    sso_session(aws, json.loads(permissions.DEPLOY_POLICY_PATH.read_text()))
     iam = aws.client("iam")
     with pytest.raises(ClientError) as caught:
         iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:role/{SSO_ROLE}",
@@ -211,7 +211,7 @@ def test_the_iam_stand_in_names_a_role_by_its_whole_arn_as_iam_does(aws):
 def test_preflight_simulates_the_permissions_of_an_iam_identity_center_role(aws):
     """The session's ARN has no path; the role's ARN, with /aws-reserved/sso.amazonaws.com/eu-west-1/, comes from
     iam:GetRole, so every SSO user gets a real answer rather than "could not simulate permissions"."""
-    deploy_policy = json.loads(pipeline.DEPLOY_POLICY_PATH.read_text())
+    deploy_policy = json.loads(permissions.DEPLOY_POLICY_PATH.read_text())
     session = sso_session(aws, deploy_policy)
     checks = {c.name: c for c in pipeline.preflight(SETTINGS, session, check_certificate=False)}
     assert f"assumed-role/{SSO_ROLE}/admin@example.com" in checks["AWS identity"].detail
@@ -223,7 +223,7 @@ def test_preflight_simulates_the_permissions_of_an_iam_identity_center_role(aws)
                                                for s in deploy_policy["Statement"]]}  # fmt: skip
     aws.client("iam").put_role_policy(RoleName=SSO_ROLE, PolicyName="permission-set",
                                       PolicyDocument=json.dumps(narrowed))  # fmt: skip
-    check = pipeline._permissions(session.client("iam"), checks["AWS identity"].detail.split()[0])
+    check = permissions._permissions(session.client("iam"), checks["AWS identity"].detail.split()[0])
     assert check.ok is False
     assert f"arn:aws:iam::{ACCOUNT}:role{SSO_PATH}{SSO_ROLE} is not allowed 1 of the actions" in check.detail
     assert "s3:CreateBucket" in check.detail
@@ -238,7 +238,7 @@ class _NoGetRole:
 
 
 def test_preflight_says_when_iam_get_role_is_denied():
-    check = pipeline._permissions(_NoGetRole(), f"arn:aws:sts::{ACCOUNT}:assumed-role/{SSO_ROLE}/admin@example.com")
+    check = permissions._permissions(_NoGetRole(), f"arn:aws:sts::{ACCOUNT}:assumed-role/{SSO_ROLE}/admin@example.com")
     assert check.ok is None
     assert f"iam:GetRole on role {SSO_ROLE} is denied" in check.detail
     assert "Allow iam:GetRole" in check.detail
@@ -339,7 +339,7 @@ def test_a_failed_deploy_names_the_resource_and_the_reason():
                  "ResourceType": "AWS::S3::Bucket", "ResourceStatusReason": "from an earlier deploy"},
             ]}  # fmt: skip
 
-    text = pipeline._failure_reason(FakeCloudFormation(), "cloudtrail-firehose", {"0"}, "ROLLBACK_COMPLETE")
+    text = change_sets.failure_reason(FakeCloudFormation(), "cloudtrail-firehose", {"0"}, "ROLLBACK_COMPLETE")
     assert text.startswith("deploy failed at DeliveryStream (AWS::KinesisFirehose::DeliveryStream)")
     assert "choose another name_prefix" in text
     assert "run destroy before applying again" in text
@@ -417,7 +417,7 @@ def test_apply_after_destroy_adopts_the_kept_buckets_with_their_data(aws):
 
 def test_a_bucket_of_that_name_the_stack_did_not_make_is_not_adopted(aws):
     aws.client("s3").create_bucket(Bucket=f"cloudtrail-firehose-failed-{ACCOUNT}-{REGION}")
-    assert pipeline.kept_buckets(aws.client("s3"), SETTINGS, ACCOUNT) == {}
+    assert kept_buckets.kept_buckets(aws.client("s3"), SETTINGS, ACCOUNT) == {}
     checks = {c.name: c for c in pipeline.preflight(SETTINGS, aws, check_certificate=False)}
     assert checks["names"].ok is False
     assert "was not made by stack cloudtrail-firehose" in checks["names"].detail
@@ -439,12 +439,12 @@ def test_the_emulated_cloudformation_tags_and_imports_as_documented(aws):
     to_import = [{"ResourceType": "AWS::S3::Bucket", "LogicalResourceId": "FailedDeliveryBucket",
                   "ResourceIdentifier": {"BucketName": outputs["FailedDeliveryBucketName"]}}]  # fmt: skip
     for template, reason in ((pipeline.TEMPLATE_PATH.read_text(), "an import cannot create resources"),
-                             (pipeline.import_template(["FailedDeliveryBucket"]) + "Outputs:\n  X:\n    Value: y\n",
+                             (kept_buckets.import_template(["FailedDeliveryBucket"]) + "Outputs:\n  X:\n    Value: y\n",
                               "cannot modify or add \\[Outputs\\]")):  # fmt: skip
         with pytest.raises(ClientError, match=reason):
             cfn.create_change_set(StackName="other", ChangeSetName="import", ChangeSetType="IMPORT",
                                   TemplateBody=template, Parameters=settings.template_parameters(),
-                                  Capabilities=pipeline.CAPABILITIES, ResourcesToImport=to_import)  # fmt: skip
+                                  Capabilities=change_sets.CAPABILITIES, ResourcesToImport=to_import)  # fmt: skip
 
 
 def trail_to_logs(aws, name: str, group: str, logging: bool = True) -> None:
@@ -543,14 +543,14 @@ def test_an_organization_trail_needs_all_features_enabled(aws):
 
 
 def test_a_member_account_is_told_where_to_deploy_an_organization_trail(aws):
-    checks = pipeline._organization_checks(_Organization(master="111111111111", delegated=[]), ACCOUNT)
+    checks = preflight._organization_checks(_Organization(master="111111111111", delegated=[]), ACCOUNT)
     assert checks[0].ok is False
     assert "neither the management account (111111111111)" in checks[0].detail
     # AWS CloudTrail User Guide, "Add a CloudTrail delegated administrator": CloudTrail's own command, which also
     # creates the service-linked role (Organizations' register-delegated-administrator does not).
     assert f"aws cloudtrail register-organization-delegated-admin --member-account-id {ACCOUNT}" in checks[0].detail
     assert "aws organizations register-delegated-administrator" not in checks[0].detail
-    checks = pipeline._organization_checks(_Organization(master="111111111111", delegated=[ACCOUNT]), ACCOUNT)
+    checks = preflight._organization_checks(_Organization(master="111111111111", delegated=[ACCOUNT]), ACCOUNT)
     assert checks[0].ok is True
     assert "delegated administrator" in checks[0].detail
 

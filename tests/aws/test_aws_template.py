@@ -95,7 +95,7 @@ def test_iam_policies_name_their_resources():
 
 def test_the_import_template_brings_in_only_the_buckets_and_lints_clean():
     """What apply imports after a destroy kept the buckets: they, as the template declares them, and nothing else."""
-    from cloudtrail_firehose.aws.pipeline import import_template
+    from cloudtrail_firehose.aws.kept_buckets import import_template
 
     text = import_template(["FailedDeliveryBucket", "TrailBucket"])
     document = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass

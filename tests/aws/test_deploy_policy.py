@@ -7,11 +7,11 @@ import re
 
 import deploy_permissions
 import pytest
-from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose.aws import permissions
 from cloudtrail_firehose.aws.services import SHIPPED_SERVICES
 from iam_eval import allowed, is_action
 
-POLICY = json.loads(pipeline.DEPLOY_POLICY_PATH.read_text())
+POLICY = json.loads(permissions.DEPLOY_POLICY_PATH.read_text())
 STATEMENTS = POLICY["Statement"]
 REGENERATE = "run 'python3 build.py generate' and review the diff"
 
@@ -105,7 +105,7 @@ def test_s3_operation_names_in_the_resource_schemas_become_their_iam_actions():
 
 def test_the_policy_fits_a_managed_policy():
     # IAM User Guide, "IAM and AWS STS quotas": a managed policy holds at most 6,144 characters, whitespace excluded.
-    assert len(re.sub(r"\s", "", pipeline.DEPLOY_POLICY_PATH.read_text())) <= 6144
+    assert len(re.sub(r"\s", "", permissions.DEPLOY_POLICY_PATH.read_text())) <= 6144
 
 
 class SimulatingIam:
@@ -139,7 +139,7 @@ class SimulatingIam:
 
 def test_preflight_simulates_the_whole_policy():
     iam = SimulatingIam(STATEMENTS)
-    check = pipeline._permissions(iam, "arn:aws:iam::111111111111:user/deployer")
+    check = permissions._permissions(iam, "arn:aws:iam::111111111111:user/deployer")
     assert check.ok is True
     simulated = {a for call in iam.calls for a in call["ActionNames"]}
     assert simulated == granted()
@@ -149,7 +149,7 @@ def test_preflight_simulates_the_whole_policy():
 
 def test_preflight_accepts_a_policy_that_allows_everything():
     # AdministratorAccess: every action the deploy needs is allowed, so none may be reported as denied.
-    check = pipeline._permissions(SimulatingIam([{"Effect": "Allow", "Action": "*", "Resource": "*"}]),
+    check = permissions._permissions(SimulatingIam([{"Effect": "Allow", "Action": "*", "Resource": "*"}]),
                                   "arn:aws:iam::111111111111:user/admin")  # fmt: skip
     assert check.ok is True, check.detail
 
@@ -158,7 +158,7 @@ def test_preflight_accepts_a_policy_that_allows_everything():
 def test_preflight_names_each_missing_action(missing):
     narrowed = [{**s, "Action": [a for a in s["Action"] if a not in missing]} if isinstance(s["Action"], list) else s
                 for s in STATEMENTS]  # fmt: skip
-    check = pipeline._permissions(SimulatingIam(narrowed), "arn:aws:sts::111111111111:assumed-role/Admin/me")
+    check = permissions._permissions(SimulatingIam(narrowed), "arn:aws:sts::111111111111:assumed-role/Admin/me")
     assert check.ok is False
     for action in missing:
         assert action in check.detail
@@ -168,7 +168,7 @@ def test_preflight_names_each_missing_action(missing):
 
 def test_preflight_names_a_role_that_cannot_be_passed():
     without_pass_role = [s for s in STATEMENTS if s["Action"] != "iam:PassRole"]
-    check = pipeline._permissions(SimulatingIam(without_pass_role), "arn:aws:iam::111111111111:user/deployer")
+    check = permissions._permissions(SimulatingIam(without_pass_role), "arn:aws:iam::111111111111:user/deployer")
     assert check.ok is False
     assert "iam:PassRole" in check.detail
     assert "firehose.amazonaws.com" in check.detail

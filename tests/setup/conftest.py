@@ -22,7 +22,7 @@ def setup(tmp_path, monkeypatch):
     warnings.filterwarnings("ignore", message="Tried to parse")
     splunkd = FakeSplunkd()
     # The certificate check needs the internet; here it reports the host as unreachable.
-    monkeypatch.setattr("cloudtrail_firehose.aws.pipeline.check_hec_certificate",
+    monkeypatch.setattr("cloudtrail_firehose.aws.preflight.check_hec_certificate",
                         lambda url: type("C", (), {"ok": True, "detail": f"{url} trusted (test)"})())  # fmt: skip
     with mock_aws():
         waited: list[tuple[float, set[str], str]] = []  # the wait before an old token goes, and what was there

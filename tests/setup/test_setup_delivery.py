@@ -38,7 +38,7 @@ def world(tmp_path, monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real("127.0.0.1" if host == HEC_HOST else host,
                                                                            *a, **k))  # fmt: skip
     # AWS's own check of the public URL needs the internet; the HEC check below is the real one.
-    monkeypatch.setattr("cloudtrail_firehose.aws.pipeline.check_hec_certificate",
+    monkeypatch.setattr("cloudtrail_firehose.aws.preflight.check_hec_certificate",
                         lambda url: type("C", (), {"ok": True, "detail": f"{url} trusted (test)"})())  # fmt: skip
     splunkd, hec, acs = FakeSplunkd(), FakeHec(tmp_path, HEC_HOST), FakeAcs()
     # A search head: no HEC inputs of its own, the index only on the two indexers.

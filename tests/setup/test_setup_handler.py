@@ -181,7 +181,7 @@ def test_a_failed_deploy_never_removes_the_old_token(setup, monkeypatch):
         raise PipelineError("deploy failed at DeliveryStream: Rate exceeded. fix the cause, then run apply again.")
 
     with monkeypatch.context() as patched:
-        patched.setattr("cloudtrail_firehose.aws.pipeline._converge", fail)
+        patched.setattr("cloudtrail_firehose.aws.change_sets.converge", fail)
         rotation = wait(service, splunkd, call(service, splunkd, "POST", "deploy", {"rotate_token": True})[1]["job"])
     assert rotation["state"] == "failed"
     assert set(splunkd.hec_inputs) == {"cloudtrail_firehose", "cloudtrail_firehose_2"}

@@ -152,7 +152,7 @@ def browser_page(request, tmp_path, monkeypatch):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
     trusted = type("Check", (), {"ok": True, "detail": "presents a trusted certificate"})()
-    monkeypatch.setattr("cloudtrail_firehose.aws.pipeline.check_hec_certificate", lambda url: trusted)
+    monkeypatch.setattr("cloudtrail_firehose.aws.preflight.check_hec_certificate", lambda url: trusted)
     warnings.filterwarnings("ignore", message="Tried to parse")
     splunkd = FakeSplunkd()
     with mock_aws():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     EndpointConnectionError,
     NoCredentialsError,
@@ -57,3 +58,11 @@ def explain(error: Exception, doing: str) -> PipelineError:
         advice = ADVICE.get(code, "see the message above")
         return PipelineError(f"{doing}: AWS said {code}: {message} ({advice})")
     return PipelineError(f"{doing}: {error}")
+
+
+def aws_call(doing: str, function, **kwargs):
+    """function(**kwargs), its boto3/botocore failure raised as a PipelineError that says what to do."""
+    try:
+        return function(**kwargs)
+    except (ClientError, BotoCoreError) as error:
+        raise explain(error, doing) from error

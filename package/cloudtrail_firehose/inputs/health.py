@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudtrail_firehose.aws import pipeline
-from cloudtrail_firehose.aws.clients import PARSE_ERRORS, Clients, clients, not_aws
+from cloudtrail_firehose.aws.clients import PARSE_ERRORS, Clients, Session, clients, not_aws
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 from cloudtrail_firehose.aws.settings import PipelineSettings
 from cloudtrail_firehose.inputs.s3_lease import LEASE_KEY, Lease, LeaseHeldError
@@ -113,7 +113,7 @@ def reports_here(s3, bucket: str, owner: str) -> bool:
     return True
 
 
-def pipeline_health(settings: PipelineSettings, session: pipeline.Session = None, now: datetime | None = None,
+def pipeline_health(settings: PipelineSettings, session: Session = None, now: datetime | None = None,
                     owner: str | None = None) -> dict | None:  # fmt: skip
     """The pipeline's health report.
 
