@@ -20,7 +20,7 @@ from certificates import self_signed
 from cloudtrail_firehose.certificates import check_hec_certificate
 from cloudtrail_firehose.inputs import indexed
 from cloudtrail_firehose.inputs.indexed import indexed_identities
-from cloudtrail_firehose.inputs.recovery import SearchUnavailableError
+from cloudtrail_firehose.inputs.outputs import SearchUnavailableError
 from cloudtrail_firehose.splunk.acs import Acs, AcsError, ensure_hec_token
 from cloudtrail_firehose.splunk.hec_check import MAX_ANSWER, check_hec_token
 from cloudtrail_firehose.splunk.splunkd import Splunkd

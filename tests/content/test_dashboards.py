@@ -61,7 +61,7 @@ def pipeline_event_fields() -> set[str]:
     from cloudtrail_firehose.aws import pipeline
     from cloudtrail_firehose.aws.settings import PipelineSettings
     from cloudtrail_firehose.inputs.health import pipeline_health
-    from cloudtrail_firehose.inputs.recovery import ObjectReader, remediations
+    from cloudtrail_firehose.inputs.object_reader import ObjectReader, remediations
     from moto import mock_aws
 
     warnings.filterwarnings("ignore", message="Tried to parse")

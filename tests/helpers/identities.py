@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cloudtrail_firehose.inputs.recovery import Output
+from cloudtrail_firehose.inputs.outputs import Output
 
 INDEX = "aws_cloudtrail"
 BUCKET = "cloudtrail-firehose-failed-123456789012-us-east-1"

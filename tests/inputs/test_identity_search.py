@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cloudtrail_firehose.inputs import indexed
 from cloudtrail_firehose.inputs.indexed import TERM_SAFE, TIME_MARGIN, identity_search, indexed_identities
-from cloudtrail_firehose.inputs.recovery import Output, SearchUnavailableError, identity_of_text
+from cloudtrail_firehose.inputs.outputs import Output, SearchUnavailableError, identity_of_text
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 from fake_spl import terms
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd

@@ -20,15 +20,9 @@ from cloudtrail_firehose.firehose.records import FAILED_DELIVERY_PREFIXES, event
 from cloudtrail_firehose.inputs import recovery as recovery_module
 from cloudtrail_firehose.inputs import s3_lease
 from cloudtrail_firehose.inputs.arguments import RECOVERY
-from cloudtrail_firehose.inputs.recovery import (
-    MAX_ATTEMPTS,
-    MAX_WRITES,
-    NEEDS_ATTENTION,
-    SETTLE_SECONDS,
-    Output,
-    Recovery,
-    SearchUnavailableError,
-)
+from cloudtrail_firehose.inputs.object_reader import NEEDS_ATTENTION
+from cloudtrail_firehose.inputs.outputs import Output, SearchUnavailableError, identity_of_text
+from cloudtrail_firehose.inputs.recovery import MAX_ATTEMPTS, MAX_WRITES, SETTLE_SECONDS, Recovery
 from cloudtrail_firehose.inputs.s3_lease import LEASE_KEY, LEASE_SECONDS, Lease, S3Clock
 from corpus import cloudtrail_events
 from failed_deliveries import BUCKET, EVENTS, data_message, put_objects, record
@@ -445,7 +439,7 @@ def test_an_event_whose_event_id_no_search_term_can_find_is_identified_by_its_ha
     splunk = Splunk(clock)
     until_done(s3, splunk)
     [written] = [o for o in splunk.outputs if o.sourcetype == "aws:cloudtrail"]
-    assert written.identity == recovery_module.identity_of_text(written.text)
+    assert written.identity == identity_of_text(written.text)
     assert json.loads(written.text)["eventID"] == event_id
 
 

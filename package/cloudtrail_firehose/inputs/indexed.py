@@ -49,12 +49,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
+from cloudtrail_firehose.inputs.outputs import SOURCE_PREFIX, Output, SearchUnavailableError
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
-
-if TYPE_CHECKING:
-    from cloudtrail_firehose.inputs.recovery import Output
 
 TERM_SAFE = re.compile(r"(?!.*--)[0-9A-Za-z][0-9A-Za-z_.:-]{0,127}")
 HASH = re.compile(r"sha256:[0-9a-f]{64}")
@@ -91,8 +89,6 @@ class Wanted(NamedTuple):
 def indexed_identities(splunkd: Splunkd, index: str, outputs: Sequence[Output], bucket: str) -> set[str]:
     """The identities of these outputs that Splunk already has. Raises SearchUnavailableError when the
     answer is anything but a clean, complete result."""
-    from cloudtrail_firehose.inputs.recovery import SearchUnavailableError
-
     wanted = wanted_in(outputs)
     if not wanted.asked:
         return set()
@@ -112,8 +108,6 @@ def indexed_identities(splunkd: Splunkd, index: str, outputs: Sequence[Output], 
 
 def identity_search(index: str, outputs: Sequence[Output], bucket: str) -> str:
     """The SPL for these outputs' identities (the time range goes in the request, see wanted_in)."""
-    from cloudtrail_firehose.inputs.recovery import SOURCE_PREFIX  # here: recovery imports TERM_SAFE from here
-
     wanted = wanted_in(outputs)
     clauses = []
     if wanted.event_ids:

@@ -6,6 +6,7 @@ fixed sequence of outputs: the CloudTrail events of each record (sourcetype aws:
 time, source firehose_recovery:s3://bucket/key), then one aws:firehose:error event for the record.
 Every output has an identity Splunk can be searched for (inputs/indexed.py): the event's eventID (a
 hash of the event when it has no eventID a search term can find), or the error event's recovery_id.
+Reading an object is inputs/object_reader.py's; what an output is, inputs/outputs.py's.
 
 Exactly once, by asking Splunk rather than trusting the pipe to it. A sweep over an object asks
 Splunk, batch by batch, which identities it already has and writes only the others. An object is
@@ -27,170 +28,36 @@ and it moves to needs-attention/ once Splunk shows them. Objects are never delet
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import NamedTuple
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cloudtrail_firehose.firehose.records import (
-    FAILED_DELIVERY_PREFIXES,
-    RecordError,
-    RecoveredEvent,
-    events_in,
-    parse_failed_record,
+from cloudtrail_firehose.firehose.records import FAILED_DELIVERY_PREFIXES
+from cloudtrail_firehose.inputs.object_reader import (
+    MAX_ERROR_EVENTS,
+    NEEDS_ATTENTION,
+    ObjectReader,
+    Sweep,
+    remediations,
 )
-from cloudtrail_firehose.inputs.indexed import TERM_SAFE  # eventIDs a search term finds; others get a hash
+from cloudtrail_firehose.inputs.outputs import Output, SearchUnavailableError
 from cloudtrail_firehose.inputs.s3_lease import CLOCK_MARGIN, Lease, LeaseHeldError
-from cloudtrail_firehose.inputs.s3_objects import MAX_LINE, MAX_LINES, MAX_OBJECT, LongLine, ObjectError, object_lines
+from cloudtrail_firehose.inputs.s3_objects import MAX_LINE, MAX_LINES, MAX_OBJECT, ObjectError, object_lines
 from cloudtrail_firehose.log import get_logger
 
-RECOVERED, NEEDS_ATTENTION = "recovered/", "needs-attention/"
+RECOVERED = "recovered/"
 SETTLE_SECONDS = 1800.0  # default of the input's settle_seconds: written events are searchable by then
 WRITE_WINDOW = 120.0  # a journal entry covers writes for this long; writing longer renews it first
 RUN_SECONDS = 600.0  # work per run; a sweep stopped at a batch boundary resumes on the next run
 MAX_ATTEMPTS = 5  # failed passes over an object before it is set aside
 MAX_WRITES = 3  # sweeps that wrote events which a later search did not find: Splunk cannot see them
 BACKOFF_SECONDS, BACKOFF_CAP_SECONDS = 300.0, 6 * 3600.0
-MAX_ERROR_EVENTS = 10_000  # per object; one Recovery.MoreErrors event counts the rest
 MAX_TRACKED = 200_000  # identities remembered within a pass (duplicates inside one object)
-SOURCE_PREFIX = "firehose_recovery:"
-REMEDIATIONS = Path(__file__).resolve().parents[3] / "lookups" / "cloudtrail_firehose_delivery_errors.csv"
 
 
 class NotSearchableError(ObjectError):
     """Events written several times that Splunk's search still does not show."""
-
-
-class SearchUnavailableError(Exception):
-    """Splunk could not say for sure which events it has."""
-
-
-class Output(NamedTuple):  # a NamedTuple: one per event, and twice as quick to make as a frozen dataclass
-    text: str
-    time: float  # the event's _time: its own, else its record's arrival, else the object's LastModified
-    sourcetype: str
-    source: str
-    identity: str  # eventID (sha256:<hash> when not TERM_SAFE) or an error event's recovery_id
-
-
-def remediations() -> dict[str, str]:
-    with REMEDIATIONS.open(newline="", encoding="utf-8") as handle:
-        return {row["errorCode"]: row["remediation"] for row in csv.DictReader(handle)}
-
-
-@dataclass
-class Sweep:
-    """Where a sweep over one object stands: kept in the journal when a run stops in the middle."""
-
-    line: int = 0  # lines done
-    wrote: bool = False  # a batch of this sweep wrote
-    errors: int = 0  # error events in the sweep so far
-    suppressed: dict = field(default_factory=dict)  # errorCode -> error events over the cap
-    unreadable: list = field(default_factory=list)  # the first 20 unreadable lines
-    unreadable_count: int = 0
-
-    @classmethod
-    def resumed(cls, saved: object) -> Sweep:
-        try:
-            return cls(**saved) if isinstance(saved, dict) else cls()
-        except TypeError:
-            return cls()
-
-    def note_unreadable(self, number: int) -> None:
-        self.unreadable_count += 1
-        if len(self.unreadable) < 20:
-            self.unreadable.append(number)
-
-
-class ObjectReader:
-    """The outputs of one object, line by line, with the caps on error events."""
-
-    def __init__(self, bucket: str, key: str, etag: str, fallback_time: float, hints: dict[str, str],
-                 max_error_events: int = MAX_ERROR_EVENTS) -> None:  # fmt: skip
-        self.bucket, self.key, self.etag, self.fallback_time = bucket, key, etag, fallback_time
-        self.hints, self.max_error_events = hints, max_error_events
-        self.source = f"{SOURCE_PREFIX}s3://{bucket}/{key}"
-
-    def outputs(self, lines: Iterable[bytes | LongLine]) -> Iterator[Output]:
-        """Every output of an object read whole, in one go."""
-        sweep = Sweep()
-        for number, line in enumerate(lines, 1):
-            yield from self.line(number, line, sweep)
-        yield from self.closing(sweep, None)
-
-    def line(self, number: int, line: bytes | LongLine, sweep: Sweep) -> list[Output]:
-        """The CloudTrail events of one line, then its error event (unless over the cap)."""
-        if isinstance(line, bytes) and (not line or line.isspace()):  # isspace: no copy of a long line
-            return []
-        try:
-            if isinstance(line, LongLine):
-                raise RecordError(f"the line is {line.size} bytes, over the {MAX_LINE} bytes a record can take")
-            record = parse_failed_record(line)
-            when = record.arrival.timestamp() if record.arrival else self.fallback_time
-            outputs = [self._event(event, when) for event in events_in(record.raw)]
-            details = {"errorCode": record.error_code, "errorMessage": record.error_message,
-                       "attempts": record.attempts, "firehose_event_id": record.event_id,
-                       "arrival": _iso(record.arrival), "attempt_ending": _iso(record.attempt_ending)}  # fmt: skip
-        except (RecordError, ValueError, OverflowError, RecursionError) as error:
-            # RecordError says what is wrong; the others are defects in the decoder, still one line's problem.
-            sweep.note_unreadable(number)
-            why = str(error) if isinstance(error, RecordError) else f"{type(error).__name__}: {error}"
-            outputs, when = [], self.fallback_time
-            details = {"errorCode": "Recovery.UnreadableLine", "errorMessage": why[:500]}
-        if sweep.errors >= self.max_error_events:
-            sweep.suppressed[details["errorCode"]] = sweep.suppressed.get(details["errorCode"], 0) + 1
-            return outputs
-        sweep.errors += 1
-        hint = self.hints.get(details["errorCode"], "See the Firehose error logs in CloudWatch.")
-        error_event = {"recovery_id": f"{self.etag}:L{number}", **details, "events_recovered": len(outputs),
-                       "remediation": hint, "object": f"s3://{self.bucket}/{self.key}", "line": number}  # fmt: skip
-        outputs.append(self._error(error_event, when))
-        return outputs
-
-    def closing(self, sweep: Sweep, set_aside: str | None) -> list[Output]:
-        """After the last line: a count of the error events over the cap; the report of an object that
-        goes to needs-attention/, which is searched for like any output before the object moves."""
-        outputs = []
-        if sweep.suppressed:
-            more = sum(sweep.suppressed.values())
-            outputs.append(self._error({
-                "recovery_id": f"{self.etag}:more-errors", "errorCode": "Recovery.MoreErrors",
-                "errorMessage": f"{more} more failed or unreadable lines than the {self.max_error_events} error "
-                                "events written for one object", "counts": sweep.suppressed,
-                "remediation": self.hints.get("Recovery.MoreErrors", ""),
-                "object": f"s3://{self.bucket}/{self.key}"}))  # fmt: skip
-        if sweep.unreadable_count or set_aside:
-            why = set_aside or f"lines {_ranges(sweep.unreadable, sweep.unreadable_count)} could not be read"
-            outputs.append(self._error({
-                "recovery_id": f"{self.etag}:needs-attention", "errorCode": "Recovery.NeedsAttention",
-                "errorMessage": why, "object": f"s3://{self.bucket}/{self.key}",
-                "remediation": f"Look at s3://{self.bucket}/{NEEDS_ATTENTION}{self.key}: the events that could be "
-                               "read are in Splunk; the rest needs a person."}))  # fmt: skip
-        return outputs
-
-    def _event(self, event: RecoveredEvent, record_time: float) -> Output:
-        identity = event.event_id if event.event_id and TERM_SAFE.fullmatch(event.event_id) else \
-            identity_of_text(event.text)  # fmt: skip
-        return Output(event.text, event.time if event.time is not None else record_time, "aws:cloudtrail",
-                      self.source, identity)  # fmt: skip
-
-    def _error(self, document: dict, when: float | None = None) -> Output:
-        return Output(json.dumps(document), self.fallback_time if when is None else when, "aws:firehose:error",
-                      self.source, document["recovery_id"])  # fmt: skip
-
-
-def identity_of_text(text: str) -> str:
-    """The identity of an event without a searchable eventID: Splunk's sha256(_raw) finds it."""
-    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _iso(moment) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 @dataclass
@@ -424,8 +291,3 @@ class Recovery:
         self.s3.copy_object(Bucket=self.bucket, Key=to + key, CopySource={"Bucket": self.bucket, "Key": key})
         self.s3.delete_object(Bucket=self.bucket, Key=key)
         self.lease.journal.pop(key, None)
-
-
-def _ranges(numbers: list[int], total: int) -> str:
-    shown = ", ".join(str(n) for n in numbers)
-    return shown + (f" and {total - len(numbers)} more" if total > len(numbers) else "")

@@ -17,7 +17,8 @@ from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import known_regions
 from cloudtrail_firehose.inputs.arguments import RECOVERY
 from cloudtrail_firehose.inputs.indexed import indexed_identities
-from cloudtrail_firehose.inputs.recovery import SETTLE_SECONDS, Output, Recovery, Summary
+from cloudtrail_firehose.inputs.outputs import Output
+from cloudtrail_firehose.inputs.recovery import SETTLE_SECONDS, Recovery, Summary
 from cloudtrail_firehose.inputs.s3_lease import Lease
 from cloudtrail_firehose.log import get_logger
 from cloudtrail_firehose.settings import input_index
