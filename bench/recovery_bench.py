@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "package"), str(ROOT / "tests")]
 
-from cloudtrail_firehose.inputs.recovery import ObjectReader, remediations  # noqa: E402
+from cloudtrail_firehose.inputs.object_reader import ObjectReader, remediations  # noqa: E402
 from cloudtrail_firehose.inputs.s3_objects import ObjectError, object_lines  # noqa: E402
 
 GOAL_RATIO, GOAL_MB = 0.8, 64
