@@ -305,26 +305,6 @@ def input_index(own: str | None, config: Mapping[str, str]) -> str:
     return own or config.get("index") or "main"
 
 
-AWS_AUTH_MODES = tuple(value for value, _ in BY_NAME["aws_auth"].choices)
-NO_ROLE_ARN = "aws_auth is role but no role ARN is stored; open the setup page and give the role's ARN"
-
-
-def aws_auth(config: Mapping[str, str]) -> str:
-    """The way to AWS the stored settings choose (aws_auth, its default when none is stored)."""
-    return config.get("aws_auth") or str(BY_NAME["aws_auth"].default)
-
-
-def aws_auth_problem(config: Mapping[str, str]) -> str:
-    """Why the stored settings name no way to AWS ("" when they do): an unknown mode, or the role mode without
-    its role's ARN. Both sides ask: the Splunk side reading the stored access, the AWS side making a session."""
-    mode = aws_auth(config)
-    if mode not in AWS_AUTH_MODES:
-        return f"aws_auth: {mode!r} is not one of {', '.join(AWS_AUTH_MODES)}; choose one on the setup page"
-    if mode == "role" and not (config.get("aws_role_arn") or "").strip():
-        return NO_ROLE_ARN
-    return ""
-
-
 def log_group_names(prefix: str) -> list[str]:
     """The log groups the stack creates (FirehoseLogGroup, TrailLogGroup)."""
     return [name.format(prefix=prefix) for name in LOG_GROUP_NAMES]

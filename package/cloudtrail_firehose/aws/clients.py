@@ -29,7 +29,7 @@ from botocore.credentials import CredentialProvider, CredentialResolver, Deferre
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from cloudtrail_firehose import settings as schema
+from cloudtrail_firehose.access_modes import mode_of, mode_problem
 from cloudtrail_firehose.aws.errors import PipelineError, explain
 
 ROLE_SESSION_NAME = "cloudtrail-firehose-setup"
@@ -87,12 +87,12 @@ def client_config() -> Config:
 def known_mode(config: Mapping[str, str]) -> str:
     """The access mode, with what it needs stored (a role mode without its role's ARN is no mode at all).
 
-    The modes and their rules are in the settings schema (cloudtrail_firehose/settings.py).
+    The modes and their rules: cloudtrail_firehose/access_modes.py.
     """
-    problem = schema.aws_auth_problem(config)
+    problem = mode_problem(config)
     if problem:
         raise AccessError(problem)
-    return schema.aws_auth(config)
+    return mode_of(config)
 
 
 # --- sessions ----------------------------------------------------------------------------------

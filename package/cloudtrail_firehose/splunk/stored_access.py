@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cloudtrail_firehose import settings as schema
+from cloudtrail_firehose.access_modes import mode_of, mode_problem
 from cloudtrail_firehose.splunk import app_config
 from cloudtrail_firehose.splunk.errors import SplunkError
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
@@ -20,7 +20,7 @@ class StoredAccessError(SplunkError):
 
 def read_secret(splunkd: Splunkd, config: Mapping[str, str]) -> str | None:
     """The secret access key, read in keys mode only: no other mode ever touches storage/passwords."""
-    return app_config.read_secret_key(splunkd) if schema.aws_auth(config) == "keys" else None
+    return app_config.read_secret_key(splunkd) if mode_of(config) == "keys" else None
 
 
 def stored_access(splunkd: Splunkd) -> tuple[dict[str, str], str | None]:
@@ -39,10 +39,10 @@ def stored_access(splunkd: Splunkd) -> tuple[dict[str, str], str | None]:
             f"cannot read the app's AWS access from splunkd at {splunkd.base_url} ({error}); "
             "check that splunkd is running and reachable from this process; the input tries again at its next run"
         ) from error
-    problem = schema.aws_auth_problem(config)
+    problem = mode_problem(config)
     if problem:
         raise StoredAccessError(problem)
-    if schema.aws_auth(config) == "keys" and not secret:
+    if mode_of(config) == "keys" and not secret:
         raise StoredAccessError("aws_auth is keys but no secret access key is stored; enter it on the setup page "
                                 "and save")  # fmt: skip
     return config, secret
