@@ -1,9 +1,9 @@
-"""The package's layers, from the bottom: the shared top-level modules (the settings schema, access modes, log, errors,
-outbound_http, certificates); then aws/, splunk/ and firehose/ side by side; then inputs/; then setup/
-and the command line (__main__) on top. Imports run downwards only, never between aws/ and splunk/
-(the upper layers combine the two: they read the stored access from splunkd and make the AWS session
-from it), and the import graph has no cycle. The modular inputs run without the setup handler, and the
-command line's AWS driver without any Splunk code."""
+"""The package's layers, from the bottom: the shared top-level modules (the settings schema, access modes,
+log, errors, outbound_http with urls and masking, certificates); then aws/, splunk/ and firehose/ side by
+side; then inputs/; then setup/ and the command line (__main__) on top. Imports run downwards only, never
+between aws/ and splunk/ (the upper layers combine the two: they read the stored access from splunkd and
+make the AWS session from it), and the import graph has no cycle. The modular inputs run without the
+setup handler, and the command line's AWS driver without any Splunk code."""
 
 from __future__ import annotations
 

@@ -16,7 +16,9 @@ import hostile_http as hostile
 import pytest
 from certificates import self_signed
 from cloudtrail_firehose import outbound_http
-from cloudtrail_firehose.outbound_http import MASK, HttpError, UrlError, parse_url, request, url_problem
+from cloudtrail_firehose.masking import MASK
+from cloudtrail_firehose.outbound_http import HttpError, request
+from cloudtrail_firehose.urls import Url, UrlError, parse_url, url_problem
 
 TOKEN = "5f4dcc3b-5aa7-65d6-1d83-27de2b882cf9"
 AUTH = {"Authorization": f"Splunk {TOKEN}"}
@@ -200,7 +202,7 @@ def test_urls_are_checked_before_connecting(url, words):
 
 
 def test_good_urls_are_parsed_to_what_is_sent():
-    assert parse_url("https://HEC.example.com:8088") == outbound_http.Url("https", "HEC.example.com", 8088, "/")
+    assert parse_url("https://HEC.example.com:8088") == Url("https", "HEC.example.com", 8088, "/")
     v6 = parse_url("https://[2001:db8::1]:8089/services/x?a=1")
     assert (v6.host, v6.port, v6.target, v6.authority) == ("2001:db8::1", 8089, "/services/x?a=1", "[2001:db8::1]:8089")
     international = parse_url("https://bücher.example/")

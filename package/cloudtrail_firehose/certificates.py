@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from cloudtrail_firehose import outbound_http
 from cloudtrail_firehose.outbound_http import HttpError
+from cloudtrail_firehose.urls import UrlError, parse_url
 
 PUBLIC_ROOTS = ("checked against public root CAs (certifi's Mozilla list), as Firehose checks it, not against this "
                 "server's trust store: a certificate from a private CA fails here as it fails in Firehose")  # fmt: skip
@@ -29,8 +30,8 @@ class CertificateCheck:
 def check_hec_certificate(url: str, timeout: float = 10.0, cafile: str | None = None) -> CertificateCheck:
     """Open a TLS connection to the HEC URL and verify it as Firehose would (one deadline: timeout)."""
     try:
-        host = outbound_http.parse_url(url, ("https",)).host
-    except outbound_http.UrlError as error:
+        host = parse_url(url, ("https",)).host
+    except UrlError as error:
         return CertificateCheck(False, f"{error}; give https:// and the HEC endpoint's public host name (and :port)")
     try:
         certificate = outbound_http.peer_certificate(url, timeout, outbound_http.public_context(cafile))

@@ -16,19 +16,16 @@ misbehave, by accident or on purpose, shaped it:
   or chunks) is an HttpError (kind "broken"); Response.json() turns a body that is not JSON, or not
   the JSON shape asked for, into one too (kind "not_json"). Callers catch HttpError only.
 - The secrets a call sends (the credential of its Authorization header, and any the caller names)
-  are replaced with MASK in the body, the headers and every message it returns, so a server that
+  are masked (masking.py) in the body, the headers and every message it returns, so a server that
   echoes the token cannot put it into a check's message or a log line.
-- URLs are checked before anything is sent (parse_url; url_problem for a save's validation): http or
-  https, a host that DNS can hold (labels of 1-63 characters, 253 in all, IDNA-encodable) or a
-  well-formed IPv4 or bracketed IPv6 address, a numeric port 1-65535, no user name or password.
-  Header values must be Latin-1 without control characters, or the call fails before connecting.
+- URLs are checked before anything is sent (urls.py: parse_url). Header values must be Latin-1
+  without control characters, or the call fails before connecting.
 """
 
 from __future__ import annotations
 
 import http.client
 import io
-import ipaddress
 import json
 import re
 import selectors
@@ -41,17 +38,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-MASK = "****"
-MIN_SECRET = 4  # shorter strings are not masked: replacing every "ab" would garble the text, not hide a secret
+from cloudtrail_firehose.masking import header_secrets, mask, mask_bytes
+from cloudtrail_firehose.urls import CONTROL, Url, UrlError, parse_url
+
 DEFAULT_MAX_BODY = 1024 * 1024  # HEC and ACS answers are a few KB (an ACS page of 100 tokens: ~50 KB)
 CHUNK = 64 * 1024
-DEFAULT_PORTS = {"http": 80, "https": 443}
-_LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}")  # after IDNA encoding; "_" as internal names (service records) use it
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # what may not go in a header value (tab may)
-
-
-class UrlError(ValueError):
-    """A URL that is refused before connecting; str() says what is wrong with it."""
 
 
 class HttpError(Exception):
@@ -72,26 +63,6 @@ class HttpError(Exception):
     @property
     def message(self) -> str:
         return str(self)
-
-
-@dataclass(frozen=True)
-class Url:
-    """A URL that passed parse_url: host is ASCII (IDNA-encoded), an IPv6 address has no brackets."""
-
-    scheme: str
-    host: str
-    port: int
-    target: str  # path and query, at least "/"
-    ipv6: bool = False
-
-    @property
-    def authority(self) -> str:
-        host = f"[{self.host}]" if self.ipv6 else self.host
-        return host if self.port == DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
-
-    @property
-    def origin(self) -> str:
-        return f"{self.scheme}://{self.authority}"
 
 
 @dataclass(frozen=True)
@@ -132,143 +103,6 @@ class Response:
 def _json_kind(kind: type) -> str:
     return {dict: "object", list: "array", str: "string", bool: "true/false", type(None): "null"}.get(
         kind, "number")
-
-
-# --- URLs ----------------------------------------------------------------------------------------
-
-
-def parse_url(url: str, schemes: Iterable[str] = ("https", "http")) -> Url:
-    """The URL's parts, or UrlError saying what is wrong (before anything connects)."""
-    schemes = tuple(schemes)
-    # What a message shows of the URL: never a user name or password before the host.
-    shown = repr(re.sub(r"//[^/?#]*@", "//****@", url)[:120]) if isinstance(url, str) else repr(url)[:40]
-    if not isinstance(url, str) or not url:
-        raise UrlError("no URL was given")
-    if any(c.isspace() or _CONTROL.match(c) for c in url):
-        raise UrlError(f"{shown} holds spaces or control characters")
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError as error:  # "[::1" without its "]", on every Python
-        raise UrlError(f"{shown} is not a URL ({error})") from None
-    scheme = parts.scheme.lower()
-    if scheme not in schemes:
-        wanted = " or ".join(f"{s}://" for s in schemes)
-        raise UrlError(f"{shown} is not a {wanted} URL")
-    netloc = parts.netloc
-    if not netloc:
-        raise UrlError(f"{shown} has no host name")
-    if "@" in netloc:
-        # Not shown: the part before "@" may be a password.
-        raise UrlError(f"the {scheme}:// URL holds a user name or password before its host; give only the host "
-                       "name (and :port)")  # fmt: skip
-    ipv6 = netloc.startswith("[")
-    if ipv6:
-        end = netloc.find("]")
-        if end < 0:
-            raise UrlError(f"{shown}: the IPv6 address has no closing ]")
-        host, rest = netloc[1:end], netloc[end + 1 :]
-        if rest and not rest.startswith(":"):
-            raise UrlError(f"{shown}: only :port may follow the IPv6 address's ]")
-        port_text = rest[1:] if rest else None
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise UrlError(f"{shown}: [{host[:60]}] is not an IPv6 address") from None
-    else:
-        host, colon, port_text = netloc.partition(":")
-        if ":" in port_text:
-            raise UrlError(f"{shown} has more than one ':'; an IPv6 address goes in brackets ([2001:db8::1])")
-        port_text = port_text if colon else None
-        host = _host_name(host, shown)
-    port = DEFAULT_PORTS[scheme]
-    if port_text is not None:
-        if not port_text:
-            raise UrlError(f"{shown} ends in ':' without a port number")
-        if not (port_text.isascii() and port_text.isdigit()):
-            raise UrlError(f"{shown}: the port {port_text[:20]!r} is not a number")
-        port = int(port_text)
-        if not 1 <= port <= 65535:
-            raise UrlError(f"{shown}: the port {port} is out of range (1-65535)")
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    if not target.isascii():
-        raise UrlError(f"{shown}: the path holds characters that must be percent-encoded")
-    return Url(scheme, host, port, target, ipv6)
-
-
-def url_problem(url: str, schemes: Iterable[str] = ("https", "http")) -> str | None:
-    """What is wrong with a URL, or None: the same check every call makes, for a save's validation."""
-    try:
-        parse_url(url, schemes)
-    except UrlError as error:
-        return str(error)
-    return None
-
-
-def _host_name(host: str, shown: str) -> str:
-    """A host name as DNS carries it (IDNA for non-ASCII labels), or a dotted IPv4 address."""
-    if not host:
-        raise UrlError(f"{shown} has no host name")
-    if re.fullmatch(r"[0-9.]+", host):
-        try:
-            return str(ipaddress.IPv4Address(host))
-        except ValueError:
-            raise UrlError(f"{shown}: {host[:60]} is not an IPv4 address") from None
-    name = host[:-1] if host.endswith(".") else host  # a fully qualified name may end in its root's dot
-    labels = []
-    for label in name.split("."):
-        if not label:
-            raise UrlError(f"{shown}: the host name has an empty label (two dots in a row, or a leading dot)")
-        if not label.isascii():
-            try:
-                label = label.encode("idna").decode("ascii")
-            except UnicodeError as error:
-                raise UrlError(f"{shown}: the host name label {label[:30]!r} is not a valid international "
-                               f"name ({error})") from None  # fmt: skip
-        if len(label) > 63:
-            raise UrlError(f"{shown}: the host name label {label[:20]}... is {len(label)} characters long; "
-                           "a DNS label has at most 63")  # fmt: skip
-        if not _LABEL.fullmatch(label):
-            raise UrlError(f"{shown}: the host name label {label[:30]!r} may hold only letters, digits, '-' and '_'")
-        labels.append(label)
-    ascii_name = ".".join(labels)
-    if len(ascii_name) > 253:
-        raise UrlError(f"{shown}: the host name is {len(ascii_name)} characters long; DNS allows at most 253")
-    return ascii_name
-
-
-# --- secrets ---------------------------------------------------------------------------------------
-
-
-def mask(text: str, secrets: Iterable[str]) -> str:
-    """text with every secret (as sent, percent-encoded or JSON-escaped) replaced with MASK."""
-    for variant in _variants(secrets):
-        text = text.replace(variant, MASK)
-    return text
-
-
-def _mask_bytes(data: bytes, secrets: Iterable[str]) -> bytes:
-    for variant in _variants(secrets):
-        data = data.replace(variant.encode("utf-8"), MASK.encode())
-    return data
-
-
-def _variants(secrets: Iterable[str]) -> list[str]:
-    found = set()
-    for secret in secrets:
-        if secret and len(secret) >= MIN_SECRET:
-            found |= {secret, urllib.parse.quote(secret, safe=""), json.dumps(secret)[1:-1]}
-    return sorted(found, key=len, reverse=True)  # the longest first, so no variant is half-masked
-
-
-def header_secrets(headers: Mapping[str, str]) -> list[str]:
-    """The credentials a request's headers carry: Authorization's value, and its part after the scheme."""
-    found = []
-    for name, value in headers.items():
-        if name.lower() in ("authorization", "proxy-authorization", "cookie"):
-            found += [value, value.partition(" ")[2].strip()]
-    return found
 
 
 # --- the call ---------------------------------------------------------------------------------------
@@ -323,7 +157,7 @@ def request(
             raise HttpError("broken", f"{origin} sent a broken answer ({detail})", detail) from None
     finally:
         sock.close()
-    return Response(status, mask(reason, secrets), _mask_bytes(data, secrets), answer_headers, origin)
+    return Response(status, mask(reason, secrets), mask_bytes(data, secrets), answer_headers, origin)
 
 
 def peer_certificate(url: str, timeout: float, context: ssl.SSLContext) -> dict:
@@ -359,7 +193,7 @@ def _request_head(method: str, target: Url, headers: dict[str, str], body: bytes
     for name, value in headers.items():
         if not re.fullmatch(r"[A-Za-z0-9-]+", name):
             raise HttpError("header", f"{name[:40]!r} is not a header name")
-        if _CONTROL.search(value) or not _latin1(value):
+        if CONTROL.search(value) or not _latin1(value):
             # The value may be a secret: name the header, never show it.
             raise HttpError("header", f"the {name} header holds characters HTTP cannot carry (outside Latin-1, or "
                                       "line breaks and other control characters); nothing was sent")  # fmt: skip

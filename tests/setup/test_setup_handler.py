@@ -70,7 +70,7 @@ def test_bad_fields_come_back_with_what_to_do(setup):
 
 def test_a_hec_url_no_connection_could_use_is_refused_at_save(setup):
     """Issue 21, point 4: a 64-character DNS label passed the save, then raised "'idna' codec ... label too
-    long" in Check; the save now uses the check every outward call makes (outbound_http.parse_url)."""
+    long" in Check; the save now uses the check every outward call makes (urls.parse_url)."""
     service, splunkd = setup
     status, body = call(service, splunkd, "POST", "config", FORM | {"hec_url": f"https://{'h' * 64}.example.com"})
     assert status == 400

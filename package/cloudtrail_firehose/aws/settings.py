@@ -13,7 +13,7 @@ from typing import Any
 import botocore.session
 
 from cloudtrail_firehose import settings as schema
-from cloudtrail_firehose.outbound_http import url_problem
+from cloudtrail_firehose.urls import url_problem
 
 PIPELINE = tuple(s for s in schema.SETTINGS if s.scope == "pipeline")
 KINDS = {"string": str, "integer": int, "boolean": bool}
@@ -126,6 +126,6 @@ def _region_problems(region: str) -> list[str]:
 
 def hec_url_problems(url: str) -> list[str]:
     """What the schema's pattern cannot say about a HEC URL, by the check every outward call makes
-    (outbound_http.parse_url): the port's range, DNS's limits (labels of 1-63 characters, 253 in all)."""
+    (urls.parse_url): the port's range, DNS's limits (labels of 1-63 characters, 253 in all)."""
     problem = url_problem(url, ("https",))
     return [f"hec_url: {problem}"] if problem else []

@@ -33,6 +33,7 @@ from cloudtrail_firehose.log import get_logger
 from cloudtrail_firehose.outbound_http import HttpError
 from cloudtrail_firehose.settings import BY_NAME
 from cloudtrail_firehose.splunk.hec import INPUT_NAME, SOURCE, SOURCETYPE
+from cloudtrail_firehose.urls import url_problem
 
 ACS_URL = "https://admin.splunk.com"
 COLLECTION = "adminconfig/v2/inputs/http-event-collectors"
@@ -150,7 +151,7 @@ class Acs:
             raise ValueError("the ACS token holds characters an HTTP header cannot carry (letters outside ASCII, "
                              "control characters); paste the token value (a JWT) again")  # fmt: skip
         self.base_url = base_url.rstrip("/")
-        problem = outbound_http.url_problem(self.base_url)
+        problem = url_problem(self.base_url)
         if problem:
             raise ValueError(f"not an ACS URL: {problem}")
         self.timeout, self.attempts = timeout, attempts

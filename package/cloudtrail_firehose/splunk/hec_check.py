@@ -35,6 +35,7 @@ from cloudtrail_firehose.certificates import check_hec_certificate
 from cloudtrail_firehose.outbound_http import HttpError
 from cloudtrail_firehose.splunk.hec import REST_ENDPOINT, SOURCE, SOURCETYPE
 from cloudtrail_firehose.splunk.splunkd import Splunkd
+from cloudtrail_firehose.urls import UrlError, parse_url
 
 MAX_ANSWER = 1024 * 1024  # HEC's answers are a few dozen bytes of JSON
 UNUSED_ACK_ID = 0  # asking for an ack id that was never issued is harmless and answers false
@@ -59,8 +60,8 @@ def check_hec_token(
 ) -> HecCheck:
     """Whether Firehose can deliver with this token at this URL; the first failing step says why."""
     try:
-        parts = outbound_http.parse_url(url.strip(), ("https",))
-    except outbound_http.UrlError as error:
+        parts = parse_url(url.strip(), ("https",))
+    except UrlError as error:
         return HecCheck(False, "url", f"{error}; Firehose delivers to HEC only over HTTPS to a host name (for "
                                       "example https://hec.example.com:8088 or your load balancer's name).")
     token = (token or "").strip()

@@ -23,6 +23,7 @@ from typing import Any
 
 from cloudtrail_firehose import outbound_http
 from cloudtrail_firehose.outbound_http import HttpError
+from cloudtrail_firehose.urls import url_problem
 
 # The largest answer read by default. REST answers are a few KB, but data/inputs/http with count=0 lists
 # every HEC input of a large HEC tier (2-3 KB each); the search has a cap of its own (inputs/indexed.py).
@@ -57,7 +58,7 @@ class Splunkd:
 
     def _send(self, method: str, path: str, body: bytes | None, headers: dict[str, str], query: dict) -> Any:
         url = f"{self.base_url}/{path.lstrip('/')}?" + urllib.parse.urlencode({"output_mode": "json", **query})
-        problem = outbound_http.url_problem(url)
+        problem = url_problem(url)
         if problem:
             raise SplunkdError(0, f"not a splunkd URL: {problem}")
         headers = {**headers, "Authorization": f"Splunk {self.token}"}
