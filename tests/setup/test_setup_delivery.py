@@ -365,8 +365,10 @@ def test_the_choices_that_make_tokens_check_prepare_rotate_retire_and_remove_the
     assert rotated.token not in ("", first.token)
     assert made_tokens(choice, splunkd, acs) == ["cloudtrail_firehose", "cloudtrail_firehose-2"]
 
-    # The secret changed 6 minutes before this clock: the old token has 9 minutes left, then goes.
-    retired = chosen.retire(here, rotated, lines.append, settled_at=lambda: clock + timedelta(minutes=9))
+    # The secret changed 6 minutes before this clock: the old token has 9 minutes left, then goes. botocore
+    # reads the secret's LastChangedDate in the server's time zone; the progress line says UTC.
+    settled = (clock + timedelta(minutes=9)).astimezone(timezone(timedelta(hours=2)))
+    retired = chosen.retire(here, rotated, lines.append, settled_at=lambda: settled)
     assert (retired, waits) == (["cloudtrail_firehose"], [540.0])
     assert made_tokens(choice, splunkd, acs) == ["cloudtrail_firehose-2"]
     assert any("until 12:09 UTC" in line for line in lines), lines

@@ -144,7 +144,7 @@ class _AppMadeTokens(Delivery):
             return []
         if not old:
             return []
-        settled = settled_at()
+        settled = settled_at().astimezone(timezone.utc)  # botocore reads AWS's timestamps in local time
         wait = (settled - self.tools.now()).total_seconds()
         if wait > 0:
             progress(f"Keeping the old {self.noun}(s) {', '.join(old)} until {settled:%H:%M} UTC: Firehose refreshes "
