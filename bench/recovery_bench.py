@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "package"), str(ROOT / "tests"), str(ROOT / "tests" / "standins")]
+sys.path[:0] = [str(ROOT / p) for p in ("package", "tests", "tests/standins", "tests/helpers")]
 
 from cloudtrail_firehose.inputs.object_reader import ObjectReader, remediations  # noqa: E402
 from cloudtrail_firehose.inputs.s3_objects import ObjectError, object_lines  # noqa: E402

@@ -36,7 +36,7 @@ def _fold_corpus_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
     import corpus
 
     if report.skipped and isinstance(report.longrepr, tuple) and corpus.MISSING in str(report.longrepr[2]):
-        report.longrepr = ("tests/standins/corpus.py", None, f"Skipped: {corpus.MISSING}")
+        report.longrepr = ("tests/helpers/corpus.py", None, f"Skipped: {corpus.MISSING}")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -51,7 +51,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     error = call.excinfo.value if call.excinfo else None
     if error is not None and not corpus.CORPUS.is_dir() and isinstance(error, (OSError, subprocess.SubprocessError)):
         if str(corpus.CORPUS) in f"{error} {getattr(error, 'cmd', '')}":
-            report.outcome, report.longrepr = "skipped", ("tests/standins/corpus.py", None, f"Skipped: {corpus.MISSING}")
+            skipped = ("tests/helpers/corpus.py", None, f"Skipped: {corpus.MISSING}")
+            report.outcome, report.longrepr = "skipped", skipped
     _fold_corpus_skip(report)
     return report
 

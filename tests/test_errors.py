@@ -36,6 +36,6 @@ def test_a_missing_index_is_a_splunk_side_error(splunkd):
 def test_a_token_not_stored_is_a_splunk_side_error(splunkd):
     config = {"delivery": "existing", "index": "main", "hec_url": "https://hec.example.com"}
     with pytest.raises(SplunkError, match="no hec_token is stored; enter it on the setup page") as raised:
-        delivery.prepare(splunkd, config, False, lambda line: None, delivery.TOOLS)
+        delivery.delivery_for(config).prepare(splunkd, False, lambda line: None)
     assert not isinstance(raised.value, PipelineError)
 

@@ -21,7 +21,7 @@ from cloudtrail_firehose.certificates import check_hec_certificate
 from cloudtrail_firehose.inputs import indexed
 from cloudtrail_firehose.inputs.indexed import indexed_identities
 from cloudtrail_firehose.inputs.outputs import SearchUnavailableError
-from cloudtrail_firehose.splunk.acs import Acs, AcsError, ensure_hec_token
+from cloudtrail_firehose.splunk.acs import Acs, AcsError
 from cloudtrail_firehose.splunk.hec_check import MAX_ANSWER, check_hec_token
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 from cryptography import x509
@@ -242,7 +242,7 @@ def test_a_200_that_is_not_acs_json_is_an_acs_error_not_no_tokens(acs_server, bo
 def test_describe_of_an_unexpected_shape_is_an_acs_error(acs_server):
     acs_server.default = hostile.answer(200, {"http-event-collector": "cloudtrail_firehose"})
     with pytest.raises(AcsError, match="not ACS's JSON"):
-        ensure_hec_token(acs(acs_server), "aws_cloudtrail")
+        acs(acs_server).describe_hec_token("cloudtrail_firehose")
 
 
 @pytest.mark.parametrize("behaviour", [hostile.raw(b"garbage\r\n\r\n"), hostile.truncated(900, b'{"http_'),

@@ -149,7 +149,7 @@ def test_re_ingestion_is_bounded_and_failures_reach_the_failed_delivery_bucket()
     assert [r["result"] for r in refused["records"]][1] == "ProcessingFailed"  # not silently dropped
 
 
-# Property tests: hostile invocations from tests/standins/lambda_cases.py (bench/lambda_fuzz.py runs 100,000).
+# Property tests: hostile invocations from tests/helpers/lambda_cases.py (bench/lambda_fuzz.py runs 100,000).
 # Derandomized, so a run is repeatable and its time steady; 10,000 cases in all.
 PROPERTY = settings(deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip

@@ -5,21 +5,25 @@ Every failure must say what is wrong and leave nothing half-deployed: no stack a
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import socket
 import warnings
+from datetime import datetime, timedelta, timezone
 
 import boto3
 import moto_shims  # noqa: F401 - CloudFormation resources moto lacks
 import pytest
-from cloudtrail_firehose.setup.delivery import Tools
+from cloudtrail_firehose.aws.errors import PipelineError
+from cloudtrail_firehose.setup.delivery import Tools, delivery_for
 from cloudtrail_firehose.setup.handler import SetupService
 from cloudtrail_firehose.splunk.acs import Acs
 from cloudtrail_firehose.splunk.hec_check import check_hec_token
+from cloudtrail_firehose.splunk.splunkd import Splunkd
 from fake_acs import JWT, FakeAcs
 from fake_hec import FakeHec
-from fake_splunkd import FakeSplunkd
+from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 from moto import mock_aws
 from setup_client import FORM, call, wait
 
@@ -202,9 +206,18 @@ def test_splunk_cloud_gets_its_token_through_acs_and_the_stacks_firehose_endpoin
     rotated = deploy(service, splunkd, CLOUD, rotate_token=True)
     assert rotated["state"] == "succeeded", rotated["error"]
     # The new token is made first; the old one works until Firehose can only hold the new one.
-    assert acs.waited == [(900, ["cloudtrail_firehose", "cloudtrail_firehose-2"])]
+    [(seconds, alive)] = acs.waited
+    assert 600 <= seconds <= 900
+    assert alive == ["cloudtrail_firehose", "cloudtrail_firehose-2"]
     assert sorted(acs.tokens) == ["cloudtrail_firehose-2"]
     assert token_in_aws(rotated["result"]["outputs"]) == acs.tokens["cloudtrail_firehose-2"]["token"]
+
+    # The rotated token is the app's token now: the next deploy reuses it, it makes no new cloudtrail_firehose.
+    after = deploy(service, splunkd, {k: v for k, v in CLOUD.items() if k != "acs_token"})
+    assert any("cloudtrail_firehose-2 reused" in line for line in after["progress"]), after["progress"]
+    assert sorted(acs.tokens) == ["cloudtrail_firehose-2"]
+    assert token_in_aws(after["result"]["outputs"]) == acs.tokens["cloudtrail_firehose-2"]["token"]
+    assert len(acs.waited) == 1
 
 
 @pytest.mark.parametrize(("fault", "words"), [
@@ -317,3 +330,137 @@ def test_remove_forgets_the_copy_of_an_existing_token_and_leaves_the_token_alone
     assert "cloudtrail_firehose:hec_token:" not in splunkd.passwords
     assert any("delete it there once nothing else uses it" in line for line in job["progress"])
     assert check_hec_token(hec_url(hec), token, cafile=str(hec.cert), timeout=5).ok  # still works on its tier
+
+
+# --- one class per choice, one rotation rule, one naming rule ---------------------------------------
+
+
+def made_tokens(choice: str, splunkd, acs) -> list[str]:
+    return sorted(splunkd.hec_inputs if choice == "local" else acs.tokens)
+
+
+def client(splunkd: FakeSplunkd) -> Splunkd:
+    return Splunkd(splunkd.url, ADMIN_TOKEN)
+
+
+@pytest.mark.parametrize("choice", ["local", "cloud"])
+def test_the_choices_that_make_tokens_check_prepare_rotate_retire_and_remove_them(world, choice):
+    service, splunkd, _, acs = world
+    splunkd.local_hec = True
+    splunkd.passwords["cloudtrail_firehose:acs_token:"] = JWT
+    config = {"delivery": choice, "index": "aws_cloudtrail", "hec_url": FORM["hec_url"], "splunk_cloud_stack": "acme"}
+    clock = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    waits: list[float] = []
+    chosen = delivery_for(config, dataclasses.replace(service.tools, sleep=waits.append, now=lambda: clock))
+    lines: list[str] = []
+    here = client(splunkd)
+
+    assert [c["ok"] for c in chosen.check(here)][0] is True
+    assert made_tokens(choice, splunkd, acs) == []  # Check changes nothing
+    first = chosen.prepare(here, False, lines.append)
+    assert (first.name, first.hec_url) == ("cloudtrail_firehose", chosen.hec_url())
+    assert chosen.prepare(here, False, lines.append) == first  # reused
+    rotated = chosen.prepare(here, True, lines.append)
+    assert rotated.name == "cloudtrail_firehose-2"
+    assert rotated.token not in ("", first.token)
+    assert made_tokens(choice, splunkd, acs) == ["cloudtrail_firehose", "cloudtrail_firehose-2"]
+
+    # The secret changed 6 minutes before this clock: the old token has 9 minutes left, then goes. botocore
+    # reads the secret's LastChangedDate in the server's time zone; the progress line says UTC.
+    settled = (clock + timedelta(minutes=9)).astimezone(timezone(timedelta(hours=2)))
+    retired = chosen.retire(here, rotated, lines.append, settled_at=lambda: settled)
+    assert (retired, waits) == (["cloudtrail_firehose"], [540.0])
+    assert made_tokens(choice, splunkd, acs) == ["cloudtrail_firehose-2"]
+    assert any("until 12:09 UTC" in line for line in lines), lines
+    assert chosen.retire(here, rotated, lines.append, settled_at=pytest.fail) == []  # nothing old: AWS unasked
+
+    chosen.remove(here, lines.append)
+    assert made_tokens(choice, splunkd, acs) == []
+    assert any(line.startswith("Deleted the") and "cloudtrail_firehose-2" in line for line in lines), lines
+
+
+def test_an_existing_token_is_checked_and_handed_over_but_never_retired_or_deleted(world):
+    service, splunkd, hec, _ = world
+    token = hec.add_token()
+    splunkd.passwords["cloudtrail_firehose:hec_token:"] = token
+    chosen = delivery_for({"delivery": "existing", "index": "aws_cloudtrail", "hec_url": hec_url(hec)}, service.tools)
+    lines: list[str] = []
+    here = client(splunkd)
+    assert chosen.check(here)[0]["ok"] is True
+    prepared = chosen.prepare(here, True, lines.append)
+    assert (prepared.token, prepared.hec_url, prepared.name) == (token, hec_url(hec), "")
+    assert any("rotate the token on the HEC tier" in line for line in lines)
+    assert chosen.retire(here, prepared, lines.append, settled_at=pytest.fail) == []
+    chosen.remove(here, lines.append)
+    assert "cloudtrail_firehose:hec_token:" not in splunkd.passwords
+    assert check_hec_token(hec_url(hec), token, cafile=str(hec.cert), timeout=5).ok
+
+
+def test_an_unknown_choice_is_refused():
+    with pytest.raises(ValueError, match="'carrier pigeon' is not one of local, existing, cloud"):
+        delivery_for({"delivery": "carrier pigeon"})
+
+
+@pytest.mark.parametrize("choice", ["local", "cloud"])
+def test_an_old_token_goes_15_minutes_after_the_secret_changed_whatever_the_choice(world, choice):
+    """Amazon Data Firehose Developer Guide, "Use the secret": Firehose refreshes its copy of the secret every
+    10 minutes. The wait is counted from the secret's LastChangedDate for this instance and for ACS alike (it
+    was a fixed 15 minutes after the deploy for ACS): with the clock 6 minutes past the change, 9 are left."""
+    service, splunkd, _, acs = world
+    splunkd.local_hec = True
+    service.tools = dataclasses.replace(service.tools, now=lambda: datetime.now(timezone.utc) + timedelta(minutes=6))
+    form = FORM if choice == "local" else CLOUD
+    assert deploy(service, splunkd, form)["state"] == "succeeded"
+    rotated = deploy(service, splunkd, form, rotate_token=True)
+    assert rotated["state"] == "succeeded", rotated["error"]
+    [(seconds, _)] = acs.waited
+    assert 8 * 60 < seconds <= 9 * 60
+    assert made_tokens(choice, splunkd, acs) == ["cloudtrail_firehose-2"]
+
+
+def test_a_failed_cloud_rotation_is_finished_by_the_next_deploy_that_succeeds(world, monkeypatch):
+    """As on this instance: a failed deploy deletes nothing; the next one that succeeds hands Firehose the
+    newest token and retires the old one after the wait (it used to hand back the old one and keep both)."""
+    service, splunkd, _, acs = world
+    assert deploy(service, splunkd, CLOUD)["state"] == "succeeded"
+    first = acs.tokens["cloudtrail_firehose"]["token"]
+
+    def fail(*args, **kwargs):
+        raise PipelineError("deploy failed at DeliveryStream: Rate exceeded. fix the cause, then run apply again.")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("cloudtrail_firehose.aws.change_sets.converge", fail)
+        assert deploy(service, splunkd, CLOUD, rotate_token=True)["state"] == "failed"
+    assert sorted(acs.tokens) == ["cloudtrail_firehose", "cloudtrail_firehose-2"]
+    assert acs.tokens["cloudtrail_firehose"]["token"] == first
+    assert acs.waited == []
+
+    retry = deploy(service, splunkd, CLOUD)
+    assert retry["state"] == "succeeded", retry["error"]
+    [(seconds, alive)] = acs.waited
+    assert 600 <= seconds <= 900
+    assert alive == ["cloudtrail_firehose", "cloudtrail_firehose-2"]
+    assert sorted(acs.tokens) == ["cloudtrail_firehose-2"]
+    assert token_in_aws(retry["result"]["outputs"]) == acs.tokens["cloudtrail_firehose-2"]["token"]
+
+
+def test_rotated_tokens_are_named_alike_here_and_through_acs_and_old_local_names_are_cleaned_up(world):
+    """An earlier version named local rotations cloudtrail_firehose_<n>; ACS named them cloudtrail_firehose-<n>.
+    Both now get -<n>, and what the earlier version left here is used, then retired and removed."""
+    service, splunkd, _, _ = world
+    splunkd.local_hec = True
+    assert deploy(service, splunkd, FORM)["state"] == "succeeded"
+    # What the earlier version left after a rotation whose deploy failed: the newest is the one to use.
+    splunkd.hec_inputs["cloudtrail_firehose_2"] = dict(splunkd.hec_inputs["cloudtrail_firehose"], token="old-form")
+    job = deploy(service, splunkd, FORM)
+    assert job["state"] == "succeeded", job["error"]
+    assert token_in_aws(job["result"]["outputs"]) == "old-form"
+    assert sorted(splunkd.hec_inputs) == ["cloudtrail_firehose_2"]
+
+    rotated = deploy(service, splunkd, FORM, rotate_token=True)
+    assert rotated["state"] == "succeeded", rotated["error"]
+    assert sorted(splunkd.hec_inputs) == ["cloudtrail_firehose-3"]
+    splunkd.hec_inputs["cloudtrail_firehose_2"] = {"token": "left-behind"}
+    job = remove(service, splunkd)
+    assert splunkd.hec_inputs == {}
+    assert any("cloudtrail_firehose_2, cloudtrail_firehose-3" in line for line in job["progress"]), job["progress"]

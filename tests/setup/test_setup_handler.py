@@ -124,16 +124,16 @@ def test_check_preview_deploy_status_remove(setup):
     assert service.waited == []
     rotation = wait(service, splunkd, call(service, splunkd, "POST", "deploy", {"rotate_token": True})[1]["job"])
     assert rotation["state"] == "succeeded", rotation["error"]
-    rotated = splunkd.hec_inputs["cloudtrail_firehose_2"]["token"]
+    rotated = splunkd.hec_inputs["cloudtrail_firehose-2"]["token"]
     assert rotated != first_token
     assert stored_token(secret_arn) == rotated
     # Make before break: while Firehose's 10-minute secret cache may still hold the old token, both work.
     [(seconds, inputs_while_waiting, secret_while_waiting)] = service.waited
     assert 600 <= seconds <= 900
-    assert inputs_while_waiting == {"cloudtrail_firehose", "cloudtrail_firehose_2"}
+    assert inputs_while_waiting == {"cloudtrail_firehose", "cloudtrail_firehose-2"}
     assert secret_while_waiting == rotated
-    assert set(splunkd.hec_inputs) == {"cloudtrail_firehose_2"}
-    assert splunkd.hec_inputs["cloudtrail_firehose_2"]["source"] == "http:cloudtrail_firehose"  # props.conf's stanza
+    assert set(splunkd.hec_inputs) == {"cloudtrail_firehose-2"}
+    assert splunkd.hec_inputs["cloudtrail_firehose-2"]["source"] == "http:cloudtrail_firehose"  # props.conf's stanza
 
     # Every member reads the jobs from the KV store: their progress and results, never a secret or token.
     stored = list(splunkd.kv["cloudtrail_firehose_jobs"].values())
@@ -154,7 +154,7 @@ def test_check_preview_deploy_status_remove(setup):
     assert len(removal["result"]["kept_buckets"]) == 2
     # With the stream gone, its token goes too; recovery keeps draining the kept bucket, health stops.
     assert splunkd.hec_inputs == {}
-    assert any("Deleted the HEC input(s) cloudtrail_firehose_2" in line for line in removal["progress"])
+    assert any("Deleted the HEC input(s) cloudtrail_firehose-2" in line for line in removal["progress"])
     assert splunkd.inputs["firehose_health"]["cloudtrail-firehose"]["disabled"] == "1"
     assert splunkd.inputs["firehose_recovery"]["cloudtrail-firehose"]["disabled"] == "0"
     assert splunkd.passwords == {"cloudtrail_firehose:aws_secret_access_key:": SECRET}  # a redeploy needs it
@@ -184,16 +184,16 @@ def test_a_failed_deploy_never_removes_the_old_token(setup, monkeypatch):
         patched.setattr("cloudtrail_firehose.aws.change_sets.converge", fail)
         rotation = wait(service, splunkd, call(service, splunkd, "POST", "deploy", {"rotate_token": True})[1]["job"])
     assert rotation["state"] == "failed"
-    assert set(splunkd.hec_inputs) == {"cloudtrail_firehose", "cloudtrail_firehose_2"}
+    assert set(splunkd.hec_inputs) == {"cloudtrail_firehose", "cloudtrail_firehose-2"}
     assert splunkd.hec_inputs["cloudtrail_firehose"]["token"] == first_token
     assert service.waited == []
 
     # The next deploy that succeeds finishes the rotation: the newest token stays, after the wait.
     retry = wait(service, splunkd, call(service, splunkd, "POST", "deploy", {})[1]["job"])
     assert retry["state"] == "succeeded", retry["error"]
-    assert set(splunkd.hec_inputs) == {"cloudtrail_firehose_2"}
+    assert set(splunkd.hec_inputs) == {"cloudtrail_firehose-2"}
     assert stored_token(retry["result"]["outputs"]["HecTokenSecretArn"]) == splunkd.hec_inputs[
-        "cloudtrail_firehose_2"]["token"]  # fmt: skip
+        "cloudtrail_firehose-2"]["token"]  # fmt: skip
     assert len(service.waited) == 1
 
 

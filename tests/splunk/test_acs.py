@@ -12,10 +12,11 @@ from cloudtrail_firehose.splunk.acs import (
     FIREHOSE_SUPPORT_CAVEAT,
     Acs,
     AcsError,
+    app_tokens,
     desired_token,
     ensure_hec_token,
     firehose_endpoint,
-    retire_hec_token,
+    retire_app_tokens,
 )
 from fake_acs import JWT, STACK, FakeAcs
 
@@ -77,16 +78,28 @@ def test_a_drifted_token_is_corrected_and_keeps_its_value(fake, acs):
 def test_rotation_makes_the_new_token_before_the_old_one_is_retired(fake, acs):
     old = fake.seed("cloudtrail_firehose", defaultIndex="aws_cloudtrail", useACK=True)
     result = ensure_hec_token(acs, "aws_cloudtrail", rotate=True)
-    assert (result.outcome, result.token.name, result.retire) == ("rotated", "cloudtrail_firehose-2",
-                                                                  "cloudtrail_firehose")  # fmt: skip
+    assert (result.outcome, result.token.name) == ("rotated", "cloudtrail_firehose-2")
     assert result.token.value not in ("", old)
     assert fake.tokens["cloudtrail_firehose"]["token"] == old  # still delivering until Firehose switches
-    assert retire_hec_token(acs, result.retire) is True
-    assert "cloudtrail_firehose" not in fake.tokens
-    assert "cloudtrail_firehose-2" in fake.tokens
-    assert retire_hec_token(acs, "cloudtrail_firehose") is False
-    again = ensure_hec_token(acs, "aws_cloudtrail", name="cloudtrail_firehose-2", rotate=True)
+    assert retire_app_tokens(acs, keep=result.token.name) == ["cloudtrail_firehose"]
+    assert sorted(fake.tokens) == ["cloudtrail_firehose-2"]
+    assert retire_app_tokens(acs, keep=result.token.name) == []
+    again = ensure_hec_token(acs, "aws_cloudtrail", rotate=True)
     assert again.token.name == "cloudtrail_firehose-3"
+
+
+def test_the_newest_of_the_apps_tokens_is_the_one_in_use(fake, acs):
+    """After a rotation the rotated token is the app's token: a later deploy reuses it rather than making a new
+    cloudtrail_firehose beside it."""
+    fake.seed("cloudtrail_firehose-2", defaultIndex="aws_cloudtrail", allowedIndexes=["aws_cloudtrail"],
+              defaultSource="http:cloudtrail_firehose", defaultSourcetype="aws:cloudtrail", useACK=True)  # fmt: skip
+    value = fake.seed("cloudtrail_firehose-10", defaultIndex="aws_cloudtrail", allowedIndexes=["aws_cloudtrail"],
+                      defaultSource="http:cloudtrail_firehose", defaultSourcetype="aws:cloudtrail", useACK=True)
+    fake.seed("cloudtrail_firehose_extra")  # not a name the app gives
+    result = ensure_hec_token(acs, "aws_cloudtrail")
+    assert (result.outcome, result.token.name, result.token.value) == ("reused", "cloudtrail_firehose-10", value)
+    assert writes(fake) == []
+    assert [t.name for t in app_tokens(acs)] == ["cloudtrail_firehose-2", "cloudtrail_firehose-10"]
 
 
 def test_rate_limits_and_running_deployments_are_waited_out(fake, acs, sleeps):
@@ -121,7 +134,7 @@ def test_each_documented_error_says_what_failed_and_what_to_do(fake, acs, status
     with pytest.raises(AcsError) as raised:
         ensure_hec_token(acs, "main")
     text = str(raised.value)
-    assert text.startswith("describe HEC token cloudtrail_firehose failed")
+    assert text.startswith("list HEC tokens failed")  # the first call: which of the app's tokens is the newest
     assert code in text
     assert message in text
     assert advice in text
@@ -135,9 +148,8 @@ def test_a_wrong_stack_name_points_at_the_url(fake):
 
 
 def test_a_token_created_meanwhile_is_reused(fake, acs):
-    value = fake.seed("cloudtrail_firehose", defaultIndex="main", allowedIndexes=["main"])
-    fake.fail(404, "404-hec-not-found", "not found", method="GET")  # ACS's view lagging behind
-    fake.fail(409, "409-object-already-exists", "exists", method="POST")
+    # Another setup run created it; ACS's listing does not show it yet, its create answers 409.
+    value = fake.seed("cloudtrail_firehose", lag=1, defaultIndex="main", allowedIndexes=["main"])
     result = ensure_hec_token(acs, "main")
     assert (result.outcome, result.token.value) == ("updated", value)  # its settings are corrected
 

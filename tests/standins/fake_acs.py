@@ -52,10 +52,14 @@ class FakeAcs:
         self.server.shutdown()
         self.server.server_close()
 
-    def seed(self, name: str, **spec) -> str:
-        """A token that already exists on the stack; returns its value."""
+    def seed(self, name: str, lag: int = -1, **spec) -> str:
+        """A token that already exists on the stack, or (lag >= 0) that another client has just created and
+        that GETs show only after lag more of them; returns its value."""
         value = str(uuid.uuid4())
-        self.tokens[name] = {"name": name, **spec, "token": value}
+        if lag >= 0:
+            self.pending.append([lag, name, {"name": name, **spec, "token": value}])
+        else:
+            self.tokens[name] = {"name": name, **spec, "token": value}
         return value
 
     def fail(self, status: int, code: str, message: str, method: str | None = None, times: int = 1) -> None:

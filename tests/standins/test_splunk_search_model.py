@@ -1,4 +1,4 @@
-"""The search-time model (tests/standins/splunk_search.py) behaves as Splunk's documents say.
+"""The search-time model (tests/splunk_search.py) behaves as Splunk's documents say.
 
 Each test names the document it follows. The app's own tests are only as good as this model, so
 where the model and a document disagree, the model is fixed first.

@@ -20,6 +20,7 @@ bodies are bounded in size and depth. GETs change nothing (Splunk Web's CSRF che
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from cloudtrail_firehose.aws.clients import Clients, clients_for
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from cloudtrail_firehose.errors import ActionableError
 from cloudtrail_firehose.inputs.arguments import HEALTH, RECOVERY
-from cloudtrail_firehose.setup import delivery, hec_token
+from cloudtrail_firehose.setup import delivery
 from cloudtrail_firehose.setup.jobs import JobConflictError, Jobs, JobStoreError
 from cloudtrail_firehose.splunk import app_config
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
@@ -136,16 +137,19 @@ class SetupService:
         kept = {k: v for k, v in app_config.read_settings(splunkd).items() if k in schema.BY_NAME}
         merged = {**kept, **values}  # what the file holds once this save is written
         problems = schema.problems({**merged, **secrets}, scopes=("splunk", "access"), has_secret=stored)
-        cloud = delivery.choice(merged) == "cloud"
-        if cloud and not any(p.startswith("splunk_cloud_stack:") for p in problems):
-            values["hec_url"] = merged["hec_url"] = delivery.hec_url(merged)  # the stack's endpoint, never typed in
+        derived = False  # the HEC URL comes from other settings (Splunk Cloud: the stack's endpoint), never typed in
+        with contextlib.suppress(ValueError):  # an unknown choice or stack name is among the problems already
+            chosen = delivery.delivery_for(merged)
+            derived = chosen.fills_hec_url
+            if derived:
+                values["hec_url"] = merged["hec_url"] = chosen.hec_url()
         try:
             settings = PipelineSettings.from_mapping({k: v for k, v in merged.items() if k in PIPELINE_KEYS})
             settings.validate()
             # Saved as the schema writes them ("yes" becomes "true").
             values.update({k: schema.text(getattr(settings, k)) for k in values if k in PIPELINE_KEYS})
         except SettingsError as error:
-            problems += [p for p in error.problems if not (cloud and p.startswith("hec_url:"))]  # said by the stack
+            problems += [p for p in error.problems if not (derived and p.startswith("hec_url:"))]  # said by the stack
         if problems:
             raise SettingsError(_with_stored(problems, [k for k in kept if k not in values and k not in secrets]))
         for name, secret in secrets.items():
@@ -162,8 +166,7 @@ class SetupService:
         problems = schema.problems(config, scopes=("splunk", "access"), has_secret=True)
         if problems:
             raise SettingsError(problems)
-        if delivery.choice(config) == "cloud":
-            config = {**config, "hec_url": delivery.hec_url(config)}
+        config = {**config, "hec_url": delivery.delivery_for(config).hec_url()}
         settings = PipelineSettings.from_mapping({k: v for k, v in config.items() if k in PIPELINE_KEYS}).validate()
         aws = None
         if need_session:  # one Clients per request or job: each AWS client made once
@@ -178,7 +181,7 @@ class SetupService:
         def work(progress) -> list[dict]:
             checks = [vars(c) for c in pipeline.preflight(settings, session)]
             checks.append(delivery.check_index(splunkd, config.get("index", "")))
-            checks += delivery.check(splunkd, config, self.tools)
+            checks += delivery.delivery_for(config, self.tools).check(splunkd)
             for check in checks:
                 progress(f"{'ok' if check['ok'] else 'warning' if check['ok'] is None else 'FAILED'}: "
                          f"{check['name']}: {check['detail']}")  # fmt: skip
@@ -200,11 +203,13 @@ class SetupService:
         config, settings, session = self._load(splunkd)
         rotate = bool(payload.get("rotate_token"))
 
+        chosen = delivery.delivery_for(config, self.tools)
+
         def work(progress) -> dict:
             index = config["index"]
             delivery.require_index(splunkd, index, progress)
             # Made or checked before any AWS change: a token that cannot work leaves no stack and no secret.
-            prepared = delivery.prepare(splunkd, config, rotate, progress, self.tools)
+            prepared = chosen.prepare(splunkd, rotate, progress)
             outputs = pipeline.ensure_pipeline(settings, session, progress=progress, hec_token=prepared.token)
             app_config.point_dashboards_at(splunkd, index)
             progress(f"Dashboards now read index {index}")
@@ -214,9 +219,8 @@ class SetupService:
                 region=settings.region, name_prefix=settings.name_prefix, index=index))
             progress(f"Failed-delivery recovery and health checks run every {RECOVERY.interval // 60} minutes")
             app_config.mark_configured(splunkd)
-            delivery.retire(splunkd, config, prepared, progress, self.tools)
-            if delivery.choice(config) == "local":  # this instance's own HEC inputs
-                hec_token.retire_old_tokens(splunkd, settings, session, progress, self.tools.sleep)
+            # Tokens the secret no longer names go once Firehose's copy of the secret can only be the new one.
+            chosen.retire(splunkd, prepared, progress, lambda: pipeline.hec_token_settled_at(settings, session))
             return {"outputs": outputs}
 
         return work
@@ -239,7 +243,7 @@ class SetupService:
         def work(progress) -> dict:
             kept = pipeline.destroy(settings, session, delete_data=delete_data, progress=progress)
             # Only once the stack is gone: until then Firehose may still deliver with the token.
-            delivery.remove_tokens(splunkd, config, progress, self.tools)
+            delivery.delivery_for(config, self.tools).remove(splunkd, progress)
             if app_config.ensure_input_disabled(splunkd, "firehose_health", settings.stack_name):
                 progress("Health checks turned off: there is no pipeline to watch")
             if not kept and app_config.ensure_input_disabled(splunkd, "firehose_recovery", settings.stack_name):

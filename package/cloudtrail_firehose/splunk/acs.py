@@ -12,7 +12,8 @@ Calls go through outbound_http: a redirect is refused (it would carry the bearer
 each call has one deadline (`timeout`), an answer is read up to MAX_ANSWER bytes, the JWT is masked in
 whatever ACS (or whatever answers in its place) says, and an answer that is not ACS's JSON of the
 documented shape is an AcsError ("not-acs-json"), never "no tokens".
-setup/delivery.py calls ensure_hec_token when the delivery choice is "Splunk Cloud through ACS".
+setup/delivery.py calls ensure_hec_token and retire_app_tokens when the delivery choice is "Splunk Cloud
+through ACS"; the tokens are named as splunk/hec.py names them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from cloudtrail_firehose import outbound_http
 from cloudtrail_firehose.log import get_logger
 from cloudtrail_firehose.outbound_http import HttpError
 from cloudtrail_firehose.settings import BY_NAME
+from cloudtrail_firehose.splunk import hec
 from cloudtrail_firehose.splunk.hec import INPUT_NAME, SOURCE, SOURCETYPE
 from cloudtrail_firehose.urls import url_problem
 
@@ -98,12 +100,11 @@ class HecToken:
 
 @dataclass(frozen=True)
 class EnsuredToken:
-    """What ensure_hec_token did. retire names the old token to delete once Firehose uses the new one."""
+    """What ensure_hec_token did, and the token Firehose is to use."""
 
     token: HecToken
     outcome: str  # created | reused | updated | rotated
     endpoint: str
-    retire: str | None = None
 
 
 def validate_stack(stack: str) -> str:
@@ -283,15 +284,24 @@ class Acs:
         return min(2.0 ** attempt, 60.0)
 
 
-def ensure_hec_token(acs: Acs, index: str, name: str = INPUT_NAME, rotate: bool = False) -> EnsuredToken:
-    """Create the app's HEC token through ACS, reuse it when it is right, or fix its settings.
+def app_tokens(acs: Acs) -> list[HecToken]:
+    """The app's tokens on the stack (hec.py names them), oldest first: the last is the one Firehose should use."""
+    tokens = {t.name: t for t in acs.list_hec_tokens()}
+    return [tokens[name] for name in hec.oldest_first(tokens)]
 
-    rotate makes before it breaks: a new token (name-2, name-3, ...) is created while the old one keeps
-    working; the caller points Secrets Manager and Firehose at it, then calls retire_hec_token(retire).
+
+def ensure_hec_token(acs: Acs, index: str, rotate: bool = False) -> EnsuredToken:
+    """Create the app's HEC token through ACS, reuse the newest when it is right, or fix its settings.
+
+    rotate makes before it breaks: a new token (cloudtrail_firehose-2, -3, ...) is created while the old
+    ones keep working; the caller points Secrets Manager and Firehose at it, then retires the others
+    (retire_app_tokens) once Firehose can only hold the new one.
     """
+    names = [t.name for t in app_tokens(acs)]
+    name = names[-1] if names else INPUT_NAME
     wanted = desired_token(index, name)
     endpoint = firehose_endpoint(acs.stack)
-    current = acs.describe_hec_token(name)
+    current = acs.describe_hec_token(name) if names else None
     if current is None:
         try:
             return EnsuredToken(acs.create_hec_token(wanted), "created", endpoint)
@@ -301,37 +311,20 @@ def ensure_hec_token(acs: Acs, index: str, name: str = INPUT_NAME, rotate: bool 
             # Created meanwhile (another setup run, or ACS's listing lagging): use what is there.
             current = acs.wait(f"HEC token {name}", name, lambda t: t is not None and t.value)
     if rotate:
-        successor = dataclasses.replace(wanted, name=_next_name(name, {t.name for t in acs.list_hec_tokens()}))
-        return EnsuredToken(acs.create_hec_token(successor), "rotated", endpoint, retire=name)
+        successor = dataclasses.replace(wanted, name=hec.next_name(names + [name]))
+        return EnsuredToken(acs.create_hec_token(successor), "rotated", endpoint)
     if _same_settings(current, wanted):
         return EnsuredToken(current, "reused", endpoint)
     updated = acs.update_hec_token(wanted)
     return EnsuredToken(dataclasses.replace(updated, value=updated.value or current.value), "updated", endpoint)
 
 
-def retire_hec_token(acs: Acs, name: str) -> bool:
-    """Delete a token that Firehose no longer uses; False when it was already gone."""
-    if acs.describe_hec_token(name) is None:
-        return False
-    acs.delete_hec_token(name)
-    return True
-
-
-def retire_app_tokens(acs: Acs, name: str = INPUT_NAME) -> list[str]:
-    """Delete every token the app made through ACS (name and its rotations name-2, name-3, ...); return their names."""
-    generation = re.compile(re.escape(name) + r"(?:-\d+)?")
-    retired = sorted(t.name for t in acs.list_hec_tokens() if generation.fullmatch(t.name))
-    for token in retired:
-        acs.delete_hec_token(token)
+def retire_app_tokens(acs: Acs, keep: str | None = None) -> list[str]:
+    """Delete the app's tokens other than keep (None: all of them; they stop working); return their names."""
+    retired = [t.name for t in app_tokens(acs) if t.name != keep]
+    for name in retired:
+        acs.delete_hec_token(name)
     return retired
-
-
-def _next_name(name: str, taken: set[str]) -> str:
-    base = re.sub(r"-\d+$", "", name)
-    number = 2
-    while f"{base}-{number}" in taken or f"{base}-{number}" == name:
-        number += 1
-    return f"{base}-{number}"
 
 
 def _same_settings(token: HecToken, wanted: HecToken) -> bool:

@@ -4,12 +4,19 @@ Splunk Cloud does not allow an app to ship [http://...] stanzas in inputs.conf (
 check_inputs_conf_for_http_inputs), so the app creates the token at setup time through splunkd's
 REST API (data/inputs/http) with these settings, on Splunk Cloud and Splunk Enterprise alike.
 props.conf's [source::http:cloudtrail_firehose] stanza depends on SOURCE, which every generation
-of the input shares (a rotation adds cloudtrail_firehose_<n>).
+of the token shares.
+
+Token names, the same here and through ACS (splunk/acs.py): cloudtrail_firehose, then one rotation after
+another cloudtrail_firehose-2, -3, ... Both name a token here (the data/inputs/http `name`, which
+becomes the inputs.conf stanza [http://<name>]) and through ACS (HecSpec `name`, a string; ACS's own
+examples use hyphens). Earlier versions named local rotations cloudtrail_firehose_<n>: those are still
+recognised, so retiring and removing clean up what they left.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cloudtrail_firehose.splunk.splunkd import Splunkd, quote
@@ -53,23 +60,34 @@ class HecInput:
     token: str
 
 
-def _generation(name: str) -> int | None:
-    """cloudtrail_firehose is the first input; each rotation adds cloudtrail_firehose_<n+1>."""
+ROTATED = re.compile(re.escape(INPUT_NAME) + r"[-_]([0-9]+)")  # -<n>, and _<n> from earlier versions
+
+
+def generation(name: str) -> int | None:
+    """Which token of the app a name is (1 for cloudtrail_firehose), or None for a token not the app's."""
     if name == INPUT_NAME:
         return 1
-    match = re.fullmatch(re.escape(INPUT_NAME) + r"_(\d+)", name)
+    match = ROTATED.fullmatch(name)
     return int(match.group(1)) if match else None
+
+
+def oldest_first(names: Iterable[str]) -> list[str]:
+    """The app's token names among names, oldest first: the last is the one Firehose should use."""
+    return sorted((n for n in names if generation(n) is not None), key=lambda n: (generation(n), n))
+
+
+def next_name(names: Iterable[str]) -> str:
+    """The name a rotation gives the new token: one generation past the newest of the app's names."""
+    newest = max((generation(n) or 0 for n in names), default=0)
+    return INPUT_NAME if newest == 0 else f"{INPUT_NAME}-{newest + 1}"
 
 
 def app_inputs(splunkd: Splunkd) -> list[HecInput]:
     """The app's HEC inputs, oldest first; the last is the one Firehose should use."""
-    found = []
+    tokens = {}
     for entry in splunkd.get(REST_ENDPOINT, count="0").get("entry", []):
-        name = entry["name"].removeprefix("http://")
-        generation = _generation(name)
-        if generation is not None:
-            found.append((generation, HecInput(name, entry["content"]["token"])))
-    return [hec_input for _, hec_input in sorted(found, key=lambda pair: pair[0])]
+        tokens[entry["name"].removeprefix("http://")] = entry["content"]["token"]
+    return [HecInput(name, tokens[name]) for name in oldest_first(tokens)]
 
 
 def ensure_hec_input(splunkd: Splunkd, index: str, rotate: bool = False) -> HecInput:
@@ -82,7 +100,7 @@ def ensure_hec_input(splunkd: Splunkd, index: str, rotate: bool = False) -> HecI
     existing = app_inputs(splunkd)
     name = existing[-1].name if existing else INPUT_NAME
     if existing and rotate:
-        name = f"{INPUT_NAME}_{_generation(name) + 1}"
+        name = next_name(i.name for i in existing)
     entry = splunkd.upsert(REST_ENDPOINT, name, update, {"name": name})["entry"][0]
     return HecInput(name, entry["content"]["token"])
 
