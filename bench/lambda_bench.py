@@ -24,7 +24,7 @@ import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "package"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "package"), str(ROOT / "tests" / "standins")]
 
 from botocore.awsrequest import AWSResponse  # noqa: E402
 from cloudtrail_firehose.firehose import lambda_processor  # noqa: E402

@@ -5,7 +5,7 @@
 The cases come from tests/standins/lambda_cases.py (the property tests' strategies); half go through the
 entry point `handler` (6 MB limit, a stand-in Firehose client for put-backs), half through `process`
 with small response limits and a put-back that may refuse, so the deferred paths run too. A case
-fails when the call raises or when tests/lambda_cases.problems finds the answer invalid. Prints the
+fails when the call raises or when tests/standins/lambda_cases.problems finds the answer invalid. Prints the
 count of cases and of failures, by kind. Goal: 0 failures.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "package"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "package"), str(ROOT / "tests" / "standins")]
 
 import lambda_cases as cases  # noqa: E402
 from cloudtrail_firehose.firehose import lambda_processor  # noqa: E402

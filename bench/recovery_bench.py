@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "package"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "package"), str(ROOT / "tests" / "standins")]
 
 from cloudtrail_firehose.inputs.recovery import ObjectReader, remediations  # noqa: E402
 from cloudtrail_firehose.inputs.s3_objects import ObjectError, object_lines  # noqa: E402

@@ -3,7 +3,8 @@
     default/inputs.conf, README/inputs.conf.spec    from the modular inputs' arguments (inputs/arguments.py)
     README/cloudtrail_firehose.conf.spec    from the settings schema (package/.../settings.py)
     aws/template.yaml's Parameters          from the settings schema
-    aws/deploy_policy.json                  from the template and the app's AWS calls (tests/standins/deploy_permissions.py)
+    aws/deploy_policy.json                  from the template and the app's AWS calls
+                                            (tests/standins/deploy_permissions.py)
 
 `python3 build.py generate` rewrites them; `python3 build.py` packages only when none differs, and the
 tests fail while one does. Runs in .venv (the deploy policy needs cfn-lint's resource schemas):
@@ -65,7 +66,7 @@ GENERATED: tuple[tuple[Path, Callable[[], str]], ...] = (
 
 def differing(write: bool = False) -> list[Path]:
     """The generated files whose committed text is not what the code generates (rewritten when write)."""
-    sys.path[:0] = [p for p in (str(ROOT / "package"), str(ROOT / "tests")) if p not in sys.path]
+    sys.path[:0] = [p for p in (str(ROOT / "package"), str(ROOT / "tests" / "standins")) if p not in sys.path]
     changed = []
     for path, generate in GENERATED:
         text = generate()

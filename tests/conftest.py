@@ -51,7 +51,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     error = call.excinfo.value if call.excinfo else None
     if error is not None and not corpus.CORPUS.is_dir() and isinstance(error, (OSError, subprocess.SubprocessError)):
         if str(corpus.CORPUS) in f"{error} {getattr(error, 'cmd', '')}":
-            report.outcome, report.longrepr = "skipped", ("tests/standins/corpus.py", None, f"Skipped: {corpus.MISSING}")
+            report.outcome = "skipped"
+            report.longrepr = ("tests/standins/corpus.py", None, f"Skipped: {corpus.MISSING}")
     _fold_corpus_skip(report)
     return report
 
@@ -94,7 +95,7 @@ def endpoint():
     """moto_server (with the CloudFormation shims) on 127.0.0.1, as AWS_ENDPOINT_URL."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, str(ROOT / "tests" / "standins" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 30
