@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +19,7 @@ from cloudtrail_firehose.firehose.records import event_time
 from cloudtrail_firehose.inputs.recovery import SETTLE_SECONDS, WRITE_WINDOW
 from cloudtrail_firehose.inputs.s3_lease import LEASE_KEY
 from failed_deliveries import BUCKET, EVENTS, put_objects
+from fake_http import serve
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 from waits import no_wait_env, waits
 
@@ -220,7 +220,7 @@ class RecordingAws:
             do_GET = do_POST = do_PUT = do_HEAD = _refuse  # noqa: N815 - http.server's naming
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve(self.server)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
