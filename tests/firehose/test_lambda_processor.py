@@ -150,7 +150,7 @@ def test_re_ingestion_is_bounded_and_failures_reach_the_failed_delivery_bucket()
 
 
 # Property tests: hostile invocations from tests/standins/lambda_cases.py, as many as the Hypothesis profile says
-# (tests/conftest.py: 200 each in the suite, 5,000 with HYPOTHESIS_PROFILE=long); bench/lambda_fuzz.py runs 100,000.
+# (tests/conftest.py: 200 each in the suite, 6,000 with HYPOTHESIS_PROFILE=long); bench/lambda_fuzz.py runs 100,000.
 PROPERTY = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
