@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -9,8 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests: derandomized, so each run tries the same cases (a failure repeats, the time is steady), and a
+# few hundred cases each. The long runs: HYPOTHESIS_PROFILE=long (6,000 cases each), and bench/lambda_fuzz.py
+# (100,000 hostile invocations of the Lambda processor).
+hypothesis_settings.register_profile("suite", derandomize=True, database=None, deadline=None, max_examples=200)
+hypothesis_settings.register_profile("long", derandomize=True, database=None, deadline=None, max_examples=6000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 # Tests of what Splunk does not run as Python (configuration, dashboards, docs, the template and its policies,
 # the build, the page in Chromium, the stand-ins, and the Lambda processor, which runs on Lambda's python3.13)

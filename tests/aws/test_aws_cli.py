@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cloudtrail_firehose.__main__ import run
 from fake_hec import FakeHec
+from waits import no_wait_env, waits
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,9 +22,9 @@ def aws_env(endpoint: str) -> dict[str, str]:
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/nonexistent"}  # fmt: skip
 
 
-def cli(endpoint: str, *args: str, token: str | None = None) -> subprocess.CompletedProcess:
+def cli(endpoint: str, *args: str, token: str | None = None, **extra_env: str) -> subprocess.CompletedProcess:
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": str(ROOT / "package"),
-           "PYTHONWARNINGS": "ignore", **aws_env(endpoint)}  # fmt: skip
+           "PYTHONWARNINGS": "ignore", **aws_env(endpoint), **extra_env}  # fmt: skip
     if token:
         env["CLOUDTRAIL_FIREHOSE_HEC_TOKEN"] = token
     return subprocess.run([sys.executable, "-m", "cloudtrail_firehose", *args], capture_output=True, text=True,
@@ -101,11 +102,17 @@ def test_bad_input_is_explained_without_calling_aws():
     assert "127.0.0.1:9" not in result.stdout  # no connection was tried
 
 
-def test_unreachable_endpoint_is_explained():
-    result = cli("http://127.0.0.1:9", "status", *HEC)
+def test_unreachable_endpoint_is_explained(tmp_path):
+    """After botocore's retries (standard mode, the app's 8, each after a backoff), a message, not a traceback.
+
+    Port 9 refuses at once; the backoffs (~45 s in all) are counted, not waited out (tests/standins/no_wait).
+    """
+    result = cli("http://127.0.0.1:9", "status", *HEC, **no_wait_env(tmp_path / "waits"))
     assert result.returncode == 1
     assert "cannot reach AWS" in result.stdout
     assert "Traceback" not in result.stderr
+    backoffs = waits(tmp_path / "waits")
+    assert len(backoffs) == 8, backoffs
 
 
 def test_preflight_with_a_role_to_assume(endpoint):

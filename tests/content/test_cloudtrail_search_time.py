@@ -10,6 +10,7 @@ import copy
 import csv
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -411,7 +412,9 @@ def detection_report() -> dict[str, tuple[str, str]]:
     content = CORPUS / "splunk_security_content"
     command = [sys.executable, str(tool), str(ROOT), str(content / "detections"), str(content / "data_sources"),
                str(CORPUS / "stratus-red-team" / "detonation-logs")]  # fmt: skip
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    # The tool looks for the app's search-time model (splunk_search) under tests/; it sits in tests/standins.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "standins"), str(ROOT / "package")])}
+    output = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
     verdicts, name = {}, None
     for line in output.splitlines():
         if line.startswith("== "):

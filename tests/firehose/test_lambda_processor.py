@@ -149,10 +149,9 @@ def test_re_ingestion_is_bounded_and_failures_reach_the_failed_delivery_bucket()
     assert [r["result"] for r in refused["records"]][1] == "ProcessingFailed"  # not silently dropped
 
 
-# Property tests: hostile invocations from tests/helpers/lambda_cases.py (bench/lambda_fuzz.py runs 100,000).
-# Derandomized, so a run is repeatable and its time steady; 10,000 cases in all.
-PROPERTY = settings(deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+# Property tests: hostile invocations from tests/helpers/lambda_cases.py, as many as the Hypothesis profile says
+# (tests/conftest.py: 200 each in the suite, 6,000 with HYPOTHESIS_PROFILE=long); bench/lambda_fuzz.py runs 100,000.
+PROPERTY = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 
@@ -165,7 +164,7 @@ class StandInFirehose:
         return {"FailedPutCount": 0, "RequestResponses": [{"RecordId": str(i)} for i, _ in enumerate(Records)]}
 
 
-@settings(PROPERTY, max_examples=6000)
+@settings(PROPERTY)
 @given(cases.requests, cases.options, st.integers(0, 4000), st.sampled_from([None, True, False]))
 def test_any_request_gets_a_valid_answer_within_the_limit(request, options, extra, accept):
     """Small limits and a put-back that may refuse: the deferred paths run as often as the others."""
@@ -175,7 +174,7 @@ def test_any_request_gets_a_valid_answer_within_the_limit(request, options, extr
     check_response(request, process(request, options, reingest, limit=limit), limit, options.mode)
 
 
-@settings(PROPERTY, max_examples=4000)
+@settings(PROPERTY)
 @given(cases.requests)
 def test_the_entry_point_answers_any_event(request):
     with mock.patch.dict(lambda_processor._FIREHOSE_CLIENTS, {"us-east-1": StandInFirehose()}):

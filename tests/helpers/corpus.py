@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import gzip
 import json
 import os
@@ -59,6 +61,11 @@ def _records(document: object) -> list[dict]:
 
 def data_sources() -> list[dict]:
     """The security_content data_sources files that list fields (one per eventName)."""
+    return copy.deepcopy(_data_sources())  # a copy: a test may change what it gets
+
+
+@functools.cache  # parsing the YAML files takes ~0.4 s, and many test modules ask
+def _data_sources() -> list[dict]:
     sources = []
     for path in sorted((corpus_dir() / "splunk_security_content" / "data_sources").glob("*.yml")):
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -74,6 +81,11 @@ def cloudtrail_events() -> list[tuple[str, dict]]:
     Left out, as SOURCES.md says: the user-identity fragment (not an event) and the CloudWatch
     Logs payload examples (their messages are truncated, invalid JSON).
     """
+    return copy.deepcopy(_cloudtrail_events())  # a copy: a test may change what it gets
+
+
+@functools.cache
+def _cloudtrail_events() -> list[tuple[str, dict]]:
     base = corpus_dir()
     events: list[tuple[str, dict]] = []
     for path in sorted((base / "stratus-red-team" / "detonation-logs").glob("*.json")):
@@ -85,14 +97,14 @@ def cloudtrail_events() -> list[tuple[str, dict]]:
     sample = base / "splunk-aws-gdi-toolkit" / "sample-cloudtrail.json.gz"
     records = _records(json.loads(gzip.decompress(sample.read_bytes())))
     events += [(f"{sample.name}#{i}", e) for i, e in enumerate(records)]
-    for source in data_sources():
+    for source in _data_sources():
         events.append((source["path"].name, json.loads(source["example_log"])))
     return events
 
 
 def event_named(name: str, predicate=lambda event: True) -> dict:
     """The first corpus event with this eventName that satisfies predicate."""
-    for _, event in cloudtrail_events():
+    for _, event in _cloudtrail_events():
         if event.get("eventName") == name and predicate(event):
-            return event
+            return copy.deepcopy(event)
     raise LookupError(f"no {name} event in the corpus")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
@@ -15,6 +14,7 @@ from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.inputs import health_input, recovery_input
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 from cloudtrail_firehose.splunk.stored_access import StoredAccessError, stored_access
+from fake_http import serve
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 
 KEYS = {"aws_auth": "keys", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE"}
@@ -52,7 +52,7 @@ class ProxiedRegion:
             do_GET = do_PUT = do_POST  # noqa: N815
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve(self.server)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
 

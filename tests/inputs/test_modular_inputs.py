@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +19,9 @@ from cloudtrail_firehose.firehose.records import event_time
 from cloudtrail_firehose.inputs.recovery import SETTLE_SECONDS, WRITE_WINDOW
 from cloudtrail_firehose.inputs.s3_lease import LEASE_KEY
 from failed_deliveries import BUCKET, EVENTS, put_objects
+from fake_http import serve
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
+from waits import no_wait_env, waits
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -219,7 +220,7 @@ class RecordingAws:
             do_GET = do_POST = do_PUT = do_HEAD = _refuse  # noqa: N815 - http.server's naming
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve(self.server)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
@@ -247,9 +248,12 @@ def test_inputs_call_aws_with_the_apps_client_config(splunkd, tmp_path, script, 
 
 
 def test_health_says_unknown_when_aws_cannot_be_reached(splunkd, tmp_path):
+    """After botocore's retries (the app's 8, each after a backoff, counted not waited: tests/standins/no_wait)."""
     definition = input_definition(splunkd, tmp_path, "firehose_health://main", region="us-east-1",
                                   name_prefix="cloudtrail-firehose")  # fmt: skip
-    result = run_input("firehose_health.py", [], definition, endpoint="http://127.0.0.1:9", home=tmp_path)
+    result = run_input("firehose_health.py", [], definition, endpoint="http://127.0.0.1:9", home=tmp_path,
+                       **no_wait_env(tmp_path / "waits"))  # fmt: skip
+    assert len(waits(tmp_path / "waits")) == 8, waits(tmp_path / "waits")
     assert result.returncode == 0, result.stderr[-2000:]
     [event] = list(ET.fromstring(result.stdout).iter("event"))
     report = json.loads(event.findtext("data"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import threading
 import urllib.parse
 import warnings
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ import pytest
 from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose.setup.handler import SetupService
 from cloudtrail_firehose.splunk.splunkd import Splunkd
+from fake_http import serve
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 from moto import mock_aws
 
@@ -86,7 +86,7 @@ class SplunkWeb:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.external_requests: list[str] = []  # anything Splunk Web would not serve (404)
         self.proxied: list[str] = []  # method and path of each request that reached the handler
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve(self.server)
 
     @property
     def url(self) -> str:

@@ -19,6 +19,7 @@ under "Return values" (not what moto returns):
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -151,6 +152,7 @@ OPTIONS = {
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:111111111111:secret:cloudtrail-firehose/splunk-hec-token-AbCdEf"
 
 
+@functools.cache  # computed once for the test modules that parametrize on it
 def driver_combinations() -> dict[str, dict[str, str]]:
     """Every set of template parameters the driver can produce, by a readable id.
 

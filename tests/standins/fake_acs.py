@@ -23,7 +23,7 @@ import urllib.parse
 import uuid
 from http.server import ThreadingHTTPServer
 
-from fake_http import Request, json_handler
+from fake_http import Request, json_handler, serve
 
 STACK = "acme"
 JWT = "eyJraWQiOiJzcGx1bmsuc2VjcmV0IiwiYWxnIjoiSFM1MTIifQ.acs-test.signature"
@@ -42,7 +42,7 @@ class FakeAcs:
         self.requests: list[tuple[str, str, dict | None]] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve(self.server)
 
     @property
     def url(self) -> str:

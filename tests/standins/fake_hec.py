@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import json
 import ssl
-import threading
 import uuid
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from certificates import self_signed
-from fake_http import Request, json_handler
+from fake_http import Request, json_handler, serve
 
 
 class FakeHec:
@@ -41,7 +40,7 @@ class FakeHec:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.cert, key)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve(self.server)
 
     @property
     def url(self) -> str:

@@ -4,11 +4,21 @@ stand-in's answer back as JSON."""
 from __future__ import annotations
 
 import json
+import socketserver
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
 from email.message import Message
 from http.server import BaseHTTPRequestHandler
 from typing import NamedTuple
+
+# serve_forever checks for shutdown() once per poll, 0.5 s by default: each test that closed a server paid it.
+POLL_SECONDS = 0.01
+
+
+def serve(server: socketserver.BaseServer) -> None:
+    """Serve on a daemon thread, polling often enough that shutdown() returns at once."""
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True).start()
 
 
 class Raw(NamedTuple):

@@ -50,7 +50,7 @@ import uuid
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from fake_http import Raw, Request, json_handler
+from fake_http import Raw, Request, json_handler, serve
 from fake_spl import SplError, run
 
 APP_NS = "servicesNS/nobody/cloudtrail_firehose"
@@ -136,7 +136,7 @@ class FakeSplunkd:
         self.server_roles: list[str] | None = ["indexer", "search_head", "kv_store"]  # None: server/info fails
         self.members: list[FakeSplunkd] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve(self.server)
 
     @property
     def url(self) -> str:
@@ -146,6 +146,7 @@ class FakeSplunkd:
         for member in self.members:
             member.close()
         self.server.shutdown()
+        self.server.server_close()
 
     def member(self, name: str, lag_writes: int = 0, lag_seconds: float = 0.0) -> FakeSplunkd:
         """Another search head cluster member: writes to this KV store, reads from a lagging replica."""

@@ -8,6 +8,7 @@ here first (the schema's rules, then what spans settings) and explained in words
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import botocore.session
@@ -109,13 +110,17 @@ def _convert(value: Any, kind: type) -> Any:
     return str(value).strip()
 
 
-def known_regions() -> set[str]:
-    """Regions botocore knows for the services the pipeline needs (no network)."""
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Regions botocore knows for the services the pipeline needs (no network).
+
+    Read once per process: a botocore session loads its endpoint data from disk (~75 ms), and every
+    settings validation asks."""
     session = botocore.session.get_session()
-    regions = set()
+    regions: set[str] = set()
     for partition in session.get_available_partitions():
         regions |= set(session.get_available_regions("firehose", partition_name=partition))
-    return regions
+    return frozenset(regions)
 
 
 def _region_problems(region: str) -> list[str]:
