@@ -10,7 +10,8 @@ import boto3
 import moto_shims  # noqa: F401 - CloudFormation resources moto lacks
 import pytest
 from cloudtrail_firehose.aws.errors import PipelineError
-from cloudtrail_firehose.setup.handler import answer_splunk, parse_body, parse_request
+from cloudtrail_firehose.setup.handler import answer_splunk
+from cloudtrail_firehose.setup.requests import parse_body, parse_request
 from fake_splunkd import ADMIN_TOKEN, USER_TOKEN
 from setup_client import FORM, KEY_ID, SECRET, call, stored_token, wait
 
