@@ -8,10 +8,9 @@ import logging
 import socket
 
 import pytest
-from cloudtrail_firehose.splunk.acs import (
+from cloudtrail_firehose.splunk.acs import Acs, AcsError
+from cloudtrail_firehose.splunk.cloud_tokens import (
     FIREHOSE_SUPPORT_CAVEAT,
-    Acs,
-    AcsError,
     app_tokens,
     desired_token,
     ensure_hec_token,

@@ -6,7 +6,7 @@ local rotations is still the app's, so it is used, retired and removed like the 
 from __future__ import annotations
 
 import pytest
-from cloudtrail_firehose.splunk import acs, hec
+from cloudtrail_firehose.splunk import acs, cloud_tokens, hec
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 from fake_acs import JWT, STACK, FakeAcs
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
@@ -39,9 +39,9 @@ def test_a_rotation_names_the_new_token_alike_here_and_through_acs(both):
         splunkd.hec_inputs[old] = {"token": old}
         stack.seed(old)
     assert hec.ensure_hec_input(local, "main", rotate=True).name == "cloudtrail_firehose-3"
-    assert acs.ensure_hec_token(cloud, "main", rotate=True).token.name == "cloudtrail_firehose-3"
+    assert cloud_tokens.ensure_hec_token(cloud, "main", rotate=True).token.name == "cloudtrail_firehose-3"
     assert hec.retire_hec_inputs(local, keep="cloudtrail_firehose-3") == ["cloudtrail_firehose",
                                                                          "cloudtrail_firehose_2"]  # fmt: skip
-    assert acs.retire_app_tokens(cloud, keep="cloudtrail_firehose-3") == ["cloudtrail_firehose",
+    assert cloud_tokens.retire_app_tokens(cloud, keep="cloudtrail_firehose-3") == ["cloudtrail_firehose",
                                                                          "cloudtrail_firehose_2"]  # fmt: skip
     assert sorted(splunkd.hec_inputs) == sorted(stack.tokens) == ["cloudtrail_firehose-3"]

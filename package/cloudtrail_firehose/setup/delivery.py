@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import ClassVar
 
-from cloudtrail_firehose.splunk import acs, app_config, hec, hec_check, indexes
+from cloudtrail_firehose.splunk import acs, app_config, cloud_tokens, hec, hec_check, indexes
 from cloudtrail_firehose.splunk.errors import SplunkError
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 
@@ -226,21 +226,21 @@ class Cloud(_AppMadeTokens):
     failures = (acs.AcsError, SplunkError)
 
     def hec_url(self) -> str:
-        return acs.firehose_endpoint(self.config.get("splunk_cloud_stack", ""))
+        return cloud_tokens.firehose_endpoint(self.config.get("splunk_cloud_stack", ""))
 
     def check(self, splunkd: Splunkd) -> list[dict]:
         stack = self.config.get("splunk_cloud_stack")
         caveat = {"name": "Splunk Cloud Firehose endpoint", "ok": None,
-                  "detail": acs.FIREHOSE_SUPPORT_CAVEAT.format(stack=stack)}  # fmt: skip
+                  "detail": cloud_tokens.FIREHOSE_SUPPORT_CAVEAT.format(stack=stack)}  # fmt: skip
         client = self._acs(splunkd)
         try:
-            tokens = acs.app_tokens(client)
+            tokens = cloud_tokens.app_tokens(client)
             current = client.describe_hec_token(tokens[-1].name) if tokens else None
         except acs.AcsError as error:
             return [{"name": "ACS", "ok": False, "detail": str(error)}, caveat]
         if current is None:
             detail = f"deploy creates the HEC token {hec.INPUT_NAME} on stack {client.stack} through ACS"
-        elif current.settings() == acs.desired_token(self.config["index"], current.name).settings():
+        elif current.settings() == cloud_tokens.desired_token(self.config["index"], current.name).settings():
             detail = f"the HEC token {current.name} on stack {client.stack} is as Firehose needs it; deploy reuses it"
         else:
             detail = (f"deploy updates the HEC token {current.name} on stack {client.stack} (index, source "
@@ -250,19 +250,19 @@ class Cloud(_AppMadeTokens):
     def prepare(self, splunkd: Splunkd, rotate: bool, progress: Progress) -> Prepared:
         index, client = self.config["index"], self._acs(splunkd)
         try:
-            ensured = acs.ensure_hec_token(client, index, rotate=rotate)
+            ensured = cloud_tokens.ensure_hec_token(client, index, rotate=rotate)
         except acs.AcsError as error:
             raise SplunkError(str(error)) from error
         progress(f"Splunk Cloud HEC token {ensured.token.name} {ensured.outcome} through ACS (index {index}, source "
                  f"{hec.SOURCE}, sourcetype {hec.SOURCETYPE}, indexer acknowledgement on)")  # fmt: skip
-        progress(acs.FIREHOSE_SUPPORT_CAVEAT.format(stack=client.stack))
+        progress(cloud_tokens.FIREHOSE_SUPPORT_CAVEAT.format(stack=client.stack))
         return Prepared(ensured.token.value, ensured.endpoint, ensured.token.name)
 
     def _names(self, splunkd: Splunkd) -> list[str]:
-        return [t.name for t in acs.app_tokens(self._acs(splunkd))]
+        return [t.name for t in cloud_tokens.app_tokens(self._acs(splunkd))]
 
     def _retire(self, splunkd: Splunkd, keep: str | None) -> list[str]:
-        return acs.retire_app_tokens(self._acs(splunkd), keep)
+        return cloud_tokens.retire_app_tokens(self._acs(splunkd), keep)
 
     def _acs(self, splunkd: Splunkd) -> acs.Acs:
         try:

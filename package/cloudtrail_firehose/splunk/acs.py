@@ -12,8 +12,7 @@ Calls go through outbound_http: a redirect is refused (it would carry the bearer
 each call has one deadline (`timeout`), an answer is read up to MAX_ANSWER bytes, the JWT is masked in
 whatever ACS (or whatever answers in its place) says, and an answer that is not ACS's JSON of the
 documented shape is an AcsError ("not-acs-json"), never "no tokens".
-setup/delivery.py calls ensure_hec_token and retire_app_tokens when the delivery choice is "Splunk Cloud
-through ACS"; the tokens are named as splunk/hec.py names them.
+The app's own tokens on a stack (which to make, reuse, rotate and retire) are splunk/cloud_tokens.py's job.
 """
 
 from __future__ import annotations
@@ -33,8 +32,6 @@ from cloudtrail_firehose import outbound_http
 from cloudtrail_firehose.log import get_logger
 from cloudtrail_firehose.outbound_http import HttpError
 from cloudtrail_firehose.settings import BY_NAME
-from cloudtrail_firehose.splunk import hec
-from cloudtrail_firehose.splunk.hec import INPUT_NAME, SOURCE, SOURCETYPE
 from cloudtrail_firehose.urls import url_problem
 
 ACS_URL = "https://admin.splunk.com"
@@ -45,20 +42,12 @@ MAX_ANSWER = 1024 * 1024  # a page of 100 tokens is ~50 KB
 NOT_ACS = ("Check that the ACS URL is https://admin.splunk.com and that no proxy, firewall page or captive portal "
            "answers in its place, then run the step again.")  # fmt: skip
 STACK_NAME = re.compile(BY_NAME["splunk_cloud_stack"].pattern)  # the setup form's rule, matched whole
-
-# Facts the setup page shows as they are; kept as data so page and docs say the same thing.
-FIREHOSE_SUPPORT_CAVEAT = (
-    "Splunk Cloud Platform accepts Amazon Data Firehose only on the Firehose HEC endpoint "
-    "https://http-inputs-firehose-{stack}.splunkcloud.com, which on some stacks must first be enabled "
-    "by Splunk Support: file a support case asking to enable HEC for AWS Firehose on stack {stack} "
-    "(\"Set up and use HTTP Event Collector in Splunk Web\", HEC and Splunk Cloud Platform caveats). "
-    "Until then Firehose cannot connect (Splunk.ConnectionTimeout or Splunk.SSLHandshake)."
-)
 ACS_REQUIREMENTS = (
     "ACS manages HEC tokens on Splunk Cloud Platform 8.1.2101 or later, Victoria and Classic Experience, "
     "on deployments with separate search heads or a search head cluster (not single-instance stacks); "
     "the ACS token's user needs the ACS HEC capabilities (the sc_admin role has them)."
 )
+
 
 class AcsError(Exception):
     """An ACS call that failed, with ACS's own code and what the user can do about it."""
@@ -98,15 +87,6 @@ class HecToken:
         return dataclasses.astuple(dataclasses.replace(self, value=""))
 
 
-@dataclass(frozen=True)
-class EnsuredToken:
-    """What ensure_hec_token did, and the token Firehose is to use."""
-
-    token: HecToken
-    outcome: str  # created | reused | updated | rotated
-    endpoint: str
-
-
 def validate_stack(stack: str) -> str:
     stack = (stack or "").strip()
     if not STACK_NAME.fullmatch(stack):
@@ -115,19 +95,6 @@ def validate_stack(stack: str) -> str:
             "URL: for https://acme.splunkcloud.com it is acme (lowercase letters, digits and hyphens)."
         )
     return stack
-
-
-def firehose_endpoint(stack: str) -> str:
-    """The HEC URL Firehose must use on Splunk Cloud (the stack's Firehose-specific HEC endpoint)."""
-    return f"https://http-inputs-firehose-{validate_stack(stack)}.splunkcloud.com"
-
-
-def desired_token(index: str, name: str = INPUT_NAME) -> HecToken:
-    """The token Firehose needs: acknowledgement on, only the chosen index, the app's source and sourcetype."""
-    if not index or any(c.isspace() for c in index):
-        raise ValueError(f"not an index name: {index!r}")
-    return HecToken(name=name, default_index=index, allowed_indexes=(index,), default_source=SOURCE,
-                    default_sourcetype=SOURCETYPE, use_ack=True, disabled=False)  # fmt: skip
 
 
 class Acs:
@@ -198,7 +165,7 @@ class Acs:
         """Replace the token's settings (its value stays) and wait until ACS shows them."""
         self._call(f"update HEC token {wanted.name}", "PUT", f"{COLLECTION}/{_quote(wanted.name)}", wanted.spec())
         return self.wait(f"update of HEC token {wanted.name}", wanted.name,
-                          lambda t: t is not None and _same_settings(t, wanted))  # fmt: skip
+                          lambda t: t is not None and t.settings() == wanted.settings())  # fmt: skip
 
     def delete_hec_token(self, name: str) -> None:
         self._call(f"delete HEC token {name}", "DELETE", f"{COLLECTION}/{_quote(name)}", {})
@@ -282,53 +249,6 @@ class Acs:
         if retry_after and retry_after.isdigit():
             return min(float(retry_after), 120.0)
         return min(2.0 ** attempt, 60.0)
-
-
-def app_tokens(acs: Acs) -> list[HecToken]:
-    """The app's tokens on the stack (hec.py names them), oldest first: the last is the one Firehose should use."""
-    tokens = {t.name: t for t in acs.list_hec_tokens()}
-    return [tokens[name] for name in hec.oldest_first(tokens)]
-
-
-def ensure_hec_token(acs: Acs, index: str, rotate: bool = False) -> EnsuredToken:
-    """Create the app's HEC token through ACS, reuse the newest when it is right, or fix its settings.
-
-    rotate makes before it breaks: a new token (cloudtrail_firehose-2, -3, ...) is created while the old
-    ones keep working; the caller points Secrets Manager and Firehose at it, then retires the others
-    (retire_app_tokens) once Firehose can only hold the new one.
-    """
-    names = [t.name for t in app_tokens(acs)]
-    name = names[-1] if names else INPUT_NAME
-    wanted = desired_token(index, name)
-    endpoint = firehose_endpoint(acs.stack)
-    current = acs.describe_hec_token(name) if names else None
-    if current is None:
-        try:
-            return EnsuredToken(acs.create_hec_token(wanted), "created", endpoint)
-        except AcsError as error:
-            if error.status != 409:
-                raise
-            # Created meanwhile (another setup run, or ACS's listing lagging): use what is there.
-            current = acs.wait(f"HEC token {name}", name, lambda t: t is not None and t.value)
-    if rotate:
-        successor = dataclasses.replace(wanted, name=hec.next_name(names + [name]))
-        return EnsuredToken(acs.create_hec_token(successor), "rotated", endpoint)
-    if _same_settings(current, wanted):
-        return EnsuredToken(current, "reused", endpoint)
-    updated = acs.update_hec_token(wanted)
-    return EnsuredToken(dataclasses.replace(updated, value=updated.value or current.value), "updated", endpoint)
-
-
-def retire_app_tokens(acs: Acs, keep: str | None = None) -> list[str]:
-    """Delete the app's tokens other than keep (None: all of them; they stop working); return their names."""
-    retired = [t.name for t in app_tokens(acs) if t.name != keep]
-    for name in retired:
-        acs.delete_hec_token(name)
-    return retired
-
-
-def _same_settings(token: HecToken, wanted: HecToken) -> bool:
-    return token.settings() == wanted.settings()
 
 
 def _from_info(info: object, operation: str) -> HecToken:
