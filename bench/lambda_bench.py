@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / p) for p in ("package", "tests", "tests/standins", "tests/helpers")]
 
 from botocore.awsrequest import AWSResponse  # noqa: E402
-from cloudtrail_firehose.firehose import lambda_processor  # noqa: E402
+from cloudtrail_firehose.firehose import lambda_processor, lambda_putback  # noqa: E402
 from corpus import cloudtrail_events  # noqa: E402
 
 MESSAGES = [json.dumps(event) for _, event in cloudtrail_events()]
@@ -86,7 +86,7 @@ def warm_client(region: str) -> tuple[float, list[int]]:
     for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench")):
         os.environ.setdefault(name, value)  # signing needs some credentials; nothing leaves this machine
     started = time.perf_counter()
-    client = lambda_processor._firehose_client(region)
+    client = lambda_putback._firehose_client(region)
     made = time.perf_counter() - started
     sent: list[int] = []
     client.meta.events.register("before-send.firehose.PutRecordBatch",

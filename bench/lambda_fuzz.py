@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / p) for p in ("package", "tests", "tests/standins", "tests/helpers")]
 
 import lambda_cases as cases  # noqa: E402
-from cloudtrail_firehose.firehose import lambda_processor  # noqa: E402
+from cloudtrail_firehose.firehose import lambda_processor, lambda_putback  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -66,7 +66,7 @@ def main() -> None:
             failures[key] += 1
             examples.setdefault(key, (problem, repr(request)[:300]))
 
-    with mock.patch.dict(lambda_processor._FIREHOSE_CLIENTS, {"us-east-1": StandInFirehose()}):
+    with mock.patch.dict(lambda_putback._FIREHOSE_CLIENTS, {"us-east-1": StandInFirehose()}):
         case()
     print(f"cases: {ran}")
     print(f"failures: {sum(failures.values())}")

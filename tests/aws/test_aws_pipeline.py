@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from dataclasses import replace
 
@@ -365,15 +367,22 @@ class _Raw:
         return self.body
 
 
-def test_the_lambda_option_uploads_the_processor_and_deploys_it(aws):
+def test_the_lambda_option_uploads_the_processor_and_deploys_it(aws, tmp_path):
     settings = PipelineSettings(hec_url=SETTINGS.hec_url, region=REGION, processor="lambda")
     outputs, messages = deploy(aws, settings)
     assert any("without the processor first" in m for m in messages)
     bucket = outputs["FailedDeliveryBucketName"]
     [key] = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=bucket, Prefix="lambda/")["Contents"]]
     with zipfile.ZipFile(io.BytesIO(aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())) as archive:
-        assert archive.namelist() == ["lambda_processor.py"]
-        assert archive.read("lambda_processor.py") == pipeline.PROCESSOR_PATH.read_bytes()
+        assert archive.namelist() == ["lambda_processor.py", "lambda_putback.py"]
+        assert all(archive.read(p.name) == p.read_bytes() for p in pipeline.PROCESSOR_FILES)
+        archive.extractall(tmp_path)
+    # As Lambda runs it: the zip's top level on the path, the app's package nowhere (handler lambda_processor.handler).
+    code = ("import json, sys; sys.path.insert(0, '.'); import lambda_processor as f; "
+            "print(json.dumps(f.handler({'records': []})))")
+    answer = subprocess.run([sys.executable, "-I", "-c", code],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert (answer.returncode, answer.stdout.strip()) == (0, '{"records": []}'), answer.stderr
     # The second step passes the code's key, which switches the stream to the processor. (moto sees no
     # change when only parameters change, so it does not create the function; cfn-lint and checkov
     # check those resources, tests/aws/test_aws_template.py.)

@@ -13,7 +13,7 @@ import lambda_cases as cases
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.parsers import ResponseParserError
-from cloudtrail_firehose.firehose import lambda_processor
+from cloudtrail_firehose.firehose import lambda_putback
 from cloudtrail_firehose.firehose.lambda_processor import Options, handler, process
 from lambda_records import big_record
 
@@ -46,7 +46,7 @@ class FailingFirehose:
     None,
 ], ids=["ResponseParserError", "BotoCoreError", "ClientError", "no RequestResponses"])  # fmt: skip
 def test_a_put_back_that_fails_fails_only_those_records(monkeypatch, caplog, error):
-    monkeypatch.setitem(lambda_processor._FIREHOSE_CLIENTS, "us-east-1", FailingFirehose(error))
+    monkeypatch.setitem(lambda_putback._FIREHOSE_CLIENTS, "us-east-1", FailingFirehose(error))
     event = {"deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/cloudtrail-firehose",
              "records": [big_record(f"r{i}") for i in range(4)]}  # about 16 MB of output: some must go back
     with caplog.at_level(logging.ERROR, logger="cloudtrail_firehose.lambda"):

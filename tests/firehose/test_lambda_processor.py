@@ -11,16 +11,16 @@ from unittest import mock
 
 import lambda_cases as cases
 import pytest
-from cloudtrail_firehose.firehose import lambda_processor
+from cloudtrail_firehose.firehose import lambda_putback
 from cloudtrail_firehose.firehose.lambda_processor import (
     MAX_REINGEST,
     REDACTED,
     RESPONSE_LIMIT,
     Options,
-    _generation,
     handler,
     process,
 )
+from cloudtrail_firehose.firehose.lambda_putback import generation_of
 from corpus import CORPUS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -120,7 +120,7 @@ def test_the_response_never_exceeds_6_mb_and_what_does_not_fit_is_put_back_in_pi
     assert results.count("Ok") >= 1
     assert "Dropped" in results
     pieces = [json.loads(gzip.decompress(p)) for p in put_back]
-    assert all(_generation(p) == 1 for p in put_back)
+    assert all(generation_of(p) == 1 for p in put_back)
     # every log event of every dropped record was put back, exactly once
     dropped = sum(r["result"] == "Dropped" for r in response["records"])
     assert sum(len(p["logEvents"]) for p in pieces) == dropped * 400
@@ -138,7 +138,7 @@ def test_re_ingestion_is_bounded_and_failures_reach_the_failed_delivery_bucket()
     for generation in range(1, MAX_REINGEST + 1):
         response = process({"records": [first, small]}, Options(), reingest=keep, limit=limit)
         assert response["records"][1]["result"] == "Dropped"
-        assert _generation(put_back[-1]) == generation
+        assert generation_of(put_back[-1]) == generation
         assert gzip.decompress(put_back[-1]) == gzip.decompress(base64.b64decode(small["data"]))  # unchanged data
         small = {"recordId": "small", "data": base64.b64encode(put_back[-1]).decode()}
     response = process({"records": [first, small]}, Options(), reingest=keep, limit=limit)
@@ -177,7 +177,7 @@ def test_any_request_gets_a_valid_answer_within_the_limit(request, options, extr
 @settings(PROPERTY)
 @given(cases.requests)
 def test_the_entry_point_answers_any_event(request):
-    with mock.patch.dict(lambda_processor._FIREHOSE_CLIENTS, {"us-east-1": StandInFirehose()}):
+    with mock.patch.dict(lambda_putback._FIREHOSE_CLIENTS, {"us-east-1": StandInFirehose()}):
         check_response(request, handler(request))
 
 
@@ -283,7 +283,7 @@ def test_the_firehose_client_is_made_only_to_put_back_and_once_per_container(mon
     made = []
     stand_in = StandInFirehose()
     monkeypatch.setattr(boto3, "client", lambda *a, **k: (made.append((a, k)), stand_in)[1])
-    monkeypatch.setattr(lambda_processor, "_FIREHOSE_CLIENTS", {})
+    monkeypatch.setattr(lambda_putback, "_FIREHOSE_CLIENTS", {})
     arn = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/cloudtrail"
     small = {"deliveryStreamArn": arn, "records": [record(payload(EVENTS[:5]))]}
     assert handler(small)["records"][0]["result"] == "Ok"

@@ -49,7 +49,8 @@ __all__ = ["TEMPLATE_PATH", "Check", "Plan", "Progress", "Session", "destroy", "
            "ensure_pipeline", "export", "hec_token_settled_at", "plan", "preflight", "processor_zip", "stack_outputs",
            "status"]  # fmt: skip
 
-PROCESSOR_PATH = Path(__file__).resolve().parents[1] / "firehose" / "lambda_processor.py"
+PROCESSOR_FILES = tuple(Path(__file__).resolve().parents[1] / "firehose" / name
+                        for name in ("lambda_processor.py", "lambda_putback.py"))  # the handler's module first
 # The failed-delivery backlog is counted up to this many objects (ten ListObjectsV2 pages), then said in words.
 BACKLOG_CAP = 10_000
 BACKLOG_MORE = f"more than {BACKLOG_CAP}"
@@ -76,12 +77,13 @@ def ensure_pipeline(
 
 
 def processor_zip() -> bytes:
-    """The Lambda processor as a deployment package: one file, standard library only."""
+    """The Lambda processor as a deployment package: its two files at the top, standard library only."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        info = zipfile.ZipInfo("lambda_processor.py", date_time=(2020, 1, 1, 0, 0, 0))
-        info.external_attr = 0o644 << 16
-        archive.writestr(info, PROCESSOR_PATH.read_bytes())
+        for path in PROCESSOR_FILES:
+            info = zipfile.ZipInfo(path.name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, path.read_bytes())
     return buffer.getvalue()
 
 

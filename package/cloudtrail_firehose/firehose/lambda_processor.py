@@ -1,6 +1,6 @@
 """Firehose transformation Lambda for CloudWatch Logs -> Splunk (the optional path; native
 decompression is the default). Standard library only (boto3 comes with the Lambda runtime),
-deployable as this one file.
+deployed as this file and lambda_putback.py (putting records back into the stream).
 
 Every recordId comes back exactly once, in order: Ok, Dropped or ProcessingFailed. Nothing a record
 holds makes the invocation raise; bad input fails only its own record. The whole response, JSON
@@ -27,8 +27,12 @@ import json
 import logging
 import os
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
+
+try:  # in the app's package
+    from cloudtrail_firehose.firehose.lambda_putback import Reingest, firehose_reingest, generation_of, with_generation
+except ImportError:  # in Lambda, where the function's zip holds both files at its top level
+    from lambda_putback import Reingest, firehose_reingest, generation_of, with_generation
 
 LOG = logging.getLogger("cloudtrail_firehose.lambda")
 RESPONSE_LIMIT = 6 * 1024 * 1024  # Lambda's synchronous response limit, the JSON included
@@ -38,13 +42,7 @@ MAX_REINGEST = 3
 # (Defined here, as this file ships alone to Lambda; firehose/records.py uses the same limit.)
 MAX_DECOMPRESSED = 8 * 1024 * 1024
 REDACTED = "*** redacted ***"
-# PutRecordBatch quotas (Amazon Data Firehose quota page): 500 records and 4 MiB per call; 3 MiB of data
-# keeps the call's base64 under 4 MiB too.
-PUT_BATCH_RECORDS, PUT_BATCH_BYTES = 500, 3 * 1024 * 1024
 LATEST_MILLISECONDS = 10**14  # year 5138: a later log-event timestamp is not a time
-
-Reingest = Callable[[list[bytes]], list[bool]]
-
 
 @dataclass(frozen=True)
 class Options:
@@ -195,7 +193,7 @@ def _pieces(payload: dict, generation: int, budget: int) -> list[bytes]:
     except (ValueError, RecursionError) as error:
         raise MalformedError(f"cannot be split: {type(error).__name__}") from error
     # Fast compression: these records are read once more, by this function's next invocation.
-    return [_with_generation(gzip.compress(document, 1), generation) for document in documents]
+    return [with_generation(gzip.compress(document, 1), generation) for document in documents]
 
 
 def _entry_size(record_id: object, result: str = "Dropped", data: str | None = None) -> int:
@@ -339,16 +337,13 @@ def _put_back_as(raw: bytes, limit: int) -> tuple[list[bytes], int]:
     """
     budget = limit - 64 * 1024
     gzipped = raw[:2] == b"\x1f\x8b" and len(raw) > 18
-    generation = _generation(raw) + 1 if gzipped else 1
+    generation = generation_of(raw) + 1 if gzipped else 1
     if gzipped and _size_hint(raw) * 4 // 3 + 4096 <= budget:
-        return [_with_generation(raw, generation)], generation
+        return [with_generation(raw, generation)], generation
     payload = decode_payload(raw)
     if payload["messageType"] == "CONTROL_MESSAGE":
         return [], 0
     return _pieces(payload, generation, budget // 4), generation
-
-
-GZIP_EXTRA_ID = b"CF"  # gzip FEXTRA subfield: how often the record was put back
 
 
 def _b64(data: object) -> bytes:
@@ -356,79 +351,6 @@ def _b64(data: object) -> bytes:
         return base64.b64decode(data, validate=True)  # type: ignore[arg-type]
     except (binascii.Error, TypeError, ValueError) as error:
         raise MalformedError(f"not base64: {error}") from error
-
-
-def _generation(raw: bytes) -> int:
-    if not raw[3] & 4:  # FLG.FEXTRA
-        return 0
-    length = int.from_bytes(raw[10:12], "little")
-    extra, position = raw[12 : 12 + length], 0
-    while position + 4 <= len(extra):
-        size = int.from_bytes(extra[position + 2 : position + 4], "little")
-        if extra[position : position + 2] == GZIP_EXTRA_ID and size and position + 4 < len(extra):
-            return extra[position + 4]
-        position += 4 + size
-    return 0
-
-
-def _with_generation(raw: bytes, generation: int) -> bytes:
-    """The same gzip member with the generation in its header (the compressed data is untouched)."""
-    field_bytes = GZIP_EXTRA_ID + (1).to_bytes(2, "little") + bytes([min(generation, 255)])
-    flags = raw[3]
-    if flags & 4:  # replace an existing extra field
-        length = int.from_bytes(raw[10:12], "little")
-        rest = raw[12 + length :]
-    else:
-        rest = raw[10:]
-    return raw[:3] + bytes([flags | 4]) + raw[4:10] + len(field_bytes).to_bytes(2, "little") + field_bytes + rest
-
-
-_FIREHOSE_CLIENTS: dict[str, object] = {}  # one per region and container: made on the first put-back
-
-
-def _firehose_client(region: str) -> object:
-    if region not in _FIREHOSE_CLIENTS:
-        import boto3  # only putting back needs AWS; importing it costs an invocation that does not
-
-        _FIREHOSE_CLIENTS[region] = boto3.client("firehose", region_name=region)
-    return _FIREHOSE_CLIENTS[region]
-
-
-def _batches(pieces: list[bytes]) -> list[list[bytes]]:
-    batches: list[list[bytes]] = [[]]
-    size = 0
-    for piece in pieces:
-        if batches[-1] and (len(batches[-1]) == PUT_BATCH_RECORDS or size + len(piece) > PUT_BATCH_BYTES):
-            batches.append([])
-            size = 0
-        batches[-1].append(piece)
-        size += len(piece)
-    return batches
-
-
-def firehose_reingest(stream_arn: str, client: object | None = None) -> Reingest:
-    """PutRecordBatch into the stream the records came from; the client is made only when needed."""
-    region, name = stream_arn.split(":")[3], stream_arn.split("/")[-1]
-
-    def put(pieces: list[bytes]) -> list[bool]:
-        from botocore.exceptions import BotoCoreError, ClientError
-        from botocore.parsers import ResponseParserError
-
-        accepted: list[bool] = []
-        for batch in _batches(pieces):
-            try:
-                firehose = client or _firehose_client(region)
-                answer = firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": p} for p in batch])
-                taken = [isinstance(r, dict) and "ErrorCode" not in r for r in answer["RequestResponses"]]
-            # ResponseParserError is not a BotoCoreError; the others: an answer without its RequestResponses list
-            except (ClientError, BotoCoreError, ResponseParserError, KeyError, TypeError) as error:
-                LOG.error("PutRecordBatch into %s failed: %s: %s; those records fail into the failed-delivery "
-                          "bucket", name, type(error).__name__, error)  # fmt: skip
-                taken = []
-            accepted += taken[: len(batch)] + [False] * (len(batch) - len(taken))
-        return accepted
-
-    return put
 
 
 def handler(event: dict, context: object = None) -> dict:
