@@ -32,6 +32,7 @@ UNUSED_FEATURES = {
 # Code that runs elsewhere, or calls that need no permission of the deploying identity.
 NOT_THE_DEPLOYERS = {
     "firehose/lambda_processor.py": "runs in Lambda with the processor's own role (template: ProcessorRole)",
+    "firehose/lambda_putback.py": "runs in Lambda with the processor's own role (template: ProcessorRole)",
 }
 NO_PERMISSION = {
     "sts:GetCallerIdentity": "STS API reference, GetCallerIdentity: no permissions are required",
