@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "package" / "cloudtrail_firehose"
 
@@ -35,6 +37,7 @@ def imports_setup(path: Path) -> list[str]:
                   or m.startswith("cloudtrail_firehose.setup."))  # fmt: skip
 
 
+@pytest.mark.slow
 def test_nothing_outside_setup_imports_setup():
     outside = [p for p in PACKAGE.rglob("*.py") if "setup" not in p.relative_to(PACKAGE).parts]
     outside += [ROOT / "bin" / "firehose_recovery.py", ROOT / "bin" / "firehose_health.py"]

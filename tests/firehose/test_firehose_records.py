@@ -115,6 +115,7 @@ def test_a_decompression_bomb_is_refused():
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=2048))
+@pytest.mark.slow
 def test_arbitrary_bytes_never_crash(raw):
     for candidate in (raw, gzip.compress(raw)):
         try:

@@ -307,6 +307,7 @@ def test_a_search_peer_down_is_an_incomplete_answer_not_an_absent_event(splunkd,
     assert indexed_identities(client, INDEX, asked, BUCKET) == {here, there}
 
 
+@pytest.mark.slow
 def test_a_search_slower_than_the_timeout_is_unknown(splunkd, client, monkeypatch):
     monkeypatch.setattr(indexed, "SEARCH_TIMEOUT", 0.5)
     splunkd.search_delay = 2.0
@@ -315,6 +316,7 @@ def test_a_search_slower_than_the_timeout_is_unknown(splunkd, client, monkeypatc
         indexed_identities(client, INDEX, [output(trail_event(event_id), event_id)], BUCKET)
 
 
+@pytest.mark.slow
 def test_the_search_waits_longer_than_other_rest_calls(splunkd):
     """Issue 20: a 30 s client timeout cut searches short; the search has its own (SEARCH_TIMEOUT)."""
     client = Splunkd(splunkd.url, ADMIN_TOKEN, timeout=0.5)
