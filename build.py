@@ -5,14 +5,18 @@
                                dist/cloudtrail_firehose_hec-<version>.spl (the HEC tier), and
                                run AppInspect on each
     python3 build.py test      ruff, then the test suite on Python 3.13 and, for the tests of shipped
-                               code, on Python 3.9 too; extra arguments go to pytest, e.g.
-                               python3 build.py test -k logging
+                               code, on Python 3.9 too, both at once and each on every core; it ends
+                               with the slowest tests and the time taken; extra arguments go to
+                               pytest, e.g. python3 build.py test -k logging
+    python3 build.py test --quick
+                               the edit-test loop (under a minute): the tests not marked slow, on
+                               Python 3.13 only
     python3 build.py generate  rewrite the committed files generated from the code (buildlib/generated.py)
 
 Needs only the standard library: it creates .venv (Python 3.13, the build and test tools) from the
 pinned requirements/dev.txt and .venv/py39 (Python 3.9) from requirements/test39.txt, and reuses
 them while those pins are unchanged. Each job lives in buildlib/: environment, vendoring, packaging,
-tiers, appinspect, generated.
+tiers, appinspect, generated, testing.
 """
 
 from __future__ import annotations
@@ -21,10 +25,9 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from buildlib import APP_ID, DIST_DIR, ROOT, BuildError, appinspect, environment, packaging, step
+from buildlib import APP_ID, DIST_DIR, ROOT, BuildError, appinspect, environment, packaging, testing
 
 
 def generated_files(python: Path, check: bool) -> list[str]:
@@ -79,49 +82,23 @@ def build() -> int:
     return 0
 
 
-def test(pytest_args: list[str]) -> int:
+def test(pytest_args: list[str], quick: bool) -> int:
     python = environment.ensure_venv()
     os.environ["CLOUDTRAIL_FIREHOSE_CHECKOV"] = str(environment.ensure_checkov())
     environment.ensure_chromium()
-    python39 = environment.ensure_venv39()
-    step("ruff check")
-    lint = subprocess.run([str(python), "-m", "ruff", "check", str(ROOT)], cwd=ROOT)
-    # Both runs at once: the 3.9 one (tests of shipped code only, tests/setup/conftest.py) waits mostly on the
-    # same sockets and subprocesses as the other, and the machine has two cores.
-    older = None
-    if python39 is None:
-        print("==> no Python 3.9 found (pyenv install 3.9, or CLOUDTRAIL_FIREHOSE_PYTHON39): "
-              "the shipped code is tested on Python 3.13 only")  # fmt: skip
-    else:
-        step("pytest on Python 3.9 (Splunk 9.4 and 10.0), in the background: its output follows the 3.13 run's")
-        log = tempfile.TemporaryFile("w+", encoding="utf-8")
-        older = (subprocess.Popen([str(python39), "-m", "pytest", "-p", "no:cacheprovider", *pytest_args],
-                                  cwd=ROOT, stdout=log, stderr=subprocess.STDOUT), log)  # fmt: skip
-    step("pytest on Python 3.13 (Splunk 10.2 and later)")
-    tests = subprocess.run([str(python), "-m", "pytest", *pytest_args], cwd=ROOT)
-    failed = lint.returncode or tests.returncode
-    if older is not None:
-        process, log = older
-        process.wait()
-        log.seek(0)
-        step("pytest on Python 3.9 (Splunk 9.4 and 10.0)")
-        sys.stdout.write(log.read())
-        log.close()
-        failed = failed or process.returncode
-    if lint.returncode:
-        print("FAILED: ruff found problems (listed above)")
-    return failed
+    return testing.run(python, None if quick else environment.ensure_venv39(), pytest_args, quick)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("command", nargs="?", choices=("build", "test", "generate"), default="build")
+    parser.add_argument("--quick", action="store_true", help="test: the tests not marked slow, on Python 3.13 only")
     args, rest = parser.parse_known_args(argv)
     try:
         if args.command == "test":
-            return test(rest)
-        if rest:
-            parser.error(f"unexpected arguments: {rest}")
+            return test(rest, quick=args.quick)
+        if rest or args.quick:
+            parser.error(f"unexpected arguments: {rest + ['--quick'] * args.quick}")
         return generate() if args.command == "generate" else build()
     except BuildError as error:
         print(f"build.py: {error}", file=sys.stderr)

@@ -35,6 +35,20 @@ TOOLS_ONLY = [
 ]  # fmt: skip
 
 
+# A test that uses one of these starts something heavy, so it is marked slow (left out of build.py test --quick)
+# wherever it sits; other slow tests carry @pytest.mark.slow.
+SLOW_FIXTURES = {
+    "endpoint": "a moto_server process", "built_app": "the app built as build.py builds it",
+    "hec_tier": "the HEC-tier package built", "browser_page": "Chromium",
+}  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.keys() & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """On Python 3.9, the modules in TOOLS_ONLY, wherever they sit under tests/."""
     return True if sys.version_info < (3, 13) and collection_path.name in TOOLS_ONLY else None

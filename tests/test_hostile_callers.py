@@ -98,6 +98,7 @@ def test_hec_check_masks_a_token_the_server_echoes(hec):
     assert "code 4 (Invalid token **** (****))" in result.message
 
 
+@pytest.mark.slow
 def test_hec_check_ends_at_its_deadline_against_a_trickling_server(hec):
     """Issue 21, point 3: a server sending a byte at a time kept a 2-3 s check running 20-25 s."""
     hec.routes[HEALTH] = hostile.trickle(interval=0.25)
@@ -199,6 +200,7 @@ def test_acs_masks_a_jwt_the_server_echoes(acs_server):
     assert "token **** is expired" in str(error)
 
 
+@pytest.mark.slow
 def test_acs_ends_each_call_at_its_deadline_against_a_trickling_server(acs_server):
     """Issue 21, point 3: each attempt ends at its deadline; the error says it was a timeout."""
     acs_server.default = hostile.trickle(200, {"http_event_collectors": []}, interval=0.25)
@@ -279,6 +281,7 @@ def search(server: hostile.HostileServer) -> SearchUnavailableError:
     return raised.value
 
 
+@pytest.mark.slow
 def test_the_search_ends_at_its_deadline_against_a_trickling_splunkd(splunkd_server, monkeypatch):
     """Issue 21, point 3: SEARCH_TIMEOUT bounded each read, so a trickle could hold the input much longer."""
     monkeypatch.setattr(indexed, "SEARCH_TIMEOUT", 1.0)

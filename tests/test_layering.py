@@ -122,6 +122,7 @@ def test_the_layer_checks_find_what_they_look_for():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
 
 
+@pytest.mark.slow
 def test_nothing_outside_setup_imports_setup():
     outside = [p for p in PACKAGE.rglob("*.py") if "setup" not in p.relative_to(PACKAGE).parts]
     outside += [ROOT / "bin" / "firehose_recovery.py", ROOT / "bin" / "firehose_health.py"]

@@ -80,6 +80,7 @@ def test_a_redirect_on_the_same_host_is_not_followed_either(server):
     assert len(server.requests) == 1
 
 
+@pytest.mark.slow
 def test_a_trickling_server_cannot_stretch_the_call_past_its_deadline(server):
     """Issue 21, point 3: one byte every 0.25 s kept each socket read alive; the deadline is per call."""
     server.default = hostile.trickle(interval=0.25)
@@ -239,6 +240,7 @@ def test_a_connection_refused_and_a_name_that_does_not_resolve(server):
     assert raised.value.kind == "resolve"
 
 
+@pytest.mark.slow
 def test_a_slow_name_lookup_counts_against_the_deadline(monkeypatch):
     """The resolver has no time limit of its own to pass; the call still ends at its deadline."""
     monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: time.sleep(3) or [])
@@ -250,6 +252,7 @@ def test_a_slow_name_lookup_counts_against_the_deadline(monkeypatch):
     assert time.monotonic() - started < 1.5
 
 
+@pytest.mark.slow
 def test_https_verifies_the_certificate_and_the_handshake_shares_the_deadline(tmp_path):
     tls = hostile.HostileServer(self_signed(tmp_path, "localhost"), name="localhost")
     tls.default = hostile.answer(200, {"code": 17})

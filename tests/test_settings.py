@@ -166,6 +166,7 @@ def test_every_region_firehose_runs_in_passes_the_region_rule():
     assert [r for r in sorted(regions) if schema.value_problems(schema.BY_NAME["region"], r)] == []
 
 
+@pytest.mark.slow
 def test_the_prefix_limit_comes_from_the_longest_region_botocore_knows():
     import botocore.session
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from cloudtrail_firehose.__main__ import run
 from fake_hec import FakeHec
 from waits import no_wait_env, waits
@@ -123,6 +124,7 @@ def test_preflight_with_a_role_to_assume(endpoint):
     ), result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_options_come_from_the_settings_schema():
     help_text = cli("http://127.0.0.1:9", "--help").stdout
     assert "Seconds Firehose waits for Splunk's indexer acknowledgement. (180 to 600) (default 300)" in " ".join(
@@ -152,6 +154,7 @@ def test_an_aws_error_no_step_explains_ends_in_a_message_not_a_traceback(monkeyp
                     "(the AWS identity lacks a permission; grant it (see 'preflight' for the full list) and retry)"]
 
 
+@pytest.mark.slow
 def test_the_printed_deploy_command_survives_the_shell_with_spaces_and_quotes(tmp_path):
     """Run the printed line in bash with a stand-in aws that records its arguments."""
     pattern = '{ ($.eventName = "Delete*") && ($.userIdentity.type != "AWSService") }'

@@ -79,6 +79,7 @@ def test_the_evaluator_applies_iam_wildcard_rules():
 
 
 @pytest.mark.parametrize("name", [n for n in COMBINATIONS if n.startswith("trail-")])
+@pytest.mark.slow
 def test_cloudtrail_can_assume_its_role_and_write_every_stream_it_uses(name):
     rendered = render(name)
     service = "cloudtrail.amazonaws.com"

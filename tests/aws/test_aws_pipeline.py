@@ -91,6 +91,7 @@ def test_apply_deploys_the_pipeline_and_stores_the_token_only_in_secrets_manager
     assert "11111111-2222" not in everything_said
 
 
+@pytest.mark.slow
 def test_the_real_token_is_in_secrets_manager_before_the_stack_is_created(aws):
     secrets = aws.client("secretsmanager")
     seen_at_create: list[str] = []
@@ -125,6 +126,7 @@ def test_destroy_schedules_the_secret_for_deletion_and_apply_restores_it(aws):
     assert json.loads(value) == {"hec_token": TOKEN}
 
 
+@pytest.mark.slow
 def test_applying_the_same_settings_again_changes_nothing_and_says_so(aws):
     deploy(aws, token="token-one")
     executions = count_calls(aws, "ExecuteChangeSet")
@@ -135,6 +137,7 @@ def test_applying_the_same_settings_again_changes_nothing_and_says_so(aws):
     assert puts == []
 
 
+@pytest.mark.slow
 def test_status_reports_stack_outputs_stream_and_backlog(aws):
     outputs, _ = deploy(aws)
     s3 = aws.client("s3")
@@ -157,6 +160,7 @@ def test_status_of_nothing_deployed(aws):
     assert pipeline.status(SETTINGS, aws)["status"] == "NOT_DEPLOYED"
 
 
+@pytest.mark.slow
 def test_destroy_keeps_buckets_with_data_unless_asked(aws):
     outputs, _ = deploy(aws)
     s3 = aws.client("s3")
@@ -197,6 +201,7 @@ def sso_session(aws, policy: dict) -> boto3.Session:
                          aws_session_token=keys["SessionToken"], region_name=REGION)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_the_iam_stand_in_names_a_role_by_its_whole_arn_as_iam_does(aws):
     # IAM API Reference, "SimulatePrincipalPolicy": PolicySourceArn names the entity; none at that ARN is NoSuchEntity.
     sso_session(aws, json.loads(permissions.DEPLOY_POLICY_PATH.read_text()))
@@ -210,6 +215,7 @@ def test_the_iam_stand_in_names_a_role_by_its_whole_arn_as_iam_does(aws):
     assert [r["EvalDecision"] for r in answer["EvaluationResults"]] == ["allowed", "implicitDeny"]
 
 
+@pytest.mark.slow
 def test_preflight_simulates_the_permissions_of_an_iam_identity_center_role(aws):
     """The session's ARN has no path; the role's ARN, with /aws-reserved/sso.amazonaws.com/eu-west-1/, comes from
     iam:GetRole, so every SSO user gets a real answer rather than "could not simulate permissions"."""
@@ -297,6 +303,7 @@ def test_access_denied_says_which_call_and_what_to_do(aws):
     assert "grant it" in str(caught.value)
 
 
+@pytest.mark.slow
 def test_throttling_is_retried(aws):
     attempts = []
 
@@ -367,6 +374,7 @@ class _Raw:
         return self.body
 
 
+@pytest.mark.slow
 def test_the_lambda_option_uploads_the_processor_and_deploys_it(aws, tmp_path):
     settings = PipelineSettings(hec_url=SETTINGS.hec_url, region=REGION, processor="lambda")
     outputs, messages = deploy(aws, settings)
@@ -397,6 +405,7 @@ def test_the_lambda_option_uploads_the_processor_and_deploys_it(aws, tmp_path):
     assert sent[-1]["ProcessorCodeKey"] == key
 
 
+@pytest.mark.slow
 def test_apply_after_destroy_adopts_the_kept_buckets_with_their_data(aws):
     outputs, _ = deploy(aws)
     s3 = aws.client("s3")
@@ -432,6 +441,7 @@ def test_a_bucket_of_that_name_the_stack_did_not_make_is_not_adopted(aws):
     assert "was not made by stack cloudtrail-firehose" in checks["names"].detail
 
 
+@pytest.mark.slow
 def test_the_emulated_cloudformation_tags_and_imports_as_documented(aws):
     # AWS CloudFormation User Guide, "Tag your CloudFormation resources": a stack tags what it creates with
     # aws:cloudformation:stack-name, :logical-id and :stack-id (moto_shims makes moto do so for buckets).
@@ -492,6 +502,7 @@ def test_preflight_on_a_clean_account_has_no_trail_to_offer(aws):
     assert checks["existing trails"].ok is True
 
 
+@pytest.mark.slow
 def test_an_existing_log_group_needs_a_trail_writing_to_it_and_room_for_a_filter(aws):
     group = "/aws/cloudtrail/company"
     settings = replace(SETTINGS, existing_log_group=group)

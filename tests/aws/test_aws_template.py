@@ -60,6 +60,7 @@ def with_defaults(text: str, values: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize("name", list(COMBINATIONS))
+@pytest.mark.slow
 def test_cfn_lint_is_clean_for_every_option_combination(name):
     rendered = with_defaults(TEMPLATE_PATH.read_text(), COMBINATIONS[name])
     matches = lint(rendered, rules=lint_rules(), config=LINT_CONFIG)
@@ -73,6 +74,7 @@ def checkov() -> str:
     return executable
 
 
+@pytest.mark.slow
 def test_checkov_finds_no_failed_check_for_any_option_combination_and_every_skip_is_explained_and_needed(tmp_path):
     # One checkov run over one rendered template per combination (checkov reads parameter defaults).
     for name, values in COMBINATIONS.items():

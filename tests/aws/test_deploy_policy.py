@@ -23,6 +23,7 @@ def granted() -> set[str]:
     return actions
 
 
+@pytest.mark.slow
 def test_the_policy_grants_every_permission_the_template_and_the_app_need_and_no_other():
     required = deploy_permissions.required_actions()
     missing = sorted(required - granted())
@@ -31,6 +32,7 @@ def test_the_policy_grants_every_permission_the_template_and_the_app_need_and_no
     assert extra == [], f"deploy_policy.json grants {extra}, which nothing needs: {REGENERATE}"
 
 
+@pytest.mark.slow
 def test_every_resource_types_handler_permissions_are_included():
     # CloudFormation's resource schemas (shipped with cfn-lint), handlers create/read/update/delete.
     types = deploy_permissions.template_resource_types()
@@ -67,6 +69,7 @@ def test_every_service_the_app_calls_ships_with_it():
     assert services <= set(SHIPPED_SERVICES), f"add {sorted(services - set(SHIPPED_SERVICES))} to aws/services.py"
 
 
+@pytest.mark.slow
 def test_roles_are_passed_only_to_the_services_that_assume_them():
     from cfn_render import Rendered, driver_combinations
 

@@ -323,6 +323,7 @@ def datasets_for(model: dict, tags: set[str]):
     yield from walk(model["objects"])
 
 
+@pytest.mark.slow
 def test_cim_required_fields_are_present_for_events_that_belong_to_the_models():
     from splunk_search import search_matches
 
@@ -352,6 +353,7 @@ def test_cim_required_fields_are_present_for_events_that_belong_to_the_models():
 
 
 @pytest.mark.parametrize("model", ["Authentication", "Change"])
+@pytest.mark.slow
 def test_cim_datasets_are_reachable(model):
     """Each top-level dataset's tags are produced by some corpus event."""
     root = cim_models()[model]["objects"][0]
@@ -425,6 +427,7 @@ def detection_report() -> dict[str, tuple[str, str]]:
     return verdicts
 
 
+@pytest.mark.slow
 def test_detections_find_the_fields_they_need():
     verdicts = detection_report()
     assert len(verdicts) >= 20
@@ -476,6 +479,7 @@ def inflated(event: dict, size: int = 6000) -> dict:
     return event
 
 
+@pytest.mark.slow
 def test_large_events_keep_every_field_users_rely_on():
     """limits.conf.spec [spath] extraction_cutoff: KV_MODE=json reads the first 5000 bytes. Every
     corpus event made larger (its response or request grown past the cutoff) has the same fields,
@@ -553,6 +557,7 @@ def test_the_early_keys_come_from_kv_json_even_with_a_huge_request():
         "failure", "unauthorized", event["userIdentity"]["arn"])  # fmt: skip
 
 
+@pytest.mark.slow
 def test_the_values_read_from_raw_are_the_json_values_on_every_corpus_event():
     """For every corpus event, each late key read from _raw (transforms.conf) equals what KV_MODE=json
     gives the whole event, and none is missed."""

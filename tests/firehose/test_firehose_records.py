@@ -85,11 +85,11 @@ def test_bad_lines_are_explained(line, message):
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        (gzip.compress(b"{}")[:-6], "damaged gzip"),
-        (gzip.compress(b"not json"), "payload is not JSON"),
+        (gzip.compress(b"{}", mtime=0)[:-6], "damaged gzip"),
+        (gzip.compress(b"not json", mtime=0), "payload is not JSON"),
         (b"\xff\xfe\x00", "neither gzip nor UTF-8"),
         (b"[1, 2]", "not an event object"),
-        (gzip.compress(json.dumps({"messageType": "DATA_MESSAGE"}).encode()), "unexpected CloudWatch Logs payload"),
+        (gzip.compress(b'{"messageType": "DATA_MESSAGE"}', mtime=0), "unexpected CloudWatch Logs payload"),
     ],
 )
 def test_bad_payloads_are_explained(raw, message):
@@ -115,6 +115,7 @@ def test_a_decompression_bomb_is_refused():
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=2048))
+@pytest.mark.slow
 def test_arbitrary_bytes_never_crash(raw):
     for candidate in (raw, gzip.compress(raw)):
         try:

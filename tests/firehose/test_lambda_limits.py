@@ -21,6 +21,7 @@ SIX_MB = 6 * 1024 * 1024
 
 
 @pytest.mark.parametrize(("count", "id_length"), [(60_000, 56), (100_000, 20)])
+@pytest.mark.slow
 def test_many_empty_records_get_a_response_within_6_mb(count, id_length):
     request = {"records": [{"recordId": str(i).rjust(id_length, "0"), "data": ""} for i in range(count)]}
     response = process(request, Options(), reingest=lambda pieces: [True] * len(pieces))

@@ -109,6 +109,7 @@ def test_a_delivery_stream_that_is_gone_is_failing():
         "flowing"
 
 
+@pytest.mark.slow
 def test_one_instance_reports_a_pipeline_however_many_poll_it(deployed):
     # Search head cluster members each run the input; the health lease (S3 conditional writes, as for
     # recovery) lets one of them write the report, so alerts fire once per poll, not once per member.
@@ -126,6 +127,7 @@ def test_one_instance_reports_a_pipeline_however_many_poll_it(deployed):
     assert pipeline_health(SETTINGS, session, owner="sh2:firehose_health://cloudtrail-firehose") is not None
 
 
+@pytest.mark.slow
 def test_a_backlog_that_recovery_cannot_write_says_why(deployed):
     """Recovery records with its lease that Splunk's answers were not clean; health says so, since the
     backlog will not shrink until Splunk answers."""

@@ -54,6 +54,7 @@ def test_recovery_scheme_declares_its_arguments():
     assert names == {"bucket", "region", "index", "settle_seconds"}
 
 
+@pytest.mark.slow
 def test_recovery_validation_accepts_good_and_explains_bad_arguments():
     good_arguments = validation_xml({"bucket": BUCKET, "region": "us-east-1"})
     good = run_input("firehose_recovery.py", ["--validate-arguments"], good_arguments)
@@ -134,6 +135,7 @@ def rewind_journal(s3, seconds: float) -> None:
     s3.put_object(Bucket=BUCKET, Key=LEASE_KEY, Body=json.dumps(lease).encode())
 
 
+@pytest.mark.slow
 def test_health_scheme_and_validation():
     scheme = ET.fromstring(run_input("firehose_health.py", ["--scheme"], "").stdout)
     assert {arg.get("name") for arg in scheme.iter("arg")} == {"region", "name_prefix"}
@@ -228,6 +230,7 @@ class RecordingAws:
     ("firehose_recovery.py", {"bucket": BUCKET, "region": "us-east-1"}),
     ("firehose_health.py", {"region": "us-east-1", "name_prefix": "cloudtrail-firehose"}),
 ])  # fmt: skip
+@pytest.mark.slow
 def test_inputs_call_aws_with_the_apps_client_config(splunkd, tmp_path, script, parameters):
     recorder = RecordingAws()
     try:

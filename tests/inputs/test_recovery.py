@@ -260,6 +260,7 @@ def test_a_lambda_put_back_accepted_in_part_is_not_written_twice(s3, clock):
         Counter(e["eventID"] for e in pieces)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_splunkd_stopping_with_events_still_queued_loses_nothing(s3, clock, expected):
     put_objects(s3)
     splunk = Splunk(clock)
@@ -274,6 +275,7 @@ def test_splunkd_stopping_with_events_still_queued_loses_nothing(s3, clock, expe
 
 
 @pytest.mark.parametrize("latency", [301.0, 700.0, SETTLE_SECONDS - recovery_module.WRITE_WINDOW])
+@pytest.mark.slow
 def test_indexing_slower_than_the_interval_writes_nothing_twice(s3, clock, expected, latency):
     """Splunk may take minutes to make what it indexed searchable (indexer queues, bundle replication):
     a search before then finds nothing. Writes are searched for only after the settle time."""
@@ -307,6 +309,7 @@ def counting(limit: int):
     return tick, state
 
 
+@pytest.mark.slow
 def test_a_crash_at_any_point_with_splunkd_losing_its_queue_then_restarts_index_every_event_once(expected):
     """The process stops at any write or S3 call, and splunkd drops what it had not read from the
     pipe; a new process then finishes. The lease's journal is written with S3 PutObject, so its
@@ -443,6 +446,7 @@ def test_an_event_whose_event_id_no_search_term_can_find_is_identified_by_its_ha
     assert json.loads(written.text)["eventID"] == event_id
 
 
+@pytest.mark.slow
 def test_a_line_over_the_cap_is_skipped_in_bounded_memory_and_the_rest_recovered(s3, clock):
     s3.create_bucket(Bucket=BUCKET)
     body = gzip.compress(record(json.dumps(EVENTS[0]).encode()) + b"\n" + b"x" * (3 * 1024 * 1024) + b"\n"
@@ -457,6 +461,7 @@ def test_a_line_over_the_cap_is_skipped_in_bounded_memory_and_the_rest_recovered
     assert "3145729 bytes" in unreadable["errorMessage"]
 
 
+@pytest.mark.slow
 def test_an_object_over_the_cap_is_set_aside(s3, clock):
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="splunk-failed/bomb.gz", Body=gzip.compress(b"x" * (8 * 1024 * 1024)))
@@ -467,6 +472,7 @@ def test_an_object_over_the_cap_is_set_aside(s3, clock):
     assert "more than 1048576 bytes" in needs_attention_report(splunk, "splunk-failed/bomb.gz")["errorMessage"]
 
 
+@pytest.mark.slow
 def test_a_tiny_gzip_of_many_lines_gives_a_bounded_number_of_events(s3, clock):
     """A 1 KB gzip of "x" lines once gave half a million error events; 64 MiB of empty lines (a 65 KB
     gzip) took half a minute a pass. Error events are capped per object with one event counting the
@@ -488,6 +494,7 @@ def test_a_tiny_gzip_of_many_lines_gives_a_bounded_number_of_events(s3, clock):
     assert max(splunk.counts().values()) == 1
 
 
+@pytest.mark.slow
 def test_a_run_stops_at_its_time_budget_and_the_next_run_goes_on_where_it_stopped(s3, clock, expected):
     put_objects(s3)
     splunk = Splunk(clock)
@@ -562,6 +569,7 @@ def test_a_search_that_fails_after_a_write_leaves_the_object_waiting_not_rewritt
     assert_each_once(splunk, expected)
 
 
+@pytest.mark.slow
 def test_events_splunk_never_shows_are_written_a_bounded_number_of_times(s3, clock):
     """Say the index is not searchable by the input's user: recovery must not write forever, whether
     an object is whole or damaged."""
@@ -613,6 +621,7 @@ def test_s3_conditional_writes_let_exactly_one_of_concurrent_writers_win(s3):
         s3.put_object(Bucket=BUCKET, Key="lease", Body=b"stale", IfMatch=etag)
 
 
+@pytest.mark.slow
 def test_two_runners_at_once_index_every_event_exactly_once(s3, clock, expected):
     put_objects(s3)
     splunk = Splunk(clock)
@@ -674,6 +683,7 @@ def test_a_runner_whose_clock_is_wrong_writes_nothing_twice(s3, clock, expected,
     assert_each_once(splunk, expected)
 
 
+@pytest.mark.slow
 def test_a_runner_stalled_inside_a_batch_writes_nothing_after_another_took_over(s3, clock, expected):
     put_objects(s3)
     splunk = Splunk(clock, latency=600)

@@ -454,6 +454,7 @@ def test_generated_files_are_only_rewritten_by_generate(tmp_path: Path, monkeypa
     assert generated.differing() == []
 
 
+@pytest.mark.slow
 def test_the_committed_generated_files_are_current():
     from buildlib import generated
 

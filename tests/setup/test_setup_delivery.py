@@ -104,6 +104,7 @@ def existing(hec: FakeHec, token: str) -> dict:
     return FORM | {"delivery": "existing", "hec_url": hec_url(hec), "hec_token": token}
 
 
+@pytest.mark.slow
 def test_an_existing_token_is_checked_stored_secretly_and_handed_to_firehose(world):
     service, splunkd, hec, _ = world
     token = hec.add_token()
@@ -174,6 +175,7 @@ def test_an_existing_token_must_be_given(world):
 CLOUD = {"index": "aws_cloudtrail", "delivery": "cloud", "splunk_cloud_stack": "acme", "acs_token": JWT, **AWS}
 
 
+@pytest.mark.slow
 def test_splunk_cloud_gets_its_token_through_acs_and_the_stacks_firehose_endpoint(world):
     service, splunkd, _, acs = world
     status, answer = call(service, splunkd, "POST", "config", CLOUD)
@@ -263,6 +265,7 @@ def test_an_index_only_on_the_indexers_does_not_stop_a_local_deploy(world):
     assert splunkd.hec_inputs["cloudtrail_firehose"]["source"] == "http:cloudtrail_firehose"
 
 
+@pytest.mark.slow
 def test_an_index_that_cannot_be_confirmed_is_a_warning(world):
     service, splunkd, _, _ = world
     splunkd.local_hec, splunkd.rest_allowed = True, False
@@ -280,6 +283,7 @@ def test_an_index_found_nowhere_stops_the_deploy_before_aws(world):
                             "index no_such_index exists on none of the 2 indexers")  # fmt: skip
 
 
+@pytest.mark.slow
 def test_local_delivery_on_a_splunkd_without_hec_says_which_choice_to_make(world):
     service, splunkd, _, _ = world
     call(service, splunkd, "POST", "config", FORM)
@@ -298,6 +302,7 @@ def remove(service, splunkd, **body) -> dict:
     return job
 
 
+@pytest.mark.slow
 def test_remove_deletes_the_acs_tokens_it_made_once_the_stack_is_gone(world):
     service, splunkd, _, acs = world
     assert deploy(service, splunkd, CLOUD)["state"] == "succeeded"
@@ -311,6 +316,7 @@ def test_remove_deletes_the_acs_tokens_it_made_once_the_stack_is_gone(world):
     assert "cloudtrail_firehose:acs_token:" in splunkd.passwords  # kept for a later deploy
 
 
+@pytest.mark.slow
 def test_an_acs_error_on_remove_is_a_warning_after_the_stack_is_gone(world):
     service, splunkd, _, acs = world
     assert deploy(service, splunkd, CLOUD)["state"] == "succeeded"
@@ -322,6 +328,7 @@ def test_an_acs_error_on_remove_is_a_warning_after_the_stack_is_gone(world):
     assert sorted(acs.tokens) == ["cloudtrail_firehose"]
 
 
+@pytest.mark.slow
 def test_remove_forgets_the_copy_of_an_existing_token_and_leaves_the_token_alone(world):
     service, splunkd, hec, _ = world
     token = hec.add_token()

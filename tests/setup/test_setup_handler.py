@@ -88,6 +88,7 @@ def test_deploying_before_configuring_says_what_to_do(setup):
 
 
 
+@pytest.mark.slow
 def test_check_preview_deploy_status_remove(setup):
     service, splunkd = setup
     call(service, splunkd, "POST", "config", FORM)
@@ -172,6 +173,7 @@ def test_check_preview_deploy_status_remove(setup):
         assert rotated not in text, path
 
 
+@pytest.mark.slow
 def test_a_failed_deploy_never_removes_the_old_token(setup, monkeypatch):
     service, splunkd = setup
     call(service, splunkd, "POST", "config", FORM)
@@ -289,6 +291,7 @@ def test_the_schema_is_served_to_the_page(setup):
     assert call(service, splunkd, "GET", "schema", token=USER_TOKEN)[0] == 403
 
 
+@pytest.mark.slow
 def test_get_status_starts_no_drift_detection_and_the_drift_action_does(setup, monkeypatch):
     service, splunkd = setup
     detections = []

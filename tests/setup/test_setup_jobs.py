@@ -189,6 +189,7 @@ def wait_until(condition, what: str) -> None:
 
 
 @pytest.mark.parametrize("count", [2, 3])
+@pytest.mark.slow
 def test_members_starting_a_deploy_at_once_never_run_two(splunkd, count):
     """Each member reads a copy up to 3 writes / 50 ms behind the captain; writes go to the captain."""
     running = Running()

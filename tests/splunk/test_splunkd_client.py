@@ -79,6 +79,7 @@ def test_a_smaller_cap(splunkd):
     assert "larger than 10 bytes" in ask(splunkd, None, max_body=10).message
 
 
+@pytest.mark.slow
 def test_a_slow_answer_times_out(splunkd):
     splunkd.search_delay = 2.0
     started = time.monotonic()
