@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cloudtrail_firehose.sources import CLOUDTRAIL
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / p) for p in ("package", "tests", "tests/standins", "tests/helpers")]
 
@@ -71,13 +73,13 @@ def floor(data: bytes) -> int:
 
 
 def recovery(body) -> int:
-    reader = ObjectReader("bucket", "key", "etag", 0.0, remediations())
+    reader = ObjectReader(CLOUDTRAIL, "bucket", "key", "etag", 0.0, remediations())
     return sum(o.sourcetype == "aws:cloudtrail" for o in reader.outputs(object_lines(body)))
 
 
 def errors(path: Path) -> int:
     """Error events of one object (read again: the count is not part of the measured pass)."""
-    reader = ObjectReader("bucket", "key", "etag", 0.0, remediations())
+    reader = ObjectReader(CLOUDTRAIL, "bucket", "key", "etag", 0.0, remediations())
     with path.open("rb") as body:
         return sum(o.sourcetype == "aws:firehose:error" for o in reader.outputs(object_lines(body)))
 

@@ -1,5 +1,6 @@
 """The package's layers, from the bottom: the shared top-level modules (the settings schema, access modes,
-log, errors, outbound_http with urls and masking, certificates); then aws/, splunk/ and firehose/ side by
+log, errors, outbound_http with urls and masking, certificates) and the sources' units (sources/, data that
+every layer reads); then aws/, splunk/ and firehose/ side by
 side; then inputs/; then setup/ and the command line (__main__) on top. Imports run downwards only, never
 between aws/ and splunk/ (the upper layers combine the two: they read the stored access from splunkd and
 make the AWS session from it), and the import graph has no cycle. The modular inputs run without the
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "package" / "cloudtrail_firehose"
 NAME = "cloudtrail_firehose"
 # Layer of each part: a module of a lower layer never imports one of a higher layer.
-LAYERS = {"": 0, "aws": 1, "splunk": 1, "firehose": 1, "inputs": 2, "setup": 3, "__main__": 3}
+LAYERS = {"": 0, "sources": 0, "aws": 1, "splunk": 1, "firehose": 1, "inputs": 2, "setup": 3, "__main__": 3}
 APART = ({"aws", "splunk"}, {"setup", "__main__"})  # side by side: neither imports the other
 
 

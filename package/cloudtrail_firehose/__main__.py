@@ -28,6 +28,7 @@ from cloudtrail_firehose.aws.clients import Clients, clients_for
 from cloudtrail_firehose.aws.errors import explain
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from cloudtrail_firehose.errors import ActionableError
+from cloudtrail_firehose.sources import CLOUDTRAIL
 from cloudtrail_firehose.splunk import hec_check
 
 COMMANDS = ("preflight", "plan", "apply", "status", "destroy", "export")
@@ -116,7 +117,7 @@ def run(argv: list[str] | None = None, out=print) -> int:
             results = [(c.ok, c.name, c.detail) for c in checks]
             token = os.environ.get(TOKEN_ENV)
             if token and not args.skip_certificate_check:  # the token as Firehose will use it, no event sent
-                found = hec_check.check_hec_token(settings.hec_url, token)
+                found = hec_check.check_hec_token(settings.hec_url, token, spec=CLOUDTRAIL.token)
                 results += [(found.ok, "HEC token", found.message)]
                 results += [(None, "HEC token settings", warning) for warning in found.warnings]
             for ok, name, detail in results:

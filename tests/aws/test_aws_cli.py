@@ -61,7 +61,7 @@ def test_preflight_plan_apply_status_destroy(endpoint, tmp_path):
     result = cli(endpoint, "status", *HEC)
     report = json.loads(result.stdout)
     assert report["status"] == "CREATE_COMPLETE"
-    assert report["delivery_stream"] == "ACTIVE"
+    assert report["delivery_streams"] == {"cloudtrail": "ACTIVE"}
 
     result = cli(endpoint, "destroy", *HEC)
     assert result.returncode == 0
@@ -75,7 +75,7 @@ def test_preflight_plan_apply_status_destroy(endpoint, tmp_path):
     result = cli(endpoint, "apply", *HEC)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Stack cli-test: IMPORT_COMPLETE" in result.stdout
-    assert json.loads(cli(endpoint, "status", *HEC).stdout)["delivery_stream"] == "ACTIVE"
+    assert json.loads(cli(endpoint, "status", *HEC).stdout)["delivery_streams"] == {"cloudtrail": "ACTIVE"}
     result = cli(endpoint, "destroy", *HEC, "--delete-data")
     assert "Deleted S3 bucket cli-test-failed-" in result.stdout
 

@@ -184,7 +184,7 @@ def test_the_backlog_counts_past_the_first_page_of_a_thousand_keys(aws, monkeypa
     monkeypatch.setattr(pipeline, "BACKLOG_CAP", 1200)
     monkeypatch.setattr(pipeline, "BACKLOG_MORE", "more than 1200")
     assert pipeline.status(SETTINGS, aws, detect_drift=False)["failed_delivery_objects"] == "more than 1200"
-    report = health.pipeline_health(SETTINGS, aws)
+    [report] = health.pipeline_health(SETTINGS, aws)
     assert report["failed_delivery_backlog"] == 1201
     assert (report["state"], report["why"]) == ("backlog", "more than 1200 failed-delivery object(s) wait for "
                                                 "recovery")  # fmt: skip

@@ -147,7 +147,7 @@ def test_status_reports_stack_outputs_stream_and_backlog(aws):
         s3.put_object(Bucket=outputs["FailedDeliveryBucketName"], Key=key, Body=b"{}")
     report = pipeline.status(SETTINGS, aws, sleep=no_sleep)
     assert report["status"] == "CREATE_COMPLETE"
-    assert report["delivery_stream"] == "ACTIVE"
+    assert report["delivery_streams"] == {"cloudtrail": "ACTIVE"}
     assert report["failed_delivery_objects"] == 1
     for key in ("processing-failed/a", "decompression-failed/b"):
         s3.put_object(Bucket=outputs["FailedDeliveryBucketName"], Key=key, Body=b"{}")

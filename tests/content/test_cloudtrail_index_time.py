@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import regex
+from cloudtrail_firehose import sources
 from cloudtrail_firehose.splunk.hec import hec_input_settings
 from corpus import cloudtrail_events
 from splunk_conf import read_conf, split_events
@@ -100,19 +101,19 @@ def test_a_256_kb_event_is_not_truncated():
 
 
 def test_the_hec_input_parses_its_data_the_same_way_whatever_else_is_installed():
-    settings = hec_input_settings("aws_cloudtrail")
+    settings = hec_input_settings(sources.CLOUDTRAIL.token, "aws_cloudtrail")
     source = PROPS[f"source::{settings['source']}"]
     for key in ("SHOULD_LINEMERGE", "LINE_BREAKER", "TRUNCATE"):
         assert source[key] == CLOUDTRAIL[key], key
 
 
 def test_hec_input_has_acknowledgement_the_cloudtrail_sourcetype_and_one_index():
-    settings = hec_input_settings("aws_cloudtrail")
+    settings = hec_input_settings(sources.CLOUDTRAIL.token, "aws_cloudtrail")
     assert (settings["sourcetype"], settings["useACK"]) == ("aws:cloudtrail", "1")
     assert settings["index"] == settings["indexes"] == "aws_cloudtrail"
     assert "token" not in settings  # splunkd generates it
     with pytest.raises(ValueError, match="not an index name"):
-        hec_input_settings("bad index")
+        hec_input_settings(sources.CLOUDTRAIL.token, "bad index")
 
 
 def test_no_hec_stanza_or_token_is_shipped():

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from cloudtrail_firehose.sources import CLOUDTRAIL
 from corpus import cloudtrail_events
 from spl_fields import analyse, search_term_fields, split_pipeline
 from splint.linter import lint_text
@@ -71,10 +72,10 @@ def pipeline_event_fields() -> set[str]:
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         pipeline.ensure_pipeline(settings, session, progress=lambda m: None, hec_token="t", sleep=lambda s: None)
-        fields = json_paths(pipeline_health(settings, session))
+        fields = json_paths(pipeline_health(settings, session)[0])
     line = json.dumps({"errorCode": "Splunk.AckTimeout", "arrivalTimestamp": 1, "attemptsMade": 1,
                        "rawData": base64.b64encode(b"{}").decode()}).encode()  # fmt: skip
-    reader = ObjectReader("b", "k", "etag", 0.0, remediations(), max_error_events=1)
+    reader = ObjectReader(CLOUDTRAIL, "b", "k", "etag", 0.0, remediations(), max_error_events=1)
     for output in reader.outputs([line, b"garbage"]):  # an error event, a count of the rest, a report
         fields |= json_paths(json.loads(output.text))
     return fields

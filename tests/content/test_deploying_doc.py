@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 
 from cloudtrail_firehose.setup import jobs
-from cloudtrail_firehose.splunk import acs, cloud_tokens, hec
+from cloudtrail_firehose.sources import CLOUDTRAIL
+from cloudtrail_firehose.splunk import acs, cloud_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "deploying.md").read_text(encoding="utf-8")
@@ -30,8 +31,8 @@ def test_the_firehose_address_table_holds_valid_ipv4_blocks():
 
 
 def test_the_documented_token_settings_are_the_code_s():
-    assert f"source = {hec.SOURCE}" in DOC
-    assert f"sourcetype = {hec.SOURCETYPE}" in DOC
+    assert f"source = {CLOUDTRAIL.token.source}" in DOC
+    assert f"sourcetype = {CLOUDTRAIL.token.sourcetype}" in DOC
     assert cloud_tokens.firehose_endpoint("stack").replace("stack", "<stack>") in DOC
     assert acs.COLLECTION in DOC
 

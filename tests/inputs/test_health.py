@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from datetime import datetime, timedelta, timezone
@@ -11,6 +12,7 @@ import boto3
 import botocore.exceptions
 import moto_shims  # noqa: F401
 import pytest
+from cloudtrail_firehose import sources
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.settings import PipelineSettings
 from cloudtrail_firehose.inputs.health import HEALTH_LEASE_KEY, pipeline_health, verdict
@@ -47,7 +49,7 @@ def test_a_healthy_pipeline_is_flowing(deployed):
     for name, value in (("IncomingRecords", 120), ("DeliveryToSplunk.Success", 1.0),
                         ("DeliveryToSplunk.DataFreshness", 42), ("DeliveryToSplunk.Records", 120)):  # fmt: skip
         put(session, name, value, now - timedelta(minutes=2))
-    report = pipeline_health(SETTINGS, session, now=now)
+    [report] = pipeline_health(SETTINGS, session, now=now)
     assert report["state"] == "flowing", report
     assert report["metrics"]["incoming_records"] == 120
     assert report["metrics"]["data_freshness_seconds"] == 42
@@ -60,14 +62,14 @@ def test_failing_deliveries_and_a_backlog_are_called_out(deployed):
     now = datetime.now(timezone.utc)
     put(session, "IncomingRecords", 50, now - timedelta(minutes=1))
     put(session, "DeliveryToSplunk.Success", 0.25, now - timedelta(minutes=1))
-    report = pipeline_health(SETTINGS, session, now=now)
+    [report] = pipeline_health(SETTINGS, session, now=now)
     assert report["state"] == "failing"
     assert "25%" in report["why"]
     session.client("s3").put_object(Bucket=outputs["FailedDeliveryBucketName"], Key="splunk-failed/x", Body=b"{}")
     put(session, "DeliveryToSplunk.Success", 1.0, now)
     for done in ("recovered/splunk-failed/y", "needs-attention/splunk-failed/z", LEASE_KEY):
         session.client("s3").put_object(Bucket=outputs["FailedDeliveryBucketName"], Key=done, Body=b"{}")
-    later = pipeline_health(SETTINGS, session, now=now + timedelta(seconds=1))
+    [later] = pipeline_health(SETTINGS, session, now=now + timedelta(seconds=1))
     assert later["failed_delivery_backlog"] == 1  # what recovery has done with, and its lease, do not count
 
 
@@ -93,7 +95,7 @@ def test_a_throttled_describe_delivery_stream_is_unknown_not_failing(deployed, c
                                               "DescribeDeliveryStream")  # fmt: skip
 
     session.events.register("before-call.firehose.DescribeDeliveryStream", throttle)
-    report = pipeline_health(SETTINGS, session, now=now)
+    [report] = pipeline_health(SETTINGS, session, now=now)
     assert report["state"] == "unknown", report
     assert code in report["why"]
     alert = read_conf(ROOT / "default" / "savedsearches.conf")[ALERT]["search"]
@@ -120,7 +122,7 @@ def test_one_instance_reports_a_pipeline_however_many_poll_it(deployed):
     assert first is not None
     assert second is None
     assert again is not None
-    assert first["failed_delivery_backlog"] == 0  # the lease is no backlog
+    assert first[0]["failed_delivery_backlog"] == 0  # the lease is no backlog
     bucket = outputs["FailedDeliveryBucketName"]
     session.client("s3").put_object(Bucket=bucket, Key=HEALTH_LEASE_KEY,
                                     Body=b'{"owner": "sh1:firehose_health://cloudtrail-firehose", "expires": 0}')
@@ -137,11 +139,36 @@ def test_a_backlog_that_recovery_cannot_write_says_why(deployed):
     put(session, "IncomingRecords", 50, now - timedelta(minutes=1))
     put(session, "DeliveryToSplunk.Success", 1.0, now - timedelta(minutes=1))
     session.client("s3").put_object(Bucket=bucket, Key="splunk-failed/x", Body=b"{}")
-    assert "recovery cannot tell" not in pipeline_health(SETTINGS, session, now=now)["why"]
+    assert "recovery cannot tell" not in pipeline_health(SETTINGS, session, now=now)[0]["why"]
     stuck = {"owner": "sh1:main", "expires": 0, "objects": {},
              "status": {"search_unavailable": "a search peer is down", "since": 1.0}}  # fmt: skip
     session.client("s3").put_object(Bucket=bucket, Key=LEASE_KEY, Body=json.dumps(stuck).encode())
-    report = pipeline_health(SETTINGS, session, now=now)
+    [report] = pipeline_health(SETTINGS, session, now=now)
     assert report["state"] == "backlog"
     assert "recovery cannot tell what Splunk has, so it writes nothing: a search peer is down" in report["why"]
     assert report["recovery"]["search_unavailable"] == "a search peer is down"
+
+
+def test_each_source_of_a_pipeline_gets_its_own_report_on_its_own_stream(deployed, monkeypatch):
+    # A second source's unit names its stream by a stack output (sources/unit.py): health reads that stream's
+    # metrics and judges it on its own, beside the shared stack and backlog, without a change to health.
+    session, _ = deployed
+    toy = dataclasses.replace(sources.CLOUDTRAIL, name="toy", label="Toy", stream_output="ToyStreamName")
+    monkeypatch.setattr(sources, "SOURCES", (sources.CLOUDTRAIL, toy))
+    real_status = pipeline.status
+
+    def status_with_toy(*args, **kwargs):  # the stack as it is once the template has the toy's stream
+        state = real_status(*args, **kwargs)
+        state["outputs"]["ToyStreamName"] = "toy-stream"
+        state["delivery_streams"]["toy"] = "ACTIVE"
+        return state
+
+    monkeypatch.setattr(pipeline, "status", status_with_toy)
+    now = datetime.now(timezone.utc)
+    put(session, "IncomingRecords", 120, now - timedelta(minutes=5))
+    put(session, "DeliveryToSplunk.Success", 1.0, now - timedelta(minutes=5))
+    trail, toys = pipeline_health(SETTINGS, session, now=now)
+    assert (trail["source"], trail["state"]) == ("cloudtrail", "flowing")
+    assert (toys["source"], toys["state"]) == ("toy", "idle")
+    assert toys["why"] == "no Toy events reached Firehose in the last 15 minutes"
+    assert toys["failed_delivery_backlog"] == trail["failed_delivery_backlog"] == 0

@@ -6,6 +6,7 @@ kept."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import threading
@@ -16,10 +17,13 @@ import boto3
 import botocore.exceptions
 import moto_s3_conditional  # noqa: F401 - atomic conditional PutObject, as S3 documents it
 import pytest
-from cloudtrail_firehose.firehose.records import FAILED_DELIVERY_PREFIXES, event_time
+from cloudtrail_firehose import sources
+from cloudtrail_firehose.firehose import records
+from cloudtrail_firehose.firehose.records import event_time, failed_delivery_prefixes
 from cloudtrail_firehose.inputs import recovery as recovery_module
 from cloudtrail_firehose.inputs import s3_lease
 from cloudtrail_firehose.inputs.arguments import RECOVERY
+from cloudtrail_firehose.inputs.indexed import identity_search
 from cloudtrail_firehose.inputs.object_reader import NEEDS_ATTENTION
 from cloudtrail_firehose.inputs.outputs import Output, SearchUnavailableError, identity_of_text
 from cloudtrail_firehose.inputs.recovery import MAX_ATTEMPTS, MAX_WRITES, SETTLE_SECONDS, Recovery
@@ -133,7 +137,7 @@ def recovery(s3, splunk: Splunk, owner: str = "sh1:main", batch_size: int = 7, m
 
 
 def waiting_keys(s3) -> set[str]:
-    return {o["Key"] for prefix in FAILED_DELIVERY_PREFIXES
+    return {o["Key"] for prefix in failed_delivery_prefixes()
             for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])}  # fmt: skip
 
 
@@ -719,3 +723,29 @@ def test_a_damaged_journal_is_set_aside_and_nothing_is_written_twice(s3, clock, 
     assert "cannot be read; kept as" in recovery_log.text
     until_done(s3, splunk)
     assert_each_once(splunk, expected)
+
+
+def test_a_source_added_as_a_unit_is_recovered_with_its_sourcetype_without_changing_recovery(s3, clock, monkeypatch):
+    # Adding a source is adding a unit and registering it (sources/__init__.py): its stream's backup prefix
+    # is listed, its records are read with its reader and its events written with its sourcetype; events
+    # without an id of their own are searched for by their hash, in the source's sourcetype.
+    lines = ["2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 "
+             "1418530070 ACCEPT OK", "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - "
+             "NODATA"]  # fmt: skip
+    toy = dataclasses.replace(sources.CLOUDTRAIL, name="toy", label="Toy", token=sources.TokenSpec("toy", "toy:lines"),
+                              backup_prefix="toy/", record_format="lines", event_id_key=None)  # fmt: skip
+    monkeypatch.setattr(sources, "SOURCES", (sources.CLOUDTRAIL, toy))
+    monkeypatch.setitem(records.READERS, "lines",
+                        lambda raw: (records.RecoveredEvent(line, None) for line in raw.decode().splitlines()))
+    put_objects(s3)
+    s3.put_object(Bucket=BUCKET, Key="toy/splunk-failed/2026/12/06/05/toy-1",
+                  Body=record("\n".join(lines).encode(), code="Splunk.InvalidToken") + b"\n")
+    splunk = Splunk(clock)
+    until_done(s3, splunk)
+    toys = [o for o in splunk.outputs if o.sourcetype == "toy:lines"]
+    assert [o.text for o in toys] == lines
+    assert {o.identity for o in toys} == {identity_of_text(line) for line in lines}
+    assert all(o.source == f"firehose_recovery:s3://{BUCKET}/toy/splunk-failed/2026/12/06/05/toy-1" for o in toys)
+    assert [o for o in splunk.outputs if o.sourcetype == "aws:cloudtrail" and o.source.endswith("toy-1")] == []
+    assert "(sourcetype=\"toy:lines\" source=" in identity_search("main", toys, BUCKET)
+    assert "recovered/toy/splunk-failed/2026/12/06/05/toy-1" in all_keys(s3)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from cloudtrail_firehose.aws.services import APP_SERVICES, SHIPPED_SERVICES
-from cloudtrail_firehose.splunk import hec
+from cloudtrail_firehose.sources import CLOUDTRAIL
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 from splunk_conf import parse_conf, read_conf
 
@@ -383,14 +383,14 @@ def test_hec_tier_package_holds_index_time_configuration_only(hec_tier):
 def test_hec_tier_props_are_the_full_apps_index_time_settings_of_the_cloudtrail_stanzas(hec_tier):
     full = read_conf(buildlib.ROOT / "default" / "props.conf")
     expected = {stanza: {key: value for key, value in full[stanza].items() if tiers.is_index_time(key)}
-                for stanza in ("aws:cloudtrail", f"source::{hec.SOURCE}")}  # fmt: skip
+                for stanza in ("aws:cloudtrail", f"source::{CLOUDTRAIL.token.source}")}  # fmt: skip
     assert read_conf(hec_tier / "default" / "props.conf") == {"default": {}, **expected}
     cloudtrail = expected["aws:cloudtrail"]
     assert {"LINE_BREAKER", "SHOULD_LINEMERGE", "TRUNCATE", "TIME_PREFIX", "TIME_FORMAT", "TZ", "MAX_DAYS_AGO"} <= set(
         cloudtrail
     )
     assert not {key for key in cloudtrail if key == "KV_MODE" or key.startswith(("EVAL-", "FIELDALIAS-", "LOOKUP-"))}
-    assert expected[f"source::{hec.SOURCE}"] == {
+    assert expected[f"source::{CLOUDTRAIL.token.source}"] == {
         key: cloudtrail[key] for key in ("SHOULD_LINEMERGE", "LINE_BREAKER", "TRUNCATE")
     }
 
@@ -409,9 +409,10 @@ def test_a_props_key_of_unknown_time_stops_the_build_and_continued_values_follow
 
 def test_hec_tier_input_is_disabled_with_acknowledgement_on_and_the_apps_source(hec_tier):
     inputs = read_conf(hec_tier / "default" / "inputs.conf")
-    assert set(inputs) == {"default", f"http://{hec.INPUT_NAME}"}  # no [http]: HEC stays as the admin set it
-    stanza = inputs[f"http://{hec.INPUT_NAME}"]
-    assert stanza == {"disabled": "1", "useACK": "1", "source": hec.SOURCE, "sourcetype": hec.SOURCETYPE,
+    assert set(inputs) == {"default", f"http://{CLOUDTRAIL.token.name}"}  # no [http]: HEC stays as the admin set it
+    stanza = inputs[f"http://{CLOUDTRAIL.token.name}"]
+    token = CLOUDTRAIL.token
+    assert stanza == {"disabled": "1", "useACK": "1", "source": token.source, "sourcetype": token.sourcetype,
                       "index": "aws_cloudtrail", "indexes": "aws_cloudtrail"}  # fmt: skip
     # The index-time settings are keyed on what the token sets.
     props = read_conf(hec_tier / "default" / "props.conf")

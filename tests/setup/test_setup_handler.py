@@ -147,7 +147,7 @@ def test_check_preview_deploy_status_remove(setup):
         assert rotated not in document
 
     status, body = call(service, splunkd, "GET", "status")
-    assert body["status"]["delivery_stream"] == "ACTIVE"
+    assert body["status"]["delivery_streams"] == {"cloudtrail": "ACTIVE"}
     status, body = call(service, splunkd, "GET", "template")
     assert "AWS::KinesisFirehose::DeliveryStream" in body["template"]
 

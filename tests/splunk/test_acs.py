@@ -8,6 +8,7 @@ import logging
 import socket
 
 import pytest
+from cloudtrail_firehose.sources import CLOUDTRAIL
 from cloudtrail_firehose.splunk.acs import Acs, AcsError
 from cloudtrail_firehose.splunk.cloud_tokens import (
     FIREHOSE_SUPPORT_CAVEAT,
@@ -43,7 +44,7 @@ def writes(fake: FakeAcs) -> list[tuple[str, dict]]:
 
 
 def test_a_new_token_is_created_with_ack_the_index_source_and_sourcetype(fake, acs):
-    result = ensure_hec_token(acs, "aws_cloudtrail")
+    result = ensure_hec_token(acs, CLOUDTRAIL.token, "aws_cloudtrail")
     assert result.outcome == "created"
     assert writes(fake) == [("POST", {
         "name": "cloudtrail_firehose", "defaultIndex": "aws_cloudtrail", "allowedIndexes": ["aws_cloudtrail"],
@@ -58,14 +59,14 @@ def test_a_right_token_is_reused_without_writing(fake, acs):
     value = fake.seed("cloudtrail_firehose", defaultIndex="aws_cloudtrail", allowedIndexes=["aws_cloudtrail"],
                       defaultSource="http:cloudtrail_firehose", defaultSourcetype="aws:cloudtrail", useAck=True,
                       disabled=False)  # fmt: skip
-    result = ensure_hec_token(acs, "aws_cloudtrail")
+    result = ensure_hec_token(acs, CLOUDTRAIL.token, "aws_cloudtrail")
     assert (result.outcome, result.token.value, writes(fake)) == ("reused", value, [])
 
 
 def test_a_drifted_token_is_corrected_and_keeps_its_value(fake, acs):
     value = fake.seed("cloudtrail_firehose", defaultIndex="main", allowedIndexes=["main"], useACK=False,
                       defaultSourcetype="_json")  # fmt: skip
-    result = ensure_hec_token(acs, "aws_cloudtrail")
+    result = ensure_hec_token(acs, CLOUDTRAIL.token, "aws_cloudtrail")
     assert result.outcome == "updated"
     assert result.token.value == value
     assert [m for m, _ in writes(fake)] == ["PUT"]
@@ -76,14 +77,14 @@ def test_a_drifted_token_is_corrected_and_keeps_its_value(fake, acs):
 
 def test_rotation_makes_the_new_token_before_the_old_one_is_retired(fake, acs):
     old = fake.seed("cloudtrail_firehose", defaultIndex="aws_cloudtrail", useACK=True)
-    result = ensure_hec_token(acs, "aws_cloudtrail", rotate=True)
+    result = ensure_hec_token(acs, CLOUDTRAIL.token, "aws_cloudtrail", rotate=True)
     assert (result.outcome, result.token.name) == ("rotated", "cloudtrail_firehose-2")
     assert result.token.value not in ("", old)
     assert fake.tokens["cloudtrail_firehose"]["token"] == old  # still delivering until Firehose switches
-    assert retire_app_tokens(acs, keep=result.token.name) == ["cloudtrail_firehose"]
+    assert retire_app_tokens(acs, CLOUDTRAIL.token, keep=result.token.name) == ["cloudtrail_firehose"]
     assert sorted(fake.tokens) == ["cloudtrail_firehose-2"]
-    assert retire_app_tokens(acs, keep=result.token.name) == []
-    again = ensure_hec_token(acs, "aws_cloudtrail", rotate=True)
+    assert retire_app_tokens(acs, CLOUDTRAIL.token, keep=result.token.name) == []
+    again = ensure_hec_token(acs, CLOUDTRAIL.token, "aws_cloudtrail", rotate=True)
     assert again.token.name == "cloudtrail_firehose-3"
 
 
@@ -95,24 +96,24 @@ def test_the_newest_of_the_apps_tokens_is_the_one_in_use(fake, acs):
     value = fake.seed("cloudtrail_firehose-10", defaultIndex="aws_cloudtrail", allowedIndexes=["aws_cloudtrail"],
                       defaultSource="http:cloudtrail_firehose", defaultSourcetype="aws:cloudtrail", useACK=True)
     fake.seed("cloudtrail_firehose_extra")  # not a name the app gives
-    result = ensure_hec_token(acs, "aws_cloudtrail")
+    result = ensure_hec_token(acs, CLOUDTRAIL.token, "aws_cloudtrail")
     assert (result.outcome, result.token.name, result.token.value) == ("reused", "cloudtrail_firehose-10", value)
     assert writes(fake) == []
-    assert [t.name for t in app_tokens(acs)] == ["cloudtrail_firehose-2", "cloudtrail_firehose-10"]
+    assert [t.name for t in app_tokens(acs, CLOUDTRAIL.token)] == ["cloudtrail_firehose-2", "cloudtrail_firehose-10"]
 
 
 def test_rate_limits_and_running_deployments_are_waited_out(fake, acs, sleeps):
     fake.fail(429, "429-too-many-requests", "rate limit exceeded", times=2)
     fake.fail(424, "424-dependency-incomplete", "A deployment task is still in progress. Please try later",
               method="POST")  # fmt: skip
-    assert ensure_hec_token(acs, "main").outcome == "created"
+    assert ensure_hec_token(acs, CLOUDTRAIL.token, "main").outcome == "created"
     assert len([s for s in sleeps if s > 0]) == 3
 
 
 def test_a_failed_dependency_is_not_retried_and_says_what_to_do(fake, acs):
     fake.fail(424, "424-failed-dependency", "previous operation failed", method="POST")
     with pytest.raises(AcsError) as raised:
-        ensure_hec_token(acs, "main")
+        ensure_hec_token(acs, CLOUDTRAIL.token, "main")
     assert raised.value.status == 424
     assert "Retry failed operations" in str(raised.value)
     assert fake.tokens == {}
@@ -131,7 +132,7 @@ def test_a_failed_dependency_is_not_retried_and_says_what_to_do(fake, acs):
 def test_each_documented_error_says_what_failed_and_what_to_do(fake, acs, status, code, message, advice):
     fake.fail(status, code, message, times=10)
     with pytest.raises(AcsError) as raised:
-        ensure_hec_token(acs, "main")
+        ensure_hec_token(acs, CLOUDTRAIL.token, "main")
     text = str(raised.value)
     assert text.startswith("list HEC tokens failed")  # the first call: which of the app's tokens is the newest
     assert code in text
@@ -149,7 +150,7 @@ def test_a_wrong_stack_name_points_at_the_url(fake):
 def test_a_token_created_meanwhile_is_reused(fake, acs):
     # Another setup run created it; ACS's listing does not show it yet, its create answers 409.
     value = fake.seed("cloudtrail_firehose", lag=1, defaultIndex="main", allowedIndexes=["main"])
-    result = ensure_hec_token(acs, "main")
+    result = ensure_hec_token(acs, CLOUDTRAIL.token, "main")
     assert (result.outcome, result.token.value) == ("updated", value)  # its settings are corrected
 
 
@@ -173,7 +174,7 @@ def test_the_token_value_is_never_logged(fake, acs, caplog):
     # The app's loggers do not propagate (log.py); pytest before 9 listens at the root logger only.
     acs.log.addHandler(caplog.handler)
     try:
-        result = ensure_hec_token(acs, "main")
+        result = ensure_hec_token(acs, CLOUDTRAIL.token, "main")
     finally:
         acs.log.removeHandler(caplog.handler)
     assert result.token.value
@@ -195,4 +196,4 @@ def test_stack_names_and_the_firehose_endpoint():
 def test_creating_a_name_that_is_taken_says_so(fake, acs):
     fake.seed("cloudtrail_firehose")
     with pytest.raises(AcsError, match="409-object-already-exists.*already exists on the stack; reuse it"):
-        acs.create_hec_token(desired_token("main"))
+        acs.create_hec_token(desired_token(CLOUDTRAIL.token, "main"))

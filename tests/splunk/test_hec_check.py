@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from cloudtrail_firehose.sources import CLOUDTRAIL
 from cloudtrail_firehose.splunk.hec import ensure_hec_input
 from cloudtrail_firehose.splunk.hec_check import check_hec_token, settings_from_splunkd
 from cloudtrail_firehose.splunk.splunkd import Splunkd
@@ -25,7 +26,7 @@ def hec(tmp_path):
 
 
 def check(hec: FakeHec, token: str, **kwargs):
-    return check_hec_token(hec.url, token, cafile=str(hec.cert), timeout=5, **kwargs)
+    return check_hec_token(hec.url, token, cafile=str(hec.cert), timeout=5, spec=CLOUDTRAIL.token, **kwargs)
 
 
 def test_a_good_token_passes_without_indexing_anything(hec):
@@ -110,7 +111,7 @@ def test_settings_read_from_the_hec_tier_feed_the_check(hec):
     tier = FakeSplunkd()
     try:
         splunkd = Splunkd(tier.url, ADMIN_TOKEN)
-        value = ensure_hec_input(splunkd, "aws_cloudtrail").token
+        value = ensure_hec_input(splunkd, CLOUDTRAIL.token, "aws_cloudtrail").token
         settings = settings_from_splunkd(splunkd, value)
         assert (settings["source"], settings["sourcetype"]) == ("http:cloudtrail_firehose", "aws:cloudtrail")
         assert settings_from_splunkd(splunkd, "00000000-0000-0000-0000-000000000000") is None

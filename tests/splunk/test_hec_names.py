@@ -6,6 +6,7 @@ local rotations is still the app's, so it is used, retired and removed like the 
 from __future__ import annotations
 
 import pytest
+from cloudtrail_firehose.sources import CLOUDTRAIL
 from cloudtrail_firehose.splunk import acs, cloud_tokens, hec
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 from fake_acs import JWT, STACK, FakeAcs
@@ -15,12 +16,12 @@ from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 def test_which_names_are_the_apps_and_in_which_order():
     names = ["cloudtrail_firehose-10", "main_token", "cloudtrail_firehose", "cloudtrail_firehose_2",
              "cloudtrail_firehose_hec", "cloudtrail_firehose-3", "xcloudtrail_firehose-4"]  # fmt: skip
-    assert hec.oldest_first(names) == ["cloudtrail_firehose", "cloudtrail_firehose_2", "cloudtrail_firehose-3",
-                                       "cloudtrail_firehose-10"]  # fmt: skip
-    assert hec.next_name([]) == "cloudtrail_firehose"
-    assert hec.next_name(["cloudtrail_firehose"]) == "cloudtrail_firehose-2"
-    assert hec.next_name(["cloudtrail_firehose", "cloudtrail_firehose_2"]) == "cloudtrail_firehose-3"
-    assert hec.next_name(names) == "cloudtrail_firehose-11"
+    assert CLOUDTRAIL.token.oldest_first(names) == ["cloudtrail_firehose", "cloudtrail_firehose_2",
+                                                    "cloudtrail_firehose-3", "cloudtrail_firehose-10"]  # fmt: skip
+    assert CLOUDTRAIL.token.next_name([]) == "cloudtrail_firehose"
+    assert CLOUDTRAIL.token.next_name(["cloudtrail_firehose"]) == "cloudtrail_firehose-2"
+    assert CLOUDTRAIL.token.next_name(["cloudtrail_firehose", "cloudtrail_firehose_2"]) == "cloudtrail_firehose-3"
+    assert CLOUDTRAIL.token.next_name(names) == "cloudtrail_firehose-11"
 
 
 @pytest.fixture
@@ -38,10 +39,9 @@ def test_a_rotation_names_the_new_token_alike_here_and_through_acs(both):
     for old in ("cloudtrail_firehose", "cloudtrail_firehose_2"):  # as an earlier version left them here
         splunkd.hec_inputs[old] = {"token": old}
         stack.seed(old)
-    assert hec.ensure_hec_input(local, "main", rotate=True).name == "cloudtrail_firehose-3"
-    assert cloud_tokens.ensure_hec_token(cloud, "main", rotate=True).token.name == "cloudtrail_firehose-3"
-    assert hec.retire_hec_inputs(local, keep="cloudtrail_firehose-3") == ["cloudtrail_firehose",
-                                                                         "cloudtrail_firehose_2"]  # fmt: skip
-    assert cloud_tokens.retire_app_tokens(cloud, keep="cloudtrail_firehose-3") == ["cloudtrail_firehose",
-                                                                         "cloudtrail_firehose_2"]  # fmt: skip
+    spec, earlier = CLOUDTRAIL.token, ["cloudtrail_firehose", "cloudtrail_firehose_2"]
+    assert hec.ensure_hec_input(local, spec, "main", rotate=True).name == "cloudtrail_firehose-3"
+    assert cloud_tokens.ensure_hec_token(cloud, spec, "main", rotate=True).token.name == "cloudtrail_firehose-3"
+    assert hec.retire_hec_inputs(local, spec, keep="cloudtrail_firehose-3") == earlier
+    assert cloud_tokens.retire_app_tokens(cloud, spec, keep="cloudtrail_firehose-3") == earlier
     assert sorted(splunkd.hec_inputs) == sorted(stack.tokens) == ["cloudtrail_firehose-3"]

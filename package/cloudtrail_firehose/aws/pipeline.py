@@ -22,6 +22,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from botocore.parsers import ResponseParserError
 
+from cloudtrail_firehose import sources
 from cloudtrail_firehose.aws import change_sets, hec_secret, kept_buckets
 from cloudtrail_firehose.aws.change_sets import (
     TEMPLATE_PATH,
@@ -42,7 +43,7 @@ from cloudtrail_firehose.aws.errors import PipelineError, aws_call, explain
 from cloudtrail_firehose.aws.hec_secret import ensure_hec_token_secret, hec_token_settled_at
 from cloudtrail_firehose.aws.preflight import preflight
 from cloudtrail_firehose.aws.settings import PipelineSettings
-from cloudtrail_firehose.firehose.records import FAILED_DELIVERY_PREFIXES
+from cloudtrail_firehose.firehose.records import failed_delivery_prefixes
 
 # The entry point's API: its own functions and the jobs' that its callers (CLI, setup handler, health input) use.
 __all__ = ["TEMPLATE_PATH", "Check", "Plan", "Progress", "Session", "destroy", "ensure_hec_token_secret",
@@ -107,7 +108,8 @@ def _ensure_processor_code(settings: PipelineSettings, client: Clients, progress
 def status(
     settings: PipelineSettings, session: Session = None, sleep=time.sleep, detect_drift: bool = True
 ) -> dict:
-    """The stack's state, outputs, drift, the stream's state and the failed-delivery backlog.
+    """The stack's state, outputs, drift, each deployed source's stream state (delivery_streams, by source
+    name) and the failed-delivery backlog.
 
     detect_drift starts a new drift detection; without it the last detection's result is reported.
     """
@@ -120,15 +122,21 @@ def status(
     last_drift = stack.get("DriftInformation", {}).get("StackDriftStatus", "NOT_CHECKED")
     report = {"stack": settings.stack_name, "status": stack["StackStatus"], "outputs": outputs,
               "drift": _drift(cfn, settings.stack_name, sleep) if detect_drift else last_drift}  # fmt: skip
-    if "DeliveryStreamName" in outputs:
-        try:
-            description = client("firehose").describe_delivery_stream(DeliveryStreamName=outputs["DeliveryStreamName"])
-            report["delivery_stream"] = description["DeliveryStreamDescription"]["DeliveryStreamStatus"]
-        except ClientError as error:
-            report["delivery_stream"] = f"unknown ({error.response['Error']['Code']})"
+    report["delivery_streams"] = {
+        source.name: _stream_state(client("firehose"), outputs[source.stream_output])
+        for source in sources.SOURCES if source.stream_output in outputs
+    }  # fmt: skip
     if "FailedDeliveryBucketName" in outputs:
         report["failed_delivery_objects"] = _backlog(client("s3"), outputs["FailedDeliveryBucketName"])
     return report
+
+
+def _stream_state(firehose, name: str) -> str:
+    try:
+        return firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"][
+            "DeliveryStreamStatus"]
+    except ClientError as error:
+        return f"unknown ({error.response['Error']['Code']})"
 
 
 def _backlog(s3, bucket: str) -> int | str:
@@ -139,7 +147,7 @@ def _backlog(s3, bucket: str) -> int | str:
     """
     count = 0
     try:
-        for prefix in FAILED_DELIVERY_PREFIXES:
+        for prefix in failed_delivery_prefixes():
             token: dict[str, str] = {}
             while count <= BACKLOG_CAP:
                 page = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000, **token)

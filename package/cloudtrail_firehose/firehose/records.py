@@ -1,12 +1,15 @@
-"""Firehose's failed-delivery records, and the CloudTrail events inside them.
+"""Firehose's failed-delivery records, where they are, and the events inside them.
 
 Firehose writes records it could not deliver to S3 (splunk-failed/, processing-failed/,
-decompression-failed/), one JSON object per line: attemptsMade, arrivalTimestamp (ms), errorCode,
-errorMessage, attemptEndingTimestamp, rawData (base64) and EventId. rawData holds whatever Firehose
+decompression-failed/, under the stream's backup prefix: one per source), one JSON object per line:
+attemptsMade, arrivalTimestamp (ms), errorCode, errorMessage, attemptEndingTimestamp, rawData (base64)
+and EventId. rawData holds whatever Firehose
 had at the point of failure, in one of these shapes:
 
 - a gzip CloudWatch Logs payload (DATA_MESSAGE with logEvents, or a CONTROL_MESSAGE with none);
 - extracted log events: CloudTrail JSON events, one per line or concatenated without separator.
+
+Those two are the record format "cloudwatch-json" (READERS): how a source's records hold its events.
 
 Nothing here raises on untrusted input except RecordError, which says what is wrong.
 """
@@ -18,14 +21,16 @@ import binascii
 import json
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
+from cloudtrail_firehose import sources
 from cloudtrail_firehose.firehose.lambda_processor import MAX_DECOMPRESSED
 
-# Where Firehose writes what it could not deliver; the bucket's other prefixes are the app's own.
+# Where Firehose writes what it could not deliver, under a stream's backup prefix; the bucket's other
+# prefixes are the app's own.
 FAILED_DELIVERY_PREFIXES = ("splunk-failed/", "processing-failed/", "decompression-failed/")
 GZIP_MAGIC = b"\x1f\x8b"
 # json.loads raises ValueError (not JSONDecodeError) for integers over sys.get_int_max_str_digits()
@@ -52,6 +57,17 @@ class RecoveredEvent(NamedTuple):
     text: str  # the event exactly as it should be indexed (one CloudTrail JSON document, valid UTF-8)
     time: float | None  # epoch seconds from eventTime, else the log event's timestamp
     event_id: str | None = None  # CloudTrail's eventID, when the event has one
+
+
+def failed_delivery_prefixes() -> list[str]:
+    """Every prefix under which a registered source's stream writes failed deliveries, once each."""
+    return list(dict.fromkeys(s.backup_prefix + p for s in sources.SOURCES for p in FAILED_DELIVERY_PREFIXES))
+
+
+def source_of(key: str) -> sources.Source | None:
+    """The source whose stream wrote a failed-delivery object (the longest backup prefix that holds it)."""
+    owners = [s for s in sources.SOURCES for p in FAILED_DELIVERY_PREFIXES if key.startswith(s.backup_prefix + p)]
+    return max(owners, key=lambda s: len(s.backup_prefix), default=None)
 
 
 def parse_failed_record(line: bytes | str) -> FailedRecord:
@@ -224,3 +240,6 @@ def _milliseconds(value: object) -> datetime | None:
     except (OverflowError, OSError, ValueError):
         return None  # the docs' own example has a 14-digit timestamp
 
+
+# How a source's records hold its events (sources/: each unit's record_format) -> the events of one record.
+READERS: dict[str, Callable[[bytes], Iterator[RecoveredEvent]]] = {"cloudwatch-json": events_in}

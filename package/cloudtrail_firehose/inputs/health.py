@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cloudtrail_firehose import sources
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.clients import PARSE_ERRORS, Clients, Session, clients, not_aws
 from cloudtrail_firehose.aws.errors import PipelineError, explain
@@ -79,7 +80,8 @@ def verdict(report: dict) -> tuple[str, str]:
         count = pipeline.BACKLOG_MORE if count > pipeline.BACKLOG_CAP else count
         return "backlog", f"{count} failed-delivery object(s) wait for recovery{why}"
     if not metrics["incoming_records"]:
-        return "idle", "no CloudTrail events reached Firehose in the last 15 minutes"
+        label = {s.name: s.label for s in sources.SOURCES}.get(report.get("source"), "")
+        return "idle", f"no {label + ' ' if label else ''}events reached Firehose in the last 15 minutes"
     return "flowing", "events reach Splunk"
 
 
@@ -114,8 +116,10 @@ def reports_here(s3, bucket: str, owner: str) -> bool:
 
 
 def pipeline_health(settings: PipelineSettings, session: Session = None, now: datetime | None = None,
-                    owner: str | None = None) -> dict | None:  # fmt: skip
-    """The pipeline's health report.
+                    owner: str | None = None) -> list[dict] | None:  # fmt: skip
+    """The pipeline's health: one report per source it delivers (sources/), each with its stream's state
+    and metrics beside what they share (the stack, its drift, the failed-delivery backlog); one report
+    without a source when nothing is deployed.
 
     With owner (this Splunk instance and stanza), only the holder of the pipeline's health lease
     reports, so the members of a search head cluster write one report per poll between them: None
@@ -125,26 +129,32 @@ def pipeline_health(settings: PipelineSettings, session: Session = None, now: da
     client: Clients = clients(session, settings.region)
     state = _answered(settings.region, "reading the stack's state", pipeline.status, settings, client,
                       detect_drift=False)  # fmt: skip
-    report = {"pipeline": settings.stack_name, "region": settings.region, "stack_status": state["status"]}
-    if state["status"] != "NOT_DEPLOYED":
-        bucket = state["outputs"].get("FailedDeliveryBucketName")
-        if owner and bucket and not _answered(settings.region, "taking the health lease", reports_here,
-                                              client("s3"), bucket, owner):  # fmt: skip
-            return None
-        backlog = state.get("failed_delivery_objects")
-        # A number for the dashboard's chart: beyond the count's cap, one more than it (the verdict says so).
-        backlog = pipeline.BACKLOG_CAP + 1 if backlog == pipeline.BACKLOG_MORE else backlog
-        report.update(drift=state["drift"], delivery_stream=state.get("delivery_stream"),
-                      failed_delivery_backlog=backlog)  # fmt: skip
-        if bucket:
-            report["recovery"] = recovery_status(client("s3"), bucket)
-        stream = state["outputs"].get("DeliveryStreamName", settings.stack_name)
+    shared = {"pipeline": settings.stack_name, "region": settings.region, "stack_status": state["status"]}
+    streams = state.get("delivery_streams") or {}
+    if state["status"] == "NOT_DEPLOYED" or not streams:
+        report = {**shared, "metrics": {field: None for _, field in METRICS.values()}}
+        report["state"], report["why"] = verdict(report)
+        return [report]
+    bucket = state["outputs"].get("FailedDeliveryBucketName")
+    if owner and bucket and not _answered(settings.region, "taking the health lease", reports_here,
+                                          client("s3"), bucket, owner):  # fmt: skip
+        return None
+    backlog = state.get("failed_delivery_objects")
+    # A number for the dashboard's chart: beyond the count's cap, one more than it (the verdict says so).
+    backlog = pipeline.BACKLOG_CAP + 1 if backlog == pipeline.BACKLOG_MORE else backlog
+    shared.update(drift=state["drift"], failed_delivery_backlog=backlog)
+    if bucket:
+        shared["recovery"] = recovery_status(client("s3"), bucket)
+    reports = []
+    for source in sources.SOURCES:
+        if source.name not in streams:
+            continue
+        report = {**shared, "source": source.name, "delivery_stream": streams[source.name]}
         report["metrics"] = _answered(settings.region, "reading Firehose metrics", delivery_metrics,
-                                      client("cloudwatch"), stream, now)  # fmt: skip
-    else:
-        report["metrics"] = {field: None for _, field in METRICS.values()}
-    report["state"], report["why"] = verdict(report)
-    return report
+                                      client("cloudwatch"), state["outputs"][source.stream_output], now)  # fmt: skip
+        report["state"], report["why"] = verdict(report)
+        reports.append(report)
+    return reports
 
 
 def _answered(region: str, doing: str, call, *args, **kwargs):

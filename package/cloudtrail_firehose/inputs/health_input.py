@@ -1,4 +1,4 @@
-"""The firehose_health modular input: one aws:firehose:health event per pipeline and poll."""
+"""The firehose_health modular input: one aws:firehose:health event per pipeline, source and poll."""
 
 from __future__ import annotations
 
@@ -39,31 +39,33 @@ class HealthInput(Script):
         for stanza, parameters in inputs.inputs.items():
             # Each stanza stands alone: one with bad settings or an unreachable account never stops the next.
             owner = f"{inputs.metadata.get('server_host', '')}:{stanza}"
-            report = stanza_health(parameters, config, secret, no_access, owner)
-            if report is None:
+            reports = stanza_health(parameters, config, secret, no_access, owner)
+            if reports is None:
                 log.info("%s: another Splunk instance holds this pipeline's health lease and reports it", stanza)
                 continue
             index = input_index(parameters.get("index"), config)
-            ew.write_event(Event(data=json.dumps(report), stanza=stanza, time=f"{time.time():.3f}", index=index,
-                                 source=f"firehose_health:{report['pipeline']}", sourcetype="aws:firehose:health"))
-            log.log(logging.ERROR if report.get("invalid") else logging.INFO, "%s: %s (%s)", stanza,
-                    report["state"], report["why"])  # fmt: skip
+            for report in reports:
+                ew.write_event(Event(data=json.dumps(report), stanza=stanza, time=f"{time.time():.3f}", index=index,
+                                     source=f"firehose_health:{report['pipeline']}", sourcetype="aws:firehose:health"))
+                log.log(logging.ERROR if report.get("invalid") else logging.INFO, "%s: %s%s (%s)", stanza,
+                        report["state"], f" ({report['source']})" if "source" in report else "", report["why"])
 
 
 def stanza_health(parameters: dict, config: dict[str, str], secret: str | None, no_access: str | None,
-                  owner: str | None = None) -> dict | None:  # fmt: skip
-    """One stanza's health report; "unknown" (never an exception) when it cannot be judged; None when
-    another instance holds the pipeline's health lease (see pipeline_health)."""
+                  owner: str | None = None) -> list[dict] | None:  # fmt: skip
+    """One stanza's health reports (one per source); one "unknown" report (never an exception) when it cannot
+    be judged; None when another instance holds the pipeline's health lease (see pipeline_health)."""
     try:
         chosen = settings(parameters)
     except ValueError as error:
-        return {"pipeline": str(parameters.get("name_prefix", "")), "region": str(parameters.get("region", "")),
-                "state": "unknown", "invalid": True,
-                "why": f"this input's settings are invalid ({error}); fix them in Settings > Data inputs"}  # fmt: skip
+        return [{"pipeline": str(parameters.get("name_prefix", "")), "region": str(parameters.get("region", "")),
+                 "state": "unknown", "invalid": True,
+                 "why": f"this input's settings are invalid ({error}); fix them in Settings > Data inputs"}]
     return unknown(chosen, no_access) if no_access else health(chosen, config, secret, owner)
 
 
-def health(chosen: PipelineSettings, config: dict[str, str], secret: str | None, owner: str | None) -> dict | None:
+def health(chosen: PipelineSettings, config: dict[str, str], secret: str | None,
+           owner: str | None) -> list[dict] | None:  # fmt: skip
     try:
         aws = clients_for(config, secret, chosen.region)
     except PipelineError as error:  # AccessError: the stored access is incomplete
@@ -74,8 +76,8 @@ def health(chosen: PipelineSettings, config: dict[str, str], secret: str | None,
         return unknown(chosen, f"the health check could not reach AWS: {error}")
 
 
-def unknown(chosen: PipelineSettings, why: str) -> dict:
-    return {"pipeline": chosen.stack_name, "region": chosen.region, "state": "unknown", "why": why}
+def unknown(chosen: PipelineSettings, why: str) -> list[dict]:
+    return [{"pipeline": chosen.stack_name, "region": chosen.region, "state": "unknown", "why": why}]
 
 
 def settings(parameters: dict) -> PipelineSettings:

@@ -51,7 +51,8 @@ import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from cloudtrail_firehose.inputs.outputs import SOURCE_PREFIX, Output, SearchUnavailableError
+from cloudtrail_firehose import sources
+from cloudtrail_firehose.inputs.outputs import ERRORS, SOURCE_PREFIX, Output, SearchUnavailableError
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
 
 TERM_SAFE = re.compile(r"(?!.*--)[0-9A-Za-z][0-9A-Za-z_.:-]{0,127}")
@@ -68,22 +69,22 @@ SEARCH_TIMEOUT = 180.0
 # or hostile splunkd could make the input hold in memory.
 SEARCH_MAX_BODY = 4 * 1024 * 1024
 HARMLESS = ("DEBUG", "INFO")  # message types that say nothing about the results being complete
-TRAIL, ERRORS = "aws:cloudtrail", "aws:firehose:error"
 _FIELDS = ("events", "identities", "hashes")  # what the search's one row may hold
 
 
 class Wanted(NamedTuple):
     """What one batch asks for."""
 
-    event_ids: list[str]  # eventIDs of aws:cloudtrail events, TERM_SAFE
+    event_ids: dict[str, list[str]]  # sourcetype -> its events' own ids (CloudTrail's eventID), TERM_SAFE
     recovery_ids: list[str]  # recovery_id of aws:firehose:error events, TERM_SAFE
-    hashes: list[str]  # sha256:<hex> of events without a usable eventID
+    hashes: list[str]  # sha256:<hex> of events without a usable id of their own
+    hashed: list[str]  # the sourcetypes of those events
     earliest: str  # epoch seconds, inclusive
     latest: str | None  # epoch seconds, exclusive; None: no upper bound
 
     @property
     def asked(self) -> set[str]:
-        return {*self.event_ids, *self.recovery_ids, *self.hashes}
+        return {*(i for ids in self.event_ids.values() for i in ids), *self.recovery_ids, *self.hashes}
 
 
 def indexed_identities(splunkd: Splunkd, index: str, outputs: Sequence[Output], bucket: str) -> set[str]:
@@ -110,21 +111,23 @@ def identity_search(index: str, outputs: Sequence[Output], bucket: str) -> str:
     """The SPL for these outputs' identities (the time range goes in the request, see wanted_in)."""
     wanted = wanted_in(outputs)
     clauses = []
-    if wanted.event_ids:
-        clauses.append(f"(sourcetype={_quoted(TRAIL)} ({_terms(wanted.event_ids)}))")
+    for sourcetype, ids in wanted.event_ids.items():
+        clauses.append(f"(sourcetype={_quoted(sourcetype)} ({_terms(ids)}))")
     if wanted.recovery_ids:
         clauses.append(f"(sourcetype={_quoted(ERRORS)} ({_terms(wanted.recovery_ids)}))")
-    if wanted.hashes:
-        # Events without a usable eventID can only have come from recovery: its source names the bucket.
-        clauses.append(f"(sourcetype={_quoted(TRAIL)} source={_quoted(f'{SOURCE_PREFIX}s3://{bucket}/*')})")
+    for sourcetype in wanted.hashed:
+        # Events without a usable id can only have come from recovery: its source names the bucket.
+        clauses.append(f"(sourcetype={_quoted(sourcetype)} source={_quoted(f'{SOURCE_PREFIX}s3://{bucket}/*')})")
     if not clauses:
         raise ValueError("no identity to search for")
     steps = [f"search index={_quoted(index)} ({' OR '.join(clauses)})"]
     cases = []
     if wanted.event_ids:
-        steps.append(r'rex max_match=0 "\"eventID\"\s*:\s*\"(?<recovery_event_ids>[^\"]+)\""')
+        key = _id_keys(wanted.event_ids)
+        steps.append(f'rex max_match=0 "\\"{key}\\"\\s*:\\s*\\"(?<recovery_event_ids>[^\\"]+)\\""')
         steps.append("eval recovery_event_id=mvindex(recovery_event_ids, -1)")
-        cases.append(f"sourcetype=={_quoted(TRAIL)} AND in(recovery_event_id, {_listed(wanted.event_ids)}), "
+    for sourcetype, ids in wanted.event_ids.items():
+        cases.append(f"sourcetype=={_quoted(sourcetype)} AND in(recovery_event_id, {_listed(ids)}), "
                      "recovery_event_id")  # fmt: skip
     if wanted.recovery_ids:
         steps.append(r'rex "\"recovery_id\"\s*:\s*\"(?<recovery_error_id>[^\"]+)\""')
@@ -148,22 +151,28 @@ def wanted_in(outputs: Sequence[Output]) -> Wanted:
     """The identities to ask for, by kind, and the time range: the outputs' times +- TIME_MARGIN (all
     time on a side when an output has no time). An identity that is neither TERM_SAFE nor a hash cannot
     be searched for and is never reported indexed."""
-    event_ids: set[str] = set()
+    event_ids: dict[str, set[str]] = {}
     recovery_ids: set[str] = set()
     hashes: set[str] = set()
+    hashed: set[str] = set()
     for output in outputs:
         identity = output.identity
         if HASH.fullmatch(identity):
             hashes.add(identity)
+            hashed.add(output.sourcetype)
         elif TERM_SAFE.fullmatch(identity):
-            (recovery_ids if output.sourcetype == ERRORS else event_ids).add(identity)
+            if output.sourcetype == ERRORS:
+                recovery_ids.add(identity)
+            else:
+                event_ids.setdefault(output.sourcetype, set()).add(identity)
     times = [o.time for o in outputs]
     if not times or any(t is None for t in times):
         earliest, latest = "0", None
     else:
         earliest = str(max(0, math.floor(min(times) - TIME_MARGIN)))
         latest = str(math.floor(max(times) + TIME_MARGIN) + 1)
-    return Wanted(sorted(event_ids), sorted(recovery_ids), sorted(hashes), earliest, latest)
+    return Wanted({st: sorted(ids) for st, ids in sorted(event_ids.items())}, sorted(recovery_ids), sorted(hashes),
+                  sorted(hashed), earliest, latest)
 
 
 def read_answer(answer: Any) -> tuple[str, set[str]]:
@@ -195,6 +204,15 @@ def read_answer(answer: Any) -> tuple[str, set[str]]:
             return f"the search's {field} are of an unknown shape", set()
         found.update(values)
     return "", found
+
+
+def _id_keys(event_ids: dict[str, list[str]]) -> str:
+    """The JSON key (or keys, as a regex group) holding the own id of the events of these sourcetypes."""
+    units = sources.by_sourcetype()
+    keys = sorted({units[st].event_id_key for st in event_ids if st in units and units[st].event_id_key})
+    if not keys:
+        raise ValueError(f"no source says where the id of {', '.join(event_ids)} events is")
+    return keys[0] if len(keys) == 1 else f"(?:{'|'.join(re.escape(k) for k in keys)})"
 
 
 def _terms(identities: list[str]) -> str:

@@ -1,5 +1,6 @@
-"""The outputs of one failed-delivery object, line by line: the CloudTrail events of each record, then one
-aws:firehose:error event for it, with the caps on error events and where a sweep over it stands."""
+"""The outputs of one failed-delivery object, line by line: the events of each record (read and indexed as
+the object's source says: sources/), then one aws:firehose:error event for it, with the caps on error events
+and where a sweep over it stands."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cloudtrail_firehose.firehose.records import RecordError, RecoveredEvent, events_in, parse_failed_record
+from cloudtrail_firehose.firehose.records import READERS, RecordError, RecoveredEvent, parse_failed_record
 from cloudtrail_firehose.inputs.indexed import TERM_SAFE  # eventIDs a search term finds; others get a hash
-from cloudtrail_firehose.inputs.outputs import SOURCE_PREFIX, Output, identity_of_text
+from cloudtrail_firehose.inputs.outputs import ERRORS, SOURCE_PREFIX, Output, identity_of_text
 from cloudtrail_firehose.inputs.s3_objects import MAX_LINE, LongLine
+from cloudtrail_firehose.sources import Source
 
 NEEDS_ATTENTION = "needs-attention/"
 MAX_ERROR_EVENTS = 10_000  # per object; one Recovery.MoreErrors event counts the rest
@@ -51,9 +53,10 @@ class Sweep:
 class ObjectReader:
     """The outputs of one object, line by line, with the caps on error events."""
 
-    def __init__(self, bucket: str, key: str, etag: str, fallback_time: float, hints: dict[str, str],
-                 max_error_events: int = MAX_ERROR_EVENTS) -> None:  # fmt: skip
-        self.bucket, self.key, self.etag, self.fallback_time = bucket, key, etag, fallback_time
+    def __init__(self, log_source: Source, bucket: str, key: str, etag: str, fallback_time: float,
+                 hints: dict[str, str], max_error_events: int = MAX_ERROR_EVENTS) -> None:  # fmt: skip
+        self.log_source, self.bucket, self.key, self.etag = log_source, bucket, key, etag
+        self.fallback_time = fallback_time
         self.hints, self.max_error_events = hints, max_error_events
         self.source = f"{SOURCE_PREFIX}s3://{bucket}/{key}"
 
@@ -65,7 +68,7 @@ class ObjectReader:
         yield from self.closing(sweep, None)
 
     def line(self, number: int, line: bytes | LongLine, sweep: Sweep) -> list[Output]:
-        """The CloudTrail events of one line, then its error event (unless over the cap)."""
+        """The events of one line, then its error event (unless over the cap)."""
         if isinstance(line, bytes) and (not line or line.isspace()):  # isspace: no copy of a long line
             return []
         try:
@@ -73,7 +76,7 @@ class ObjectReader:
                 raise RecordError(f"the line is {line.size} bytes, over the {MAX_LINE} bytes a record can take")
             record = parse_failed_record(line)
             when = record.arrival.timestamp() if record.arrival else self.fallback_time
-            outputs = [self._event(event, when) for event in events_in(record.raw)]
+            outputs = [self._event(event, when) for event in READERS[self.log_source.record_format](record.raw)]
             details = {"errorCode": record.error_code, "errorMessage": record.error_message,
                        "attempts": record.attempts, "firehose_event_id": record.event_id,
                        "arrival": _iso(record.arrival), "attempt_ending": _iso(record.attempt_ending)}  # fmt: skip
@@ -117,11 +120,11 @@ class ObjectReader:
     def _event(self, event: RecoveredEvent, record_time: float) -> Output:
         identity = event.event_id if event.event_id and TERM_SAFE.fullmatch(event.event_id) else \
             identity_of_text(event.text)  # fmt: skip
-        return Output(event.text, event.time if event.time is not None else record_time, "aws:cloudtrail",
-                      self.source, identity)  # fmt: skip
+        return Output(event.text, event.time if event.time is not None else record_time,
+                      self.log_source.sourcetype, self.source, identity)  # fmt: skip
 
     def _error(self, document: dict, when: float | None = None) -> Output:
-        return Output(json.dumps(document), self.fallback_time if when is None else when, "aws:firehose:error",
+        return Output(json.dumps(document), self.fallback_time if when is None else when, ERRORS,
                       self.source, document["recovery_id"])  # fmt: skip
 
 

@@ -8,6 +8,7 @@ import hashlib
 from typing import NamedTuple
 
 SOURCE_PREFIX = "firehose_recovery:"
+ERRORS = "aws:firehose:error"  # the sourcetype of recovery's own events: one per failed record
 
 
 class SearchUnavailableError(Exception):

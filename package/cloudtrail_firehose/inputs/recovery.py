@@ -2,10 +2,11 @@
 
 For every object under the failed-delivery prefixes, the object is streamed line by line (caps per
 line, per object and on error events, so memory and work stay bounded whatever the object) into a
-fixed sequence of outputs: the CloudTrail events of each record (sourcetype aws:cloudtrail, their own
-time, source firehose_recovery:s3://bucket/key), then one aws:firehose:error event for the record.
-Every output has an identity Splunk can be searched for (inputs/indexed.py): the event's eventID (a
-hash of the event when it has no eventID a search term can find), or the error event's recovery_id.
+fixed sequence of outputs: the events of each record (read as the source whose stream wrote the object
+reads them, with its sourcetype, such as aws:cloudtrail: sources/; their own time, source
+firehose_recovery:s3://bucket/key), then one aws:firehose:error event for the record. Every output has an
+identity Splunk can be searched for (inputs/indexed.py): the event's own id, such as CloudTrail's eventID
+(a hash of the event when it has none a search term can find), or the error event's recovery_id.
 Reading an object is inputs/object_reader.py's; what an output is, inputs/outputs.py's.
 
 Exactly once, by asking Splunk rather than trusting the pipe to it. A sweep over an object asks
@@ -33,7 +34,7 @@ from dataclasses import asdict, dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cloudtrail_firehose.firehose.records import FAILED_DELIVERY_PREFIXES
+from cloudtrail_firehose.firehose.records import failed_delivery_prefixes, source_of
 from cloudtrail_firehose.inputs.object_reader import (
     MAX_ERROR_EVENTS,
     NEEDS_ATTENTION,
@@ -41,7 +42,7 @@ from cloudtrail_firehose.inputs.object_reader import (
     Sweep,
     remediations,
 )
-from cloudtrail_firehose.inputs.outputs import Output, SearchUnavailableError
+from cloudtrail_firehose.inputs.outputs import ERRORS, Output, SearchUnavailableError
 from cloudtrail_firehose.inputs.s3_lease import CLOCK_MARGIN, Lease, LeaseHeldError
 from cloudtrail_firehose.inputs.s3_objects import MAX_LINE, MAX_LINES, MAX_OBJECT, ObjectError, object_lines
 from cloudtrail_firehose.log import get_logger
@@ -97,7 +98,7 @@ class Recovery:
     def pending_objects(self) -> list[dict]:
         objects = []
         paginator = self.s3.get_paginator("list_objects_v2")
-        for prefix in FAILED_DELIVERY_PREFIXES:
+        for prefix in failed_delivery_prefixes():
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 objects += page.get("Contents", [])
         return sorted(objects, key=lambda o: o["Key"])
@@ -201,7 +202,7 @@ class Recovery:
     def _write_object(self, item: dict, entry: dict, summary: Summary) -> Sweep | None:
         """One sweep (or the part of it this run has time for: None) over an object's outputs."""
         key, etag = item["Key"], entry["etag"]
-        reader = ObjectReader(self.bucket, key, etag, item["LastModified"].timestamp(), self.hints,
+        reader = ObjectReader(source_of(key), self.bucket, key, etag, item["LastModified"].timestamp(), self.hints,
                               self.max_error_events)  # fmt: skip
         sweep, set_aside = Sweep.resumed(entry.get("resume")), entry.get("set_aside")
         seen: set[str] = set()  # identities written in this pass, not yet searchable
@@ -261,7 +262,7 @@ class Recovery:
             self.write(output)
             if len(seen) < MAX_TRACKED:
                 seen.add(output.identity)
-            if output.sourcetype == "aws:cloudtrail":
+            if output.sourcetype != ERRORS:
                 summary.events += 1
             else:
                 summary.errors += 1

@@ -9,8 +9,9 @@
 check() answers the Check job without changing anything; prepare() runs first in Deploy and raises
 SplunkError before any AWS change when the token cannot work, so a failure leaves no stack and no
 secret behind; retire() runs after a deploy that succeeded; remove() after Remove deleted the stack.
-Index-time settings are keyed on source http:cloudtrail_firehose: where the app makes the token it sets
-that source and sourcetype, where it only uses one it checks them or says what to set.
+Each choice serves one source's token (sources/: its TokenSpec). Index-time settings are keyed on the
+token's source, http:<name>: where the app makes the token it sets that source and sourcetype, where it
+only uses one it checks them or says what to set.
 
 The rotation rule, for every choice where the app makes tokens: Firehose caches the secret and
 refreshes it every 10 minutes (Amazon Data Firehose Developer Guide, "Use the secret"), so a token the
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import ClassVar
 
+from cloudtrail_firehose.sources import CLOUDTRAIL, TokenSpec
 from cloudtrail_firehose.splunk import acs, app_config, cloud_tokens, hec, hec_check, indexes
 from cloudtrail_firehose.splunk.errors import SplunkError
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
@@ -38,7 +40,6 @@ HecChecker = Callable[..., hec_check.HecCheck]
 NO_LOCAL_HEC = ("this Splunk instance offers no HTTP Event Collector inputs (data/inputs/http answered 404), as on a "
                 "search head whose HEC tier is elsewhere; choose 'An existing HEC token on another tier' or "
                 "'Splunk Cloud through ACS' under Where Firehose delivers")  # fmt: skip
-ROTATIONS = f"{hec.INPUT_NAME} and its rotations {hec.INPUT_NAME}-<n>"
 
 
 def _utc_now() -> datetime:
@@ -86,8 +87,8 @@ class Delivery:
     choice: ClassVar[str]
     fills_hec_url: ClassVar[bool] = False  # True: the app derives the HEC URL, the form does not ask for it
 
-    def __init__(self, config: Mapping[str, str], tools: Tools = TOOLS) -> None:
-        self.config, self.tools = config, tools
+    def __init__(self, config: Mapping[str, str], spec: TokenSpec, tools: Tools = TOOLS) -> None:
+        self.config, self.spec, self.tools = config, spec, tools
 
     def hec_url(self) -> str:
         """The URL Firehose delivers to (ValueError when the settings it comes from are not valid)."""
@@ -164,7 +165,7 @@ class _AppMadeTokens(Delivery):
         try:
             retired = self._retire(splunkd, keep=None)
         except self.failures as error:
-            progress(f"warning: the app's {self.noun}s were not deleted ({error}); delete {ROTATIONS} "
+            progress(f"warning: the app's {self.noun}s were not deleted ({error}); delete {self.spec.rotations} "
                      f"{self.by_hand}")  # fmt: skip
             return
         if retired:
@@ -187,8 +188,8 @@ class Local(_AppMadeTokens):
                 raise
             return [{"name": "HEC on this instance", "ok": False, "detail": NO_LOCAL_HEC}]
         return [{"name": "HEC on this instance", "ok": True,
-                 "detail": f"setup creates the token {hec.INPUT_NAME} here with source {hec.SOURCE}, sourcetype "
-                           f"{hec.SOURCETYPE} and indexer acknowledgement on"}]  # fmt: skip
+                 "detail": f"setup creates the token {self.spec.name} here with source {self.spec.source}, "
+                           f"sourcetype {self.spec.sourcetype} and indexer acknowledgement on"}]  # fmt: skip
 
     def prepare(self, splunkd: Splunkd, rotate: bool, progress: Progress) -> Prepared:
         index = self.config["index"]
@@ -199,16 +200,16 @@ class Local(_AppMadeTokens):
             if error.status == 404:
                 raise SplunkError(NO_LOCAL_HEC) from error
             raise
-        hec_input = hec.ensure_hec_input(splunkd, index, rotate=rotate)
+        hec_input = hec.ensure_hec_input(splunkd, self.spec, index, rotate=rotate)
         progress(f"HEC input {hec_input.name} ready (index {index}, indexer acknowledgement on)")
         return Prepared(hec_input.token, self.hec_url(), hec_input.name)
 
     def _names(self, splunkd: Splunkd) -> list[str]:
-        return [i.name for i in hec.app_inputs(splunkd)]
+        return [i.name for i in hec.app_inputs(splunkd, self.spec)]
 
     def _retire(self, splunkd: Splunkd, keep: str | None) -> list[str]:
         try:
-            return hec.retire_hec_inputs(splunkd, keep)
+            return hec.retire_hec_inputs(splunkd, self.spec, keep)
         except SplunkdError as error:
             if error.status == 404:  # this splunkd has no HEC inputs: the app made none here
                 return []
@@ -234,35 +235,35 @@ class Cloud(_AppMadeTokens):
                   "detail": cloud_tokens.FIREHOSE_SUPPORT_CAVEAT.format(stack=stack)}  # fmt: skip
         client = self._acs(splunkd)
         try:
-            tokens = cloud_tokens.app_tokens(client)
+            tokens = cloud_tokens.app_tokens(client, self.spec)
             current = client.describe_hec_token(tokens[-1].name) if tokens else None
         except acs.AcsError as error:
             return [{"name": "ACS", "ok": False, "detail": str(error)}, caveat]
         if current is None:
-            detail = f"deploy creates the HEC token {hec.INPUT_NAME} on stack {client.stack} through ACS"
-        elif current.settings() == cloud_tokens.desired_token(self.config["index"], current.name).settings():
+            detail = f"deploy creates the HEC token {self.spec.name} on stack {client.stack} through ACS"
+        elif current.settings() == cloud_tokens.desired_token(self.spec, self.config["index"], current.name).settings():
             detail = f"the HEC token {current.name} on stack {client.stack} is as Firehose needs it; deploy reuses it"
         else:
             detail = (f"deploy updates the HEC token {current.name} on stack {client.stack} (index, source "
-                      f"{hec.SOURCE}, sourcetype {hec.SOURCETYPE}, indexer acknowledgement on)")
+                      f"{self.spec.source}, sourcetype {self.spec.sourcetype}, indexer acknowledgement on)")
         return [{"name": "ACS", "ok": True, "detail": detail}, caveat]
 
     def prepare(self, splunkd: Splunkd, rotate: bool, progress: Progress) -> Prepared:
         index, client = self.config["index"], self._acs(splunkd)
         try:
-            ensured = cloud_tokens.ensure_hec_token(client, index, rotate=rotate)
+            ensured = cloud_tokens.ensure_hec_token(client, self.spec, index, rotate=rotate)
         except acs.AcsError as error:
             raise SplunkError(str(error)) from error
         progress(f"Splunk Cloud HEC token {ensured.token.name} {ensured.outcome} through ACS (index {index}, source "
-                 f"{hec.SOURCE}, sourcetype {hec.SOURCETYPE}, indexer acknowledgement on)")  # fmt: skip
+                 f"{self.spec.source}, sourcetype {self.spec.sourcetype}, indexer acknowledgement on)")  # fmt: skip
         progress(cloud_tokens.FIREHOSE_SUPPORT_CAVEAT.format(stack=client.stack))
         return Prepared(ensured.token.value, ensured.endpoint, ensured.token.name)
 
     def _names(self, splunkd: Splunkd) -> list[str]:
-        return [t.name for t in cloud_tokens.app_tokens(self._acs(splunkd))]
+        return [t.name for t in cloud_tokens.app_tokens(self._acs(splunkd), self.spec)]
 
     def _retire(self, splunkd: Splunkd, keep: str | None) -> list[str]:
-        return cloud_tokens.retire_app_tokens(self._acs(splunkd), keep)
+        return cloud_tokens.retire_app_tokens(self._acs(splunkd), self.spec, keep)
 
     def _acs(self, splunkd: Splunkd) -> acs.Acs:
         try:
@@ -306,15 +307,17 @@ class Existing(Delivery):
             settings = hec_check.settings_from_splunkd(splunkd, token)
         except SplunkdError:
             settings = None
-        return self.tools.check_hec(self.hec_url(), token, index=self.config.get("index"), token_settings=settings)
+        return self.tools.check_hec(self.hec_url(), token, index=self.config.get("index"), token_settings=settings,
+                                    spec=self.spec)
 
 
 CHOICES: dict[str, type[Delivery]] = {kind.choice: kind for kind in (Local, Existing, Cloud)}
 
 
-def delivery_for(config: Mapping[str, str], tools: Tools = TOOLS) -> Delivery:
-    """The delivery the settings choose (this instance when none is saved); ValueError for an unknown one."""
+def delivery_for(config: Mapping[str, str], tools: Tools = TOOLS, spec: TokenSpec = CLOUDTRAIL.token) -> Delivery:
+    """The delivery the settings choose (this instance when none is saved) for a source's token; ValueError for
+    an unknown one. Deploy delivers CloudTrail, the one source the pipeline's settings choose so far."""
     choice = config.get("delivery") or Local.choice
     if choice not in CHOICES:
         raise ValueError(f"delivery: {choice!r} is not one of {', '.join(CHOICES)}")
-    return CHOICES[choice](config, tools)
+    return CHOICES[choice](config, spec, tools)

@@ -1,48 +1,37 @@
-"""The HEC input that Firehose delivers to.
+"""The HEC inputs that Firehose delivers to, one token per source (sources/: each unit's TokenSpec).
 
 Splunk Cloud does not allow an app to ship [http://...] stanzas in inputs.conf (AppInspect check
 check_inputs_conf_for_http_inputs), so the app creates the token at setup time through splunkd's
 REST API (data/inputs/http) with these settings, on Splunk Cloud and Splunk Enterprise alike.
-props.conf's [source::http:cloudtrail_firehose] stanza depends on SOURCE, which every generation
-of the token shares.
+props.conf's [source::http:<name>] stanza depends on the spec's source, which every generation
+of a source's token shares.
 
-Token names, the same here and through ACS (splunk/acs.py): cloudtrail_firehose, then one rotation after
-another cloudtrail_firehose-2, -3, ... Both name a token here (the data/inputs/http `name`, which
-becomes the inputs.conf stanza [http://<name>]) and through ACS (HecSpec `name`, a string; ACS's own
-examples use hyphens). Earlier versions named local rotations cloudtrail_firehose_<n>: those are still
-recognised, so retiring and removing clean up what they left.
+Token names, the same here and through ACS (splunk/acs.py): <name>, then one rotation after another
+<name>-2, -3, ... Both name a token here (the data/inputs/http `name`, which becomes the inputs.conf
+stanza [http://<name>]) and through ACS (HecSpec `name`, a string; ACS's own examples use hyphens).
+Earlier versions named local rotations <name>_<n>: those are still recognised, so retiring and removing
+clean up what they left.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cloudtrail_firehose.sources.unit import TokenSpec
 from cloudtrail_firehose.splunk.splunkd import Splunkd, quote
 
-INPUT_NAME = "cloudtrail_firehose"
-SOURCETYPE = "aws:cloudtrail"
-SOURCE = f"http:{INPUT_NAME}"
 REST_ENDPOINT = "services/data/inputs/http"
 
 
-def hec_input_settings(index: str) -> dict[str, str]:
-    """What the setup handler posts to data/inputs/http to create or update the token.
+def hec_input_settings(spec: TokenSpec, index: str) -> dict[str, str]:
+    """What the setup handler posts to data/inputs/http to create or update a source's token.
 
     Indexer acknowledgement is required by Firehose; the token only writes to the chosen index.
     """
     if not index or any(c.isspace() for c in index):
         raise ValueError(f"not an index name: {index!r}")
-    return {
-        "name": INPUT_NAME,
-        "sourcetype": SOURCETYPE,
-        "source": SOURCE,
-        "index": index,
-        "indexes": index,
-        "useACK": "1",
-        "disabled": "0",
-    }
+    return {"name": spec.name, "sourcetype": spec.sourcetype, "source": spec.source, "index": index,
+            "indexes": index, "useACK": "1", "disabled": "0"}  # fmt: skip
 
 
 def ensure_hec_enabled(splunkd: Splunkd) -> bool:
@@ -60,55 +49,33 @@ class HecInput:
     token: str
 
 
-ROTATED = re.compile(re.escape(INPUT_NAME) + r"[-_]([0-9]+)")  # -<n>, and _<n> from earlier versions
-
-
-def generation(name: str) -> int | None:
-    """Which token of the app a name is (1 for cloudtrail_firehose), or None for a token not the app's."""
-    if name == INPUT_NAME:
-        return 1
-    match = ROTATED.fullmatch(name)
-    return int(match.group(1)) if match else None
-
-
-def oldest_first(names: Iterable[str]) -> list[str]:
-    """The app's token names among names, oldest first: the last is the one Firehose should use."""
-    return sorted((n for n in names if generation(n) is not None), key=lambda n: (generation(n), n))
-
-
-def next_name(names: Iterable[str]) -> str:
-    """The name a rotation gives the new token: one generation past the newest of the app's names."""
-    newest = max((generation(n) or 0 for n in names), default=0)
-    return INPUT_NAME if newest == 0 else f"{INPUT_NAME}-{newest + 1}"
-
-
-def app_inputs(splunkd: Splunkd) -> list[HecInput]:
-    """The app's HEC inputs, oldest first; the last is the one Firehose should use."""
+def app_inputs(splunkd: Splunkd, spec: TokenSpec) -> list[HecInput]:
+    """The spec's HEC inputs, oldest first; the last is the one Firehose should use."""
     tokens = {}
     for entry in splunkd.get(REST_ENDPOINT, count="0").get("entry", []):
         tokens[entry["name"].removeprefix("http://")] = entry["content"]["token"]
-    return [HecInput(name, tokens[name]) for name in oldest_first(tokens)]
+    return [HecInput(name, tokens[name]) for name in spec.oldest_first(tokens)]
 
 
-def ensure_hec_input(splunkd: Splunkd, index: str, rotate: bool = False) -> HecInput:
-    """Create or update the app's newest HEC input and return it.
+def ensure_hec_input(splunkd: Splunkd, spec: TokenSpec, index: str, rotate: bool = False) -> HecInput:
+    """Create or update the spec's newest HEC input and return it.
 
     rotate adds a new input (a new token) and leaves the older ones working: Firehose keeps using the
     old token until it refreshes the secret, so they are removed later (retire_hec_inputs).
     """
-    update = {k: v for k, v in hec_input_settings(index).items() if k != "name"}
-    existing = app_inputs(splunkd)
-    name = existing[-1].name if existing else INPUT_NAME
+    update = {k: v for k, v in hec_input_settings(spec, index).items() if k != "name"}
+    existing = app_inputs(splunkd, spec)
+    name = existing[-1].name if existing else spec.name
     if existing and rotate:
-        name = next_name(i.name for i in existing)
+        name = spec.next_name(i.name for i in existing)
     entry = splunkd.upsert(REST_ENDPOINT, name, update, {"name": name})["entry"][0]
     return HecInput(name, entry["content"]["token"])
 
 
-def retire_hec_inputs(splunkd: Splunkd, keep: str | None) -> list[str]:
-    """Delete the app's HEC inputs other than keep (None: all of them; their tokens stop working);
+def retire_hec_inputs(splunkd: Splunkd, spec: TokenSpec, keep: str | None) -> list[str]:
+    """Delete the spec's HEC inputs other than keep (None: all of them; their tokens stop working);
     return their names."""
-    retired = [i.name for i in app_inputs(splunkd) if i.name != keep]
+    retired = [i.name for i in app_inputs(splunkd, spec) if i.name != keep]
     for name in retired:
         splunkd.delete(f"{REST_ENDPOINT}/{quote(name)}")
     return retired

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from cloudtrail_firehose import outbound_http
 from cloudtrail_firehose.certificates import check_hec_certificate
 from cloudtrail_firehose.outbound_http import HttpError
-from cloudtrail_firehose.splunk.hec import REST_ENDPOINT, SOURCE, SOURCETYPE
+from cloudtrail_firehose.sources.unit import TokenSpec
+from cloudtrail_firehose.splunk.hec import REST_ENDPOINT
 from cloudtrail_firehose.splunk.splunkd import Splunkd
 from cloudtrail_firehose.urls import UrlError, parse_url
 
@@ -57,8 +58,10 @@ def check_hec_token(
     token_settings: Mapping[str, object] | None = None,
     timeout: float = 10.0,
     cafile: str | None = None,
+    spec: TokenSpec | None = None,
 ) -> HecCheck:
-    """Whether Firehose can deliver with this token at this URL; the first failing step says why."""
+    """Whether Firehose can deliver with this token at this URL; the first failing step says why. With spec
+    (the source the token is for), warnings say where the token's settings differ from what it needs."""
     try:
         parts = parse_url(url.strip(), ("https",))
     except UrlError as error:
@@ -99,7 +102,7 @@ def check_hec_token(
     except HttpError as error:
         return HecCheck(False, step, _failed(error, base, step))
 
-    warnings = _settings_warnings(token_settings, index)
+    warnings = _settings_warnings(spec, token_settings, index) if spec else ()
     return HecCheck(True, "done", f"HEC at {base} is healthy, the token is valid and indexer acknowledgement is "
                                   "on; Firehose can deliver to it.", warnings)  # fmt: skip
 
@@ -185,20 +188,20 @@ def settings_from_splunkd(splunkd: Splunkd, token: str) -> dict | None:
     return None
 
 
-def _settings_warnings(settings: Mapping[str, object] | None, index: str | None) -> tuple[str, ...]:
-    """Index-time settings are keyed on source http:cloudtrail_firehose and sourcetype aws:cloudtrail."""
-    wanted = {"source": SOURCE, "sourcetype": SOURCETYPE}
+def _settings_warnings(spec: TokenSpec, settings: Mapping[str, object] | None, index: str | None) -> tuple[str, ...]:
+    """Index-time settings are keyed on the source's token source (http:<name>) and sourcetype."""
+    wanted = {"source": spec.source, "sourcetype": spec.sourcetype}
     if settings is None:
         return (
             "HEC cannot report a token's default source and sourcetype. On the HEC tier set, for this token, "
-            f"source = {SOURCE} and sourcetype = {SOURCETYPE}"
+            f"source = {spec.source} and sourcetype = {spec.sourcetype}"
             + (f", index = {index} and allowed indexes including {index}" if index else "")
             + " (Settings > Data inputs > HTTP Event Collector > Edit, or inputs.conf [http://<name>]); the app's "
             "line breaking and timestamps apply only to data with that source.",
         )
     warnings = [
         f"the token's default {key} is {settings.get(key) or 'not set'!s}; set it to {value} (index-time settings "
-        f"apply to source {SOURCE} and sourcetype {SOURCETYPE})."
+        f"apply to source {spec.source} and sourcetype {spec.sourcetype})."
         for key, value in wanted.items()
         if settings.get(key) != value
     ]
