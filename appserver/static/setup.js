@@ -74,12 +74,16 @@
     return node;
   }
 
-  // when: [setting, value] or [setting, [values]], as is_shown in settings.py reads it.
+  // when: [setting, value] or [setting, [values]], or a list of such pairs that must all hold, as is_shown in
+  // settings.py reads it.
   function shown(f) {
     if (!f.shown) { return false; }
     if (!f.when) { return true; }
-    var wanted = Array.isArray(f.when[1]) ? f.when[1] : [f.when[1]];
-    return wanted.map(text).indexOf(value(f.when[0])) >= 0;
+    var conditions = Array.isArray(f.when[0]) ? f.when : [f.when];
+    return conditions.every(function (c) {
+      var wanted = Array.isArray(c[1]) ? c[1] : [c[1]];
+      return wanted.map(text).indexOf(value(c[0])) >= 0;
+    });
   }
 
   function build(root) {

@@ -16,13 +16,16 @@ from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from cloudtrail_firehose.sources.vpcflow import FORMATS, log_format
+
 # Settings land in a .conf file: a line break would start a new line (or [stanza]) there, and a
 # trailing backslash joins the next line (Splunk's line continuation). No saved value may hold either.
 COMMON_REFUSALS = (
     ("[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]", "must not hold control characters or line breaks"),
     ("\\\\$", "must not end with a backslash"),
 )
-GROUPS = (("splunk", "Splunk"), ("aws", "AWS access"), ("pipeline", "What to collect"), ("advanced", "Advanced"))
+GROUPS = (("splunk", "Splunk"), ("aws", "AWS access"), ("pipeline", "What to collect"), ("vpcflow", "VPC Flow Logs"),
+          ("advanced", "Advanced"))  # fmt: skip
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)  # fmt: skip
 # The template names its buckets with this formula too (tests/test_settings.py checks its !Sub).
@@ -34,6 +37,16 @@ BUCKET_KINDS = ("failed", "trail")
 LONGEST_REGION = "us-isof-south-1"
 NAME_PREFIX_MAX = 63 - len(BUCKET_NAME.format(prefix="", kind=max(BUCKET_KINDS, key=len), account="0" * 12,
                                               region=LONGEST_REGION))  # fmt: skip
+# VPC ids as EC2 writes them: vpc- and 8 (older VPCs) or 17 hexadecimal digits (Amazon EC2 API Reference, "Vpc").
+VPC_ID = "vpc-[0-9a-f]{8,17}"
+# The same CloudWatch Logs group name rule as CreateLogGroup's (1-512 letters, digits and _/.#-).
+LOG_GROUP_PATTERN = "[A-Za-z0-9_/.#-]{1,512}"
+LOG_GROUP_HELP = "is not a CloudWatch Logs group name (1-512 letters, digits and _/.#-)"
+# indexes.conf.spec: numbers, lowercase letters, underscores and hyphens, not starting with an underscore or
+# hyphen, never containing "kvstore". 255: it names a directory on disk.
+INDEX_PATTERN = "(?![\\s\\S]*kvstore)[a-z0-9][a-z0-9_-]*"
+INDEX_HELP = ("is not an index name: lower-case letters, digits, _ and -, not starting with _ or -, not containing "
+              "'kvstore'")
 # The template's own log groups: Firehose's error logs and the trail's events.
 LOG_GROUP_NAMES = ("/aws/kinesisfirehose/{prefix}", "/aws/cloudtrail/{prefix}")
 
@@ -54,18 +67,27 @@ class Setting:
     pattern_help: str = ""  # what to write instead, when it does not
     refuse: tuple[tuple[str, str], ...] = ()  # (pattern found anywhere, what is wrong), checked first
     required: str = ""  # when set: the value may not be empty, and this says what to give
-    when: tuple[str, Any] | None = None  # shown (and required) only while that setting has that value (or one of them)
+    # shown (and required) only while that setting has that value (or one of them); or a tuple of such pairs,
+    # all of which must hold
+    when: tuple[str, Any] | tuple[tuple[str, Any], ...] | None = None
     filled: str = ""  # while hidden by when, the app fills it in like this (so the template still requires it)
     secret: bool = False  # kept in storage/passwords, never in a .conf file or an answer
     scope: str = "pipeline"  # pipeline: the AWS side (PipelineSettings); access: how to reach AWS; splunk
     parameter: str = ""  # the CloudFormation template parameter it becomes
     shown: bool = True  # False: set by the app, not on the form
+    # (choice, parameter value): what the template parameter receives for each choice (default: the choice itself)
+    template_values: tuple[tuple[Any, str], ...] = ()
+
+    def parameter_value(self, value: Any) -> str:
+        """The template parameter's value for a setting's value."""
+        return dict((text(c), v) for c, v in self.template_values).get(text(value), text(value))
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["choices"] = [list(c) for c in self.choices]
         data["refuse"] = [list(r) for r in COMMON_REFUSALS + self.refuse]
         data["when"] = json.loads(json.dumps(self.when)) if self.when else None
+        data["template_values"] = [list(t) for t in self.template_values]
         return data
 
 
@@ -81,6 +103,13 @@ SETTINGS: tuple[Setting, ...] = (
                                  "(storage/passwords), never shown again; setup hands it to Secrets Manager.",
             required="paste the value of the HEC token Firehose is to use (Settings > Data inputs > "
                      "HTTP Event Collector on the HEC tier)"),
+    Setting("vpcflow_hec_token", "VPC Flow Logs HEC token value", "splunk", scope="splunk", secret=True,
+            when=(("delivery", "existing"), ("collect_vpc_flow_logs", True)), max_length=128,
+            help="The value of a second HEC token on the HEC tier, for the VPC flow logs: its sourcetype must be "
+                 "aws:cloudwatchlogs:vpcflow (the CloudTrail token's is aws:cloudtrail), with indexer "
+                 "acknowledgement on. Stored encrypted in Splunk (storage/passwords), never shown again.",
+            required="paste the value of the HEC token for the VPC flow logs (sourcetype aws:cloudwatchlogs:vpcflow, "
+                     "Settings > Data inputs > HTTP Event Collector on the HEC tier)"),
     Setting("splunk_cloud_stack", "Splunk Cloud stack", "splunk", scope="splunk", when=("delivery", "cloud"),
             max_length=63, help="The first part of your Splunk Cloud URL: acme for https://acme.splunkcloud.com. "
                                 "Firehose delivers to https://http-inputs-firehose-<stack>.splunkcloud.com.",
@@ -94,11 +123,7 @@ SETTINGS: tuple[Setting, ...] = (
             required="paste an authentication token of a stack user with the sc_admin role (Settings > Tokens)"),
     Setting("index", "Splunk index", "splunk", "aws_cloudtrail", scope="splunk", max_length=255,
             help="Where the CloudTrail events go. It must exist already (Settings > Indexes).",
-            # indexes.conf.spec: numbers, lowercase letters, underscores and hyphens, not starting with
-            # an underscore or hyphen, never containing "kvstore". 255: it names a directory on disk.
-            pattern="(?![\\s\\S]*kvstore)[a-z0-9][a-z0-9_-]*",
-            pattern_help="is not an index name: lower-case letters, digits, _ and -, not starting with _ or -, "
-                         "not containing 'kvstore'",
+            pattern=INDEX_PATTERN, pattern_help=INDEX_HELP,
             required="choose the Splunk index the CloudTrail events go to"),
     Setting("hec_url", "Public HEC URL", "splunk", parameter="HecUrl", max_length=300,
             when=("delivery", ("local", "existing")), filled="from the Splunk Cloud stack name",
@@ -136,6 +161,9 @@ SETTINGS: tuple[Setting, ...] = (
             pattern="[a-z]{2,4}(-[a-z]+)+-[0-9]", pattern_help="is not an AWS region (for example us-east-1)",
             required="no AWS region given; choose one, for example us-east-1 (command line: --region or "
                      "AWS_DEFAULT_REGION)"),
+    Setting("collect_cloudtrail", "Collect CloudTrail", "pipeline", True, "boolean", parameter="CollectCloudTrail",
+            help="Send AWS API activity (CloudTrail) to Splunk. At least one of CloudTrail and VPC Flow Logs must "
+                 "be on.", choices=((True, "Yes"), (False, "No"))),
     Setting("filter_preset", "Events to send", "pipeline", "all", parameter="FilterPreset",
             help="Which events go to Splunk. write-only drops read-only calls (readOnly true).",
             choices=(("all", "All events"), ("write-only", "Write events only"), ("custom", "Custom filter pattern"))),
@@ -144,10 +172,48 @@ SETTINGS: tuple[Setting, ...] = (
             help="CloudWatch Logs filter pattern, used when FilterPreset is custom.",
             required="give a CloudWatch Logs filter pattern (the preset is custom)"),
     Setting("existing_log_group", "Existing trail's log group (optional)", "pipeline", parameter="ExistingLogGroupName",
-            max_length=512, pattern="[A-Za-z0-9_/.#-]{1,512}",
-            pattern_help="is not a CloudWatch Logs group name (1-512 letters, digits and _/.#-)",
+            max_length=512, pattern=LOG_GROUP_PATTERN, pattern_help=LOG_GROUP_HELP,
             help="Leave empty to create a trail and its log group; or name the log group an existing trail "
                  "already writes to."),
+    Setting("collect_vpc_flow_logs", "Collect VPC Flow Logs", "vpcflow", False, "boolean",
+            parameter="CollectVpcFlowLogs", choices=((False, "No"), (True, "Yes")),
+            help="Send network traffic records (VPC Flow Logs) to Splunk through a Firehose stream and HEC token of "
+                 "their own. Flow logs are billed as CloudWatch vended logs delivered to Firehose."),
+    Setting("vpc_ids", "VPCs", "vpcflow", max_length=4096, when=("collect_vpc_flow_logs", True),
+            pattern=f"{VPC_ID}([ ]*,[ ]*{VPC_ID})*",
+            pattern_help="is not a list of VPC ids: vpc-0123456789abcdef0 (vpc- and 8 or 17 hexadecimal digits), "
+                         "separated by commas; or leave it empty for every VPC of the region",
+            help="Leave empty to log every VPC of the region (the app lists them when it plans the deploy); or give "
+                 "VPC ids separated by commas, e.g. vpc-0123456789abcdef0, vpc-0fedcba9876543210. The app creates "
+                 "one flow log per VPC, in this AWS account and region."),
+    Setting("vpc_flow_traffic_type", "Traffic to record", "vpcflow", "ALL", parameter="VpcFlowTrafficType",
+            when=("collect_vpc_flow_logs", True),
+            help="ALL - accepted and rejected traffic; ACCEPT - only traffic the security groups and network ACLs "
+                 "let through; REJECT - only traffic they refused.",
+            choices=(("ALL", "Accepted and rejected"), ("ACCEPT", "Accepted only"), ("REJECT", "Rejected only"))),
+    Setting("vpc_flow_aggregation_interval", "Aggregation interval (s)", "vpcflow", 600, "integer",
+            parameter="VpcFlowMaxAggregationInterval", when=("collect_vpc_flow_logs", True),
+            choices=((600, "10 minutes"), (60, "1 minute")),
+            help="The longest time a flow is gathered into one record before it is sent: 600 (10 minutes, fewer "
+                 "records) or 60 (1 minute, quicker and more records). Nitro instances always use 60 or less."),
+    Setting("vpc_flow_record_format", "Record format", "vpcflow", "recommended", parameter="VpcFlowLogFormat",
+            when=("collect_vpc_flow_logs", True),
+            help="recommended - AWS's 14 default fields, then VPC, subnet, instance, TCP flags, packet addresses, "
+                 "region, zone, AWS services, flow direction and traffic path (27 fields); default - AWS's default "
+                 "format (version 2, 14 fields). A change replaces the flow logs.",
+            choices=(("recommended", "Recommended (27 fields)"), ("default", "AWS default (14 fields)")),
+            template_values=tuple((name, log_format(FORMATS[name])) for name in ("recommended", "default"))),
+    Setting("vpc_flow_log_group", "Existing flow logs' log group (optional)", "vpcflow",
+            parameter="VpcFlowLogGroupName", when=("collect_vpc_flow_logs", True), max_length=512,
+            pattern=LOG_GROUP_PATTERN, pattern_help=LOG_GROUP_HELP,
+            help="Leave empty to create flow logs that publish straight to Firehose. Or name the CloudWatch Logs "
+                 "group your existing flow logs already write to: the app then sends that group to Splunk through "
+                 "a subscription filter and creates no flow logs (the group's records must be in the record format "
+                 "chosen above)."),
+    Setting("vpcflow_index", "Splunk index for VPC flow logs", "vpcflow", "aws_vpcflow", scope="splunk",
+            when=("collect_vpc_flow_logs", True), max_length=255, pattern=INDEX_PATTERN, pattern_help=INDEX_HELP,
+            help="Where the VPC flow records go. It must exist already (Settings > Indexes).",
+            required="choose the Splunk index the VPC flow records go to"),
     Setting("name_prefix", "Name prefix", "advanced", "cloudtrail-firehose", parameter="NamePrefix",
             max_length=NAME_PREFIX_MAX,
             help="Prefix for the names of everything the stack creates (stack, trail, stream, buckets, roles): "
@@ -224,6 +290,12 @@ SETTINGS: tuple[Setting, ...] = (
             required="create the HEC token's secret first and give its ARN",
             help='Secret holding {"hec_token": "<token>"}. The app creates it with the real token before the '
                  "stack, so Firehose's first delivery already uses it."),
+    Setting("vpcflow_hec_token_secret_arn", "VPC Flow Logs HEC token secret", "advanced",
+            parameter="VpcFlowHecTokenSecretArn", shown=False,
+            pattern="arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+",
+            pattern_help="is set by the app (the ARN of the VPC flow logs' HEC token secret); leave it empty",
+            help='Secret holding {"hec_token": "<token>"} of the VPC flow logs\' own HEC token (the app creates it '
+                 "before the stack). Needed only while CollectVpcFlowLogs is true."),
 )  # fmt: skip
 BY_NAME = {s.name: s for s in SETTINGS}
 SECRETS = tuple(s.name for s in SETTINGS if s.secret)  # kept in storage/passwords under their own names
@@ -247,9 +319,18 @@ def is_shown(setting: Setting, values: Mapping[str, Any]) -> bool:
         return False
     if setting.when is None:
         return True
-    other, wanted = setting.when
-    wanted = wanted if isinstance(wanted, (tuple, list)) else (wanted,)
-    return text(values.get(other, BY_NAME[other].default)) in [text(w) for w in wanted]
+    for other, wanted in conditions(setting):
+        wanted = wanted if isinstance(wanted, (tuple, list)) else (wanted,)
+        if text(values.get(other, BY_NAME[other].default)) not in [text(w) for w in wanted]:
+            return False
+    return True
+
+
+def conditions(setting: Setting) -> tuple[tuple[str, Any], ...]:
+    """The (setting, value or values) pairs that must all hold for a setting to be shown."""
+    if setting.when is None:
+        return ()
+    return setting.when if isinstance(setting.when[0], (tuple, list)) else (setting.when,)  # type: ignore[return-value]
 
 
 def value_problems(setting: Setting, value: Any) -> list[str]:
@@ -366,9 +447,9 @@ def template_parameters() -> str:
         if s.kind == "integer":
             out.append(f"    Default: {s.default}\n")
         elif text(s.default) or not s.required or (s.when and not s.filled):
-            out.append(f"    Default: {json.dumps(text(s.default))}\n")
+            out.append(f"    Default: {json.dumps(s.parameter_value(s.default))}\n")
         if s.choices:
-            values = [text(v) if s.kind == "integer" else json.dumps(text(v)) for v, _ in s.choices]
+            values = [text(v) if s.kind == "integer" else json.dumps(s.parameter_value(v)) for v, _ in s.choices]
             out.append(f"    AllowedValues: [{', '.join(values)}]\n")
         if s.minimum is not None:
             out.append(f"    MinValue: {s.minimum}\n    MaxValue: {s.maximum}\n")

@@ -13,7 +13,15 @@ import csv
 from pathlib import Path
 
 import pytest
-from cfn_render import MANAGEMENT_ACCOUNT, ORGANIZATION_ID, Rendered, driver_combinations
+from cfn_render import (
+    FLOW_LOG_GROUP,
+    MANAGEMENT_ACCOUNT,
+    ORGANIZATION_ID,
+    VPC_IDS,
+    VPC_ROWS,
+    Rendered,
+    driver_combinations,
+)
 from iam_eval import allowed, arn_matches, condition_keys
 
 ACCOUNT = "111111111111"  # the account that deploys (for an organization trail: a delegated administrator, or
@@ -22,6 +30,8 @@ MEMBER = "222222222222"  # another account of the organization
 REGION = "us-east-1"
 OTHER_REGION = "eu-west-1"
 COMBINATIONS = driver_combinations()
+CLOUDTRAIL = [n for n, p in COMBINATIONS.items() if p["CollectCloudTrail"] == "true"]
+VPCFLOW = [n for n, p in COMBINATIONS.items() if p["CollectVpcFlowLogs"] == "true"]
 KEYS_TABLE = Path(__file__).resolve().parents[1] / "data" / "trust_condition_keys.csv"
 
 
@@ -44,6 +54,8 @@ def trust_statements(rendered: Rendered, logical_id: str) -> list[dict]:
 def service_context(rendered: Rendered, service: str) -> dict[str, str]:
     """The condition keys (with values) each service puts in its AssumeRole request, per the table."""
     log_group = rendered.parameters["ExistingLogGroupName"] or f"/aws/cloudtrail/{rendered.parameters['NamePrefix']}"
+    if service == "logs.amazonaws.com (flow logs)":  # the subscription filter of the flow logs' group
+        service, log_group = "logs.amazonaws.com", rendered.parameters["VpcFlowLogGroupName"]
     values = {
         "cloudtrail.amazonaws.com": {},
         "firehose.amazonaws.com": {"sts:ExternalId": ACCOUNT},
@@ -61,7 +73,15 @@ def render(name: str) -> Rendered:
 def test_the_driver_produces_every_option_combination():
     # filters x organization choices x region choices x processors (native; lambda's first pass and final), the
     # organization option only where the app creates the trail (validate refuses it with an existing log group).
-    assert len(COMBINATIONS) == 3 * 2 * 2 * 3 + 3 * 1 * 2 * 3
+    assert len(COMBINATIONS) == 3 * 2 * 2 * 3 + 3 * 1 * 2 * 3 + len(VPC_ROWS)
+    # VPC Flow Logs' options pairwise (tests/standins/cfn_render.py VPC_ROWS): every pair of values of two options
+    # occurs in some row, each with the CloudTrail choices on or off.
+    rows = [(bool(c), t, i, f, bool(g)) for c, t, i, f, g in VPC_ROWS]
+    values = [sorted(set(column), key=str) for column in zip(*rows)]
+    assert [len(v) for v in values] == [2, 3, 2, 2, 2]
+    for a in range(5):
+        for b in range(a + 1, 5):
+            assert {(r[a], r[b]) for r in rows} == {(x, y) for x in values[a] for y in values[b]}, (a, b)
 
 
 def test_the_evaluator_applies_iam_wildcard_rules():
@@ -138,7 +158,7 @@ def test_cloudtrail_can_write_its_log_files_and_nothing_outside_its_prefix(name,
         assert not allowed(policy, "s3:PutObject", f"{bucket}/{path}/x.json.gz", context, service), path
 
 
-@pytest.mark.parametrize("name", list(COMBINATIONS))
+@pytest.mark.parametrize("name", CLOUDTRAIL)
 def test_firehose_can_assume_its_role_and_reach_everything_it_uses(name):
     rendered = render(name)
     service = "firehose.amazonaws.com"
@@ -168,7 +188,7 @@ def test_firehose_can_assume_its_role_and_reach_everything_it_uses(name):
             assert allowed(statements, "lambda:GetFunctionConfiguration", arn), arn
 
 
-@pytest.mark.parametrize("name", list(COMBINATIONS))
+@pytest.mark.parametrize("name", CLOUDTRAIL)
 def test_cloudwatch_logs_can_assume_its_role_and_put_into_the_stream(name):
     rendered = render(name)
     service = "logs.amazonaws.com"
@@ -219,4 +239,119 @@ def test_every_condition_uses_only_keys_its_principal_sends(name):
                 extra = condition_keys(statement) - sent[(service, kind)]
                 assert not extra, f"{logical_id}: {service} does not send {sorted(extra)} ({KEYS_TABLE.name})"
                 checked += 1
-    assert checked >= 3  # the Firehose and CloudWatch Logs roles, the failed-delivery bucket policy
+    assert checked >= 2  # a Firehose role, the failed-delivery bucket policy (and more, as the options add them)
+
+
+def test_cloudtrails_parts_are_absent_when_it_is_not_collected_and_the_vpc_parts_when_flow_logs_are_not():
+    for name, parameters in COMBINATIONS.items():
+        types = {r["Type"] for r in render(name).resources.values()}
+        lids = set(render(name).resources)
+        assert ("DeliveryStream" in lids) == (parameters["CollectCloudTrail"] == "true"), name
+        assert ("AWS::CloudTrail::Trail" in types) == (name.startswith("trail-")), name
+        assert ("VpcFlowDeliveryStream" in lids) == (parameters["CollectVpcFlowLogs"] == "true"), name
+        flow_logs = [lid for lid, r in render(name).resources.items() if r["Type"] == "AWS::EC2::FlowLog"]
+        direct = parameters["CollectVpcFlowLogs"] == "true" and not parameters["VpcFlowLogGroupName"]
+        assert len(flow_logs) == (len(VPC_IDS) if direct else 0), name
+        assert ("VpcFlowSubscriptionFilter" in lids) == (parameters["VpcFlowLogGroupName"] != ""), name
+
+
+@pytest.mark.parametrize("name", VPCFLOW)
+def test_the_flow_logs_stream_can_assume_its_role_and_reach_only_its_own_prefix(name):
+    rendered = render(name)
+    service = "firehose.amazonaws.com"
+    assert allowed(trust_statements(rendered, "VpcFlowFirehoseRole"), "sts:AssumeRole", "*",
+                   service_context(rendered, service), service)  # fmt: skip
+    assert not allowed(trust_statements(rendered, "VpcFlowFirehoseRole"), "sts:AssumeRole", "*",
+                       {"sts:ExternalId": "999999999999"}, service)  # fmt: skip
+    statements = role_statements(rendered, "VpcFlowFirehoseRole")
+    bucket = rendered.get_att("FailedDeliveryBucket", "Arn")
+    for action in ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"):
+        assert allowed(statements, action, bucket), action
+    stream = rendered.properties("VpcFlowDeliveryStream")["SplunkDestinationConfiguration"]
+    backup = stream["S3Configuration"]
+    assert (backup["Prefix"], stream["S3BackupMode"], stream["HECEndpointType"]) == ("vpcflow/", "FailedEventsOnly",
+                                                                                      "Raw")  # fmt: skip
+    # Amazon Data Firehose Developer Guide, "Custom Prefixes for Amazon S3 Objects": failed records go under
+    # ErrorOutputPrefix, its !{firehose:error-output-type} evaluated to splunk-failed, processing-failed, ...
+    assert backup["ErrorOutputPrefix"] == "vpcflow/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
+    for kind in ("splunk-failed", "processing-failed", "decompression-failed"):
+        key = backup["ErrorOutputPrefix"].replace("!{firehose:error-output-type}", kind).replace(
+            "!{timestamp:yyyy/MM/dd/HH}", "2026/12/01/00") + "cloudtrail-firehose-vpcflow-1-2026-12-01-00-00-00-x"
+        assert key.startswith(f"vpcflow/{kind}/")  # where recovery lists the unit's failures
+        assert allowed(statements, "s3:PutObject", f"{bucket}/{key}"), key
+    # Not the CloudTrail stream's failed deliveries at the bucket's top, nor the app's own prefixes.
+    for key in ("splunk-failed/2026/12/01/00/x", "recovered/vpcflow/x", "lambda/processor.zip"):
+        assert not allowed(statements, "s3:PutObject", f"{bucket}/{key}"), key
+        assert not allowed(statements, "s3:GetObject", f"{bucket}/{key}"), key
+    assert stream["SecretsManagerConfiguration"]["SecretARN"] == rendered.parameters["VpcFlowHecTokenSecretArn"]
+    assert allowed(statements, "secretsmanager:GetSecretValue", stream["SecretsManagerConfiguration"]["SecretARN"])
+    assert not allowed(statements, "secretsmanager:GetSecretValue", rendered.parameters["HecTokenSecretArn"])
+    # Its own two log streams in the shared error log group, and not CloudTrail's.
+    group = rendered.name("FirehoseLogGroup")
+    for options in (stream["CloudWatchLoggingOptions"], backup["CloudWatchLoggingOptions"]):
+        assert options["Enabled"] is True
+        assert options["LogGroupName"] == group
+        log_stream = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:{options['LogStreamName']}"
+        assert allowed(statements, "logs:PutLogEvents", log_stream), log_stream
+    for other in ("SplunkDelivery", "BackupDelivery"):
+        assert not allowed(statements, "logs:PutLogEvents",
+                           f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:{other}")  # fmt: skip
+
+
+# AWS Managed Policy Reference, "AWSServiceRoleForLogDeliveryPolicy" (v4): the policy of the service-linked role
+# AWSServiceRoleForLogDelivery, with which delivery.logs.amazonaws.com puts vended logs (flow logs) into a stream.
+LOG_DELIVERY_POLICY = [{
+    "Sid": "LogDeliveryToFirehose", "Effect": "Allow",
+    "Action": ["firehose:PutRecord", "firehose:PutRecordBatch", "firehose:ListTagsForDeliveryStream"],
+    "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/LogDeliveryEnabled": "true"}},
+}]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", [n for n in VPCFLOW if not COMBINATIONS[n]["VpcFlowLogGroupName"]])
+def test_log_delivery_can_put_flow_records_into_the_tagged_stream_each_flow_log_names(name):
+    rendered = render(name)
+    stream = rendered.get_att("VpcFlowDeliveryStream", "Arn")
+    tags = {t["Key"]: t["Value"] for t in rendered.properties("VpcFlowDeliveryStream")["Tags"]}
+    keys = condition_keys_sent()[("delivery.logs.amazonaws.com", "service-linked role policy")]
+    assert {"aws:ResourceTag/LogDeliveryEnabled"} <= keys
+    context = {"aws:ResourceTag/LogDeliveryEnabled": tags["LogDeliveryEnabled"]}  # the stream's own tag
+    for action in ("firehose:PutRecord", "firehose:PutRecordBatch", "firehose:ListTagsForDeliveryStream"):
+        assert allowed(LOG_DELIVERY_POLICY, action, stream, context), action
+        assert not allowed(LOG_DELIVERY_POLICY, action, stream, {}), action  # an untagged stream: refused
+    flow_logs = rendered.of_type("AWS::EC2::FlowLog")
+    assert sorted(p["ResourceId"] for p in flow_logs.values()) == sorted(VPC_IDS)
+    for logical_id, flow_log in flow_logs.items():
+        assert logical_id == "VpcFlowLog" + flow_log["ResourceId"].removeprefix("vpc-")
+        assert (flow_log["LogDestinationType"], flow_log["LogDestination"]) == ("kinesis-data-firehose", stream)
+        # Same account: no role for the flow log (Amazon VPC User Guide, "Publish flow logs to Amazon Data Firehose").
+        assert "DeliverLogsPermissionArn" not in flow_log
+        assert "DeliverCrossAccountRole" not in flow_log
+        assert flow_log["TrafficType"] == rendered.parameters["VpcFlowTrafficType"]
+        assert flow_log["MaxAggregationInterval"] == rendered.parameters["VpcFlowMaxAggregationInterval"]
+        assert flow_log["LogFormat"] == rendered.parameters["VpcFlowLogFormat"]
+    # Straight from flow logs: uncompressed records, nothing for Firehose to unpack.
+    destination = rendered.properties("VpcFlowDeliveryStream")["SplunkDestinationConfiguration"]
+    assert destination["ProcessingConfiguration"] == {"Enabled": False}
+
+
+@pytest.mark.parametrize("name", [n for n in VPCFLOW if COMBINATIONS[n]["VpcFlowLogGroupName"]])
+def test_cloudwatch_logs_can_put_the_flow_log_groups_records_into_the_flow_logs_stream_only(name):
+    rendered = render(name)
+    service = "logs.amazonaws.com"
+    trust = trust_statements(rendered, "VpcFlowLogsToFirehoseRole")
+    assert allowed(trust, "sts:AssumeRole", "*", service_context(rendered, "logs.amazonaws.com (flow logs)"), service)
+    assert not allowed(trust, "sts:AssumeRole", "*",
+                       {"aws:SourceArn": f"arn:aws:logs:{REGION}:999999999999:log-group:{FLOW_LOG_GROUP}:*"},
+                       service)  # fmt: skip
+    stream = rendered.get_att("VpcFlowDeliveryStream", "Arn")
+    subscription = rendered.properties("VpcFlowSubscriptionFilter")
+    assert (subscription["LogGroupName"], subscription["DestinationArn"]) == (FLOW_LOG_GROUP, stream)
+    assert subscription["RoleArn"] == rendered.get_att("VpcFlowLogsToFirehoseRole", "Arn")
+    statements = role_statements(rendered, "VpcFlowLogsToFirehoseRole")
+    for action in ("firehose:PutRecord", "firehose:PutRecordBatch"):
+        assert allowed(statements, action, stream)
+        assert not allowed(statements, action, stream.replace("-vpcflow", ""))  # not the CloudTrail stream
+    assert rendered.of_type("AWS::EC2::FlowLog") == {}  # the existing flow logs are used, none created
+    processors = rendered.properties("VpcFlowDeliveryStream")["SplunkDestinationConfiguration"][
+        "ProcessingConfiguration"]["Processors"]
+    assert [p["Type"] for p in processors] == ["Decompression", "CloudWatchLogProcessing"]  # as CloudTrail's

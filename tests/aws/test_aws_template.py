@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cfn_render import NAME_PROPERTY, Rendered, driver_combinations
+from cfn_render import NAME_PROPERTY, VPC_IDS, Rendered, driver_combinations, template_text
 from cfnlint.api import ManualArgs, lint
 from cfnlint.config import ConfigMixIn
 from cfnlint.runner import Runner
 from cloudtrail_firehose import settings as schema
+from cloudtrail_firehose.aws import rendering
 from cloudtrail_firehose.aws.pipeline import TEMPLATE_PATH
 from cloudtrail_firehose.aws.settings import PipelineSettings
 
@@ -62,7 +63,7 @@ def with_defaults(text: str, values: dict[str, str]) -> str:
 @pytest.mark.parametrize("name", list(COMBINATIONS))
 @pytest.mark.slow
 def test_cfn_lint_is_clean_for_every_option_combination(name):
-    rendered = with_defaults(TEMPLATE_PATH.read_text(), COMBINATIONS[name])
+    rendered = with_defaults(template_text(COMBINATIONS[name]), COMBINATIONS[name])
     matches = lint(rendered, rules=lint_rules(), config=LINT_CONFIG)
     assert [str(m) for m in matches] == []
 
@@ -78,7 +79,7 @@ def checkov() -> str:
 def test_checkov_finds_no_failed_check_for_any_option_combination_and_every_skip_is_explained_and_needed(tmp_path):
     # One checkov run over one rendered template per combination (checkov reads parameter defaults).
     for name, values in COMBINATIONS.items():
-        (tmp_path / f"{name}.yaml").write_text(with_defaults(TEMPLATE_PATH.read_text(), values))
+        (tmp_path / f"{name}.yaml").write_text(with_defaults(template_text(values), values))
     result = subprocess.run(
         [checkov(), "-d", str(tmp_path), "--framework", "cloudformation", "--skip-download", "-o", "json"],
         capture_output=True, text=True, timeout=1200, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
@@ -89,7 +90,7 @@ def test_checkov_finds_no_failed_check_for_any_option_combination_and_every_skip
     assert report["summary"]["passed"] >= 40 * len(COMBINATIONS)
     used = {(c["check_id"], c["resource"].split(".")[-1]) for c in report["results"]["skipped_checks"]}
     declared = set()
-    for logical_id, resource in template()["Resources"].items():
+    for logical_id, resource in template()["Resources"].items():  # the prototype flow log declares no skip
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
             assert len(skip.get("comment", "")) > 20, f"{logical_id} {skip['id']} needs a reason"
             declared.add((skip["id"], logical_id))
@@ -148,16 +149,76 @@ def test_the_longest_allowed_prefix_gives_valid_names_for_every_kind_in_the_long
     assert len(prefix) == schema.NAME_PREFIX_MAX
     assert not schema.value_problems(schema.BY_NAME["name_prefix"], prefix)
     everything = next(n for n in COMBINATIONS if n.startswith("trail-") and "-org-" in n and n.endswith("-lambda"))
-    rendered = Rendered({**COMBINATIONS[everything], "NamePrefix": prefix}, "123456789012", schema.LONGEST_REGION)
+    flows = [n for n in COMBINATIONS if "vpc-" in n]  # flow logs created, and taken from a log group
+    names = []
+    for combination in [everything, *flows]:
+        rendered = Rendered({**COMBINATIONS[combination], "NamePrefix": prefix}, "123456789012",
+                            schema.LONGEST_REGION)  # fmt: skip
+        names += [(r["Type"], rendered.name(lid)) for lid, r in rendered.resources.items()
+                  if NAME_PROPERTY.get(r["Type"]) in r.get("Properties", {})]  # fmt: skip
+        if combination == everything:
+            buckets = [n for k, n in names if k == "AWS::S3::Bucket"]
     settings = PipelineSettings(region=schema.LONGEST_REGION, name_prefix=prefix)
-    names = [(r["Type"], rendered.name(lid)) for lid, r in rendered.resources.items()
-             if NAME_PROPERTY.get(r["Type"]) in r.get("Properties", {})]  # fmt: skip
-    names += [("stack", settings.stack_name), ("secret", settings.hec_token_secret_name)]
+    names += [("stack", settings.stack_name), ("secret", settings.hec_token_secret_name),
+              ("secret", settings.vpcflow_hec_token_secret_name)]  # fmt: skip
     assert {kind for kind, _ in names} == set(NAME_RULES), "a kind of name is not checked"
-    assert [n for k, n in names if k == "AWS::S3::Bucket"] == settings.bucket_names("123456789012")
+    assert buckets == settings.bucket_names("123456789012")
     for kind, name in names:
         longest, pattern, document = NAME_RULES[kind]
         assert len(name) <= longest, f"{name!r} breaks {document}"
         assert re.fullmatch(pattern, name), f"{name!r} breaks {document}"
     assert max(len(n) for k, n in names if k == "AWS::S3::Bucket") == 63  # the limit is the tightest one
 
+
+
+# --- one flow log per VPC (aws/rendering.py) ---------------------------------------------------------
+
+
+def flow_logs(text: str) -> dict[str, dict]:
+    parsed = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    return {lid: r for lid, r in parsed["Resources"].items() if r["Type"] == "AWS::EC2::FlowLog"}
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_the_renderer_makes_one_flow_log_per_vpc_from_the_prototype_and_keeps_everything_else(count):
+    raw = TEMPLATE_PATH.read_text()
+    text = rendering.render(raw, VPC_IDS[:count])
+    made = flow_logs(text)
+    if count == 0:  # no VPC: only when CreateFlowLogs is false; the prototype stays, creating nothing
+        assert text == raw
+        return
+    assert sorted(made) == sorted("VpcFlowLog" + v.removeprefix("vpc-") for v in VPC_IDS[:count])
+    prototype = template()["Resources"]["VpcFlowLog"]
+    for logical_id, resource in made.items():
+        assert resource["Properties"]["ResourceId"] == "vpc-" + logical_id.removeprefix("VpcFlowLog")
+        assert {**resource["Properties"], "ResourceId": None} == {**prototype["Properties"], "ResourceId": None}
+        assert resource["Condition"] == prototype["Condition"] == "CreateFlowLogs"
+    # Nothing else changes: the other resources, the comments and the generated Parameters.
+    others = {lid: r for lid, r in template()["Resources"].items() if lid != "VpcFlowLog"}
+    parsed = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    assert {lid: r for lid, r in parsed["Resources"].items() if lid not in made} == others
+    assert {k: v for k, v in parsed.items() if k != "Resources"} == {k: v for k, v in template().items()
+                                                                    if k != "Resources"}  # fmt: skip
+    assert "vpc-00000000000000000" not in text
+    if count == 1:
+        assert text == raw.replace("\n  VpcFlowLog:\n", f"\n  VpcFlowLog{VPC_IDS[0][4:]}:\n").replace(
+            "ResourceId: vpc-00000000000000000\n", f"ResourceId: {VPC_IDS[0]}\n")  # fmt: skip
+
+
+def test_the_renderer_refuses_what_is_not_a_vpc_id_and_keeps_each_vpc_once():
+    raw = TEMPLATE_PATH.read_text()
+    for bad in ("vpc-XYZ", "subnet-0123456789abcdef0", "vpc-0123", "vpc-0a1b2c3d\n  Evil: x"):
+        with pytest.raises(ValueError, match="not a VPC id"):
+            rendering.render(raw, [bad])
+    assert len(flow_logs(rendering.render(raw, [VPC_IDS[0], VPC_IDS[0]]))) == 1
+    # A VPC keeps its logical id whatever the others are, so adding or removing one changes only that flow log.
+    assert set(flow_logs(rendering.render(raw, VPC_IDS[:1]))) < set(flow_logs(rendering.render(raw, VPC_IDS)))
+
+
+@pytest.mark.slow
+def test_one_and_three_vpcs_lint_clean():
+    name = next(n for n in COMBINATIONS if n.startswith("vpc-") and n.endswith("-direct"))
+    for vpc_ids in (VPC_IDS[:1], VPC_IDS):
+        text = with_defaults(template_text(COMBINATIONS[name], vpc_ids), COMBINATIONS[name])
+        assert [str(m) for m in lint(text, rules=lint_rules(), config=LINT_CONFIG)] == []
+        assert len(flow_logs(text)) == len(vpc_ids)

@@ -11,6 +11,7 @@ under "Return values" (not what moto returns):
 - AWS::SecretsManager::Secret: Ref the secret's ARN (name plus a random six-character suffix).
 - AWS::KinesisFirehose::DeliveryStream: Ref the name; Arn "arn:aws:firehose:REGION:ACCOUNT:deliverystream/NAME".
 - AWS::Lambda::Function: Ref the name; Arn "arn:aws:lambda:REGION:ACCOUNT:function:NAME".
+- AWS::EC2::FlowLog: Ref the flow log's id (fl-...); it has no Arn the template uses.
 - AWS::CloudTrail::Trail: Ref the name; Arn "arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME", where ACCOUNT is the
   organization's management account for an organization trail, also when a delegated administrator creates it
   (AWS CloudTrail User Guide, "Organization delegated administrator": the management account remains the owner
@@ -25,6 +26,7 @@ from typing import Any
 
 from cfnlint.decode import decode_str
 from cloudtrail_firehose.aws.pipeline import TEMPLATE_PATH
+from cloudtrail_firehose.aws.rendering import render
 
 NO_VALUE = object()
 NAME_PROPERTY = {
@@ -35,10 +37,28 @@ NAME_PROPERTY = {
 }  # fmt: skip
 
 
+# The VPCs a combination that creates flow logs logs (the driver lists the region's VPCs when vpc_ids is empty).
+VPC_IDS = ["vpc-0a1b2c3d4e5f60718", "vpc-1a2b3c4d", "vpc-0fedcba9876543210"]
+
+
+def creates_flow_logs(parameters: dict[str, str]) -> bool:
+    return parameters.get("CollectVpcFlowLogs") == "true" and not parameters.get("VpcFlowLogGroupName")
+
+
+def template_text(parameters: dict[str, str], vpc_ids: list[str] | None = None) -> str:
+    """template.yaml as the driver deploys it for these parameters: its prototype flow log rendered once per VPC
+    (aws/rendering.py), for vpc_ids or, by default, VPC_IDS when the combination creates flow logs."""
+    if vpc_ids is None:
+        vpc_ids = VPC_IDS if creates_flow_logs(parameters) else []
+    return render(TEMPLATE_PATH.read_text(), vpc_ids)
+
+
 class Rendered:
-    def __init__(self, parameters: dict[str, str], account: str, region: str, management: str | None = None) -> None:
-        """account: the one that deploys; management: the organization's management account (default: account)."""
-        template, problems = decode_str(TEMPLATE_PATH.read_text())
+    def __init__(self, parameters: dict[str, str], account: str, region: str, management: str | None = None,
+                 vpc_ids: list[str] | None = None) -> None:  # fmt: skip
+        """account: the one that deploys; management: the organization's management account (default: account);
+        vpc_ids: the VPCs the driver renders flow logs for (default: template_text's)."""
+        template, problems = decode_str(template_text(parameters, vpc_ids))
         assert not problems, problems
         self.template = template
         self.account, self.region, self.management = account, region, management or account
@@ -47,7 +67,9 @@ class Rendered:
         unknown = set(parameters) - set(self.parameters)
         assert not unknown, f"not template parameters: {unknown}"
         self.parameters.update(parameters)
-        self.conditions = {name: self.value(body) for name, body in template.get("Conditions", {}).items()}
+        self.conditions: dict[str, bool] = {}
+        for name, body in template.get("Conditions", {}).items():  # in order: a condition may name an earlier one
+            self.conditions[name] = self.value(body)
         self.resources = {logical_id: resource for logical_id, resource in template["Resources"].items()
                           if "Condition" not in resource or self.conditions[resource["Condition"]]}  # fmt: skip
 
@@ -69,6 +91,8 @@ class Rendered:
         assert name in self.resources, f"Ref to {name}, which does not exist in this combination"
         if self.resources[name]["Type"] == "AWS::SecretsManager::Secret":
             return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{self.name(name)}-AbCdEf"
+        if self.resources[name]["Type"] == "AWS::EC2::FlowLog":
+            return "fl-0123456789abcdef0"
         return self.name(name)
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -150,6 +174,22 @@ OPTIONS = {
 
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:111111111111:secret:cloudtrail-firehose/splunk-hec-token-AbCdEf"
+VPCFLOW_SECRET_ARN = ("arn:aws:secretsmanager:us-east-1:111111111111:secret:cloudtrail-firehose/"
+                      "splunk-hec-token-vpcflow-AbCdEf")  # fmt: skip
+FLOW_LOG_GROUP = "/aws/vpc/flow-logs"
+# VPC Flow Logs' choices, pairwise rather than their full product (every pair of two options' values occurs in
+# some row): collect CloudTrail too (with its default choices, or an existing trail's log group), traffic type,
+# aggregation interval, record format, flow logs created (direct) or taken from a log group.
+VPC_ROWS = [
+    (True, "ALL", 600, "recommended", ""),
+    (False, "ACCEPT", 60, "default", ""),
+    (False, "REJECT", 600, "default", FLOW_LOG_GROUP),
+    (True, "REJECT", 60, "recommended", ""),
+    ("existing", "ACCEPT", 600, "default", FLOW_LOG_GROUP),
+    (False, "ALL", 60, "recommended", FLOW_LOG_GROUP),
+    (True, "ALL", 60, "default", ""),
+    (False, "ACCEPT", 600, "recommended", ""),
+]
 
 
 @functools.cache  # computed once for the test modules that parametrize on it
@@ -187,4 +227,16 @@ def driver_combinations() -> dict[str, dict[str, str]]:
                 chosen["processor"] + ("" if code_key or chosen["processor"] == "native" else "-first-pass"),
             ])  # fmt: skip
             found[name] = parameters
+    for cloudtrail, traffic, interval, record_format, group in VPC_ROWS:
+        settings = PipelineSettings(
+            hec_url="https://http-inputs-firehose-acme.splunkcloud.com", region="us-east-1",
+            collect_cloudtrail=bool(cloudtrail), existing_log_group="/aws/cloudtrail/organization"
+            if cloudtrail == "existing" else "", collect_vpc_flow_logs=True, vpc_flow_traffic_type=traffic,
+            vpc_flow_aggregation_interval=interval, vpc_flow_record_format=record_format, vpc_flow_log_group=group,
+            hec_token_secret_arn=SECRET_ARN, vpcflow_hec_token_secret_arn=VPCFLOW_SECRET_ARN,
+        ).validate()  # fmt: skip
+        parameters = {p["ParameterKey"]: p["ParameterValue"] for p in settings.template_parameters()}
+        vpc = f"vpc-{traffic.lower()}-{interval}-{record_format}-{'loggroup' if group else 'direct'}"
+        trail = {True: "trail-all-account-multi-native-", "existing": "existing-all-account-multi-native-"}
+        found[trail.get(cloudtrail, "") + vpc] = parameters
     return found

@@ -20,13 +20,20 @@ SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas"
 HANDLERS = ("create", "read", "update", "delete")  # what CloudFormation runs for a stack; "list" is not used
 
 # Handler permissions for features the template does not use. Each schema lists the permissions of
-# every optional feature of its type; these stay out of the policy.
+# every optional feature of its type; these stay out of the policy. By service, for the types of other services
+# (a type's own service is never an unused feature: AWS::EC2::FlowLog needs ec2:CreateFlowLogs), then by type.
 UNUSED_FEATURES = {
-    "ec2": "no VPC configuration on the Lambda function or the Firehose stream",
+    "ec2": "no VPC configuration on the Lambda function or the Firehose stream (AWS::EC2::FlowLog's own are kept)",
     "kms": "no customer-managed keys: SSE-S3, Firehose's AWS-owned key, the aws/secretsmanager key",
     "s3tables": "no Iceberg / S3 Tables destination",
     "elasticfilesystem": "no file system on the Lambda function",
     "s3files": "no file system on the Lambda function",
+}
+UNUSED_PERMISSIONS = {
+    "AWS::EC2::FlowLog": {
+        "ec2:DescribeTags": "no TagFieldSpecifications: flow records are not enriched with the resources' tags",
+        "autoscaling:DescribeTags": "no TagFieldSpecifications: flow records are not enriched with the resources' tags",
+    },
 }
 
 # Code that runs elsewhere, or calls that need no permission of the deploying identity.
@@ -78,12 +85,15 @@ def handler_permissions(resource_type: str) -> set[str]:
     index = json.loads((SCHEMAS / "providers" / "us-east-1.json").read_text())
     schema = json.loads((SCHEMAS / "resources" / f"{index[resource_type]}.json").read_text())
     permissions = set()
+    own = resource_type.split("::")[1].lower()  # AWS::EC2::FlowLog: ec2
     for handler in HANDLERS:
         for permission in schema.get("handlers", {}).get(handler, {}).get("permissions", []):
             service, action = permission.split(":", 1)
             # Schemas spell some prefixes in mixed case (CloudTrail:...); IAM prefixes are case-insensitive.
             permission = f"{service.lower()}:{action}"
-            if service.lower() not in UNUSED_FEATURES and action.isalnum() and permission not in NOT_ACTIONS:
+            unused = (service.lower() in UNUSED_FEATURES and service.lower() != own
+                      or permission in UNUSED_PERMISSIONS.get(resource_type, {}))  # fmt: skip
+            if not unused and action.isalnum() and permission not in NOT_ACTIONS:
                 permissions |= set(ACTION_FOR_OPERATION.get(permission, [permission]))
     return permissions
 

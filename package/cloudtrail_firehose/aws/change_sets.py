@@ -7,16 +7,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudtrail_firehose.aws.clients import Clients, Session, clients
 from cloudtrail_firehose.aws.errors import PipelineError, aws_call, explain
 from cloudtrail_firehose.aws.hec_secret import secret_arn
+from cloudtrail_firehose.aws.rendering import TEMPLATE_PATH as TEMPLATE_PATH  # re-exported: others read it here
+from cloudtrail_firehose.aws.rendering import template_text
 from cloudtrail_firehose.aws.settings import PipelineSettings
 
-TEMPLATE_PATH = Path(__file__).with_name("template.yaml")
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
 CHANGE_SET_PREFIX = "cloudtrail-firehose-"
 DONE = ("_COMPLETE", "_FAILED")
@@ -97,6 +97,9 @@ def plan(settings: PipelineSettings, session: Session = None, sleep=time.sleep) 
     cfn = client("cloudformation")
     if not settings.hec_token_secret_arn:
         settings = replace(settings, hec_token_secret_arn=secret_arn(client, settings))
+    if settings.collect_vpc_flow_logs and not settings.vpcflow_hec_token_secret_arn:
+        settings = replace(settings, vpcflow_hec_token_secret_arn=secret_arn(
+            client, settings, settings.vpcflow_hec_token_secret_name))  # fmt: skip
     stack = read_stack(cfn, settings.stack_name)
     if stack and stack["StackStatus"] in FAILED_STACK:
         raise PipelineError(failed_stack_advice(stack))
@@ -106,7 +109,7 @@ def plan(settings: PipelineSettings, session: Session = None, sleep=time.sleep) 
     create = stack is None
     name = f"{CHANGE_SET_PREFIX}{datetime.now(timezone.utc):%Y%m%d%H%M%S}"
     aws_call("creating a change set", cfn.create_change_set, StackName=settings.stack_name, ChangeSetName=name,
-             ChangeSetType="CREATE" if create else "UPDATE", TemplateBody=TEMPLATE_PATH.read_text(),
+             ChangeSetType="CREATE" if create else "UPDATE", TemplateBody=template_text(settings, client),
              Parameters=settings.template_parameters(), Capabilities=CAPABILITIES,
              Tags=[{"Key": "created-by", "Value": "cloudtrail_firehose"}], **service_role(settings))  # fmt: skip
     described = wait_for_change_set(cfn, settings.stack_name, name, sleep)

@@ -61,17 +61,19 @@ def hec_token_settled_at(settings: PipelineSettings, session: Session = None) ->
     return changed + FIREHOSE_SECRET_REFRESH
 
 
-def secret_arn(client: Clients, settings: PipelineSettings) -> str:
-    """The token secret's ARN; before the first apply creates it, one of the same shape (a preview only)."""
+def secret_arn(client: Clients, settings: PipelineSettings, name: str = "") -> str:
+    """The token secret's ARN (name: another source's secret); before the first apply creates it, one of the same
+    shape (a preview only)."""
+    name = name or settings.hec_token_secret_name
     try:
-        return client("secretsmanager").describe_secret(SecretId=settings.hec_token_secret_name)["ARN"]
+        return client("secretsmanager").describe_secret(SecretId=name)["ARN"]
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise explain(error, "reading the HEC token secret") from error
     except BotoCoreError as error:
         raise explain(error, "reading the HEC token secret") from error
     identity = client.identity()
-    partition, name = identity["Arn"].split(":")[1], settings.hec_token_secret_name
+    partition = identity["Arn"].split(":")[1]
     return f"arn:{partition}:secretsmanager:{settings.region}:{identity['Account']}:secret:{name}"
 
 

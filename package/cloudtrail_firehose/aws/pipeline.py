@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from botocore.parsers import ResponseParserError
 
 from cloudtrail_firehose import sources
-from cloudtrail_firehose.aws import change_sets, hec_secret, kept_buckets
+from cloudtrail_firehose.aws import change_sets, hec_secret, kept_buckets, rendering
 from cloudtrail_firehose.aws.change_sets import (
     TEMPLATE_PATH,
     Plan,
@@ -239,7 +239,7 @@ def export(settings: PipelineSettings, directory: Path) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     template = directory / "cloudtrail_firehose.template.yaml"
     parameters = directory / "cloudtrail_firehose.parameters.json"
-    template.write_text(TEMPLATE_PATH.read_text())
+    template.write_text(rendering.template_text(settings))  # one flow log per VPC (lists the VPCs if none given)
     parameters.write_text(json.dumps(settings.template_parameters(), indent=2) + "\n")
     (directory / "cloudtrail_firehose.processor.zip").write_bytes(processor_zip())
     return template, parameters

@@ -11,6 +11,7 @@ APP_SERVICES: tuple[str, ...] = (
     "cloudformation",  # the pipeline is one stack: plan, apply, status, destroy
     "cloudtrail",  # preflight: the account's trails and their CloudWatch Logs targets
     "cloudwatch",  # Firehose delivery metrics for pipeline health
+    "ec2",  # the region's VPCs, whose flow logs the stack creates when no VPC ids are given
     "firehose",  # delivery stream status
     "iam",  # preflight permission simulation, name clashes
     "logs",  # log groups, subscription filters

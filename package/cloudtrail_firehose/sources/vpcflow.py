@@ -35,6 +35,16 @@ VPCFLOW = Source(
     record_format="flow-log-lines",
     event_id_key=None,
     stream_output="VpcFlowDeliveryStreamName",
-    template=TemplatePart({}),  # filled as the template's VPC Flow Logs part lands
+    # Its stream and its own log streams in the core's FirehoseLogGroup; its flow logs (one per VPC: the prototype
+    # VpcFlowLog, rendered by aws/rendering.py) or, from an existing log group, its subscription filter.
+    template=TemplatePart({
+        "Parameters": ("CollectVpcFlowLogs", "VpcFlowTrafficType", "VpcFlowMaxAggregationInterval",
+                       "VpcFlowLogFormat", "VpcFlowLogGroupName", "VpcFlowHecTokenSecretArn"),
+        "Conditions": ("CollectsVpcFlowLogs", "VpcFlowFromLogGroup", "CreateFlowLogs"),
+        "Rules": ("VpcFlowLogsNeedTheirToken",),
+        "Resources": ("VpcFlowSplunkLogStream", "VpcFlowBackupLogStream", "VpcFlowFirehoseRole",
+                      "VpcFlowDeliveryStream", "VpcFlowLog", "VpcFlowLogsToFirehoseRole", "VpcFlowSubscriptionFilter"),
+        "Outputs": ("VpcFlowDeliveryStreamName", "VpcFlowDeliveryStreamArn", "VpcFlowHecTokenSecretArn"),
+    }),  # fmt: skip
     knowledge=Knowledge(),  # filled as the knowledge layer lands
 )
