@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-import moto_shims  # noqa: F401 - registers the CloudFormation resources moto lacks
+import moto_shims  # registers the CloudFormation resources moto lacks
 import pytest
 from botocore.exceptions import ClientError
 from cloudtrail_firehose.__main__ import run
@@ -13,6 +13,7 @@ from cloudtrail_firehose.aws import change_sets, kept_buckets, permissions, pipe
 from cloudtrail_firehose.aws.clients import Clients
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.inputs import health
+from cloudtrail_firehose.sources.vpcflow import FORMATS, log_format
 from deployments import ACCOUNT, REGION, SETTINGS, deploy, no_sleep
 from iam_eval import allowed
 
@@ -308,3 +309,115 @@ def test_preflight_checks_the_service_role_and_asks_the_person_only_for_what_the
     assert "firehose:CreateDeliveryStream" in checks["permissions"].detail
     assert "service role" not in checks
     assert role_preflight(aws, monkeypatch, WHOLE, settings=SETTINGS)["permissions"].ok is True
+
+
+# --- issue 23: CloudTrail, VPC Flow Logs, or both ------------------------------------------------------------
+
+
+def with_flow_logs(aws, **changes):
+    """Settings that collect VPC Flow Logs, their token's secret stored first (as the deploy does for CloudTrail's)."""
+    settings = replace(SETTINGS, collect_vpc_flow_logs=True, **changes)
+    aws.client("secretsmanager").create_secret(Name=settings.vpcflow_hec_token_secret_name,
+                                               SecretString=json.dumps({"hec_token": "vpcflow-token"}))  # fmt: skip
+    return settings
+
+
+def flow_logs(aws) -> dict[str, dict]:
+    return {f["ResourceId"]: f for f in aws.client("ec2").describe_flow_logs()["FlowLogs"]}
+
+
+@pytest.mark.slow
+def test_vpc_flow_logs_alone_deploy_their_stream_and_one_flow_log_per_vpc_and_leave_with_the_stack(aws):
+    ec2 = aws.client("ec2")
+    made = [ec2.create_vpc(CidrBlock=f"10.{n}.0.0/16")["Vpc"]["VpcId"] for n in (1, 2)]
+    every = sorted(v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"])  # moto's default VPC too
+    settings = with_flow_logs(aws, collect_cloudtrail=False, vpc_flow_record_format="default",
+                              vpc_flow_traffic_type="REJECT", vpc_flow_aggregation_interval=60)  # fmt: skip
+    outputs, _ = deploy(aws, settings)
+    assert {"VpcFlowDeliveryStreamName", "VpcFlowDeliveryStreamArn", "VpcFlowHecTokenSecretArn"} <= set(outputs)
+    assert not {"DeliveryStreamName", "TrailName", "LogGroupName", "HecTokenSecretArn"} & set(outputs)
+    assert outputs["VpcFlowDeliveryStreamName"] == "cloudtrail-firehose-vpcflow"
+    logged = flow_logs(aws)
+    assert sorted(logged) == every  # vpc_ids empty: every VPC of the region, listed at plan
+    stream = outputs["VpcFlowDeliveryStreamArn"]
+    for flow_log in logged.values():
+        assert (flow_log["LogDestinationType"], flow_log["LogDestination"]) == ("kinesis-data-firehose", stream)
+        assert (flow_log["TrafficType"], flow_log["MaxAggregationInterval"]) == ("REJECT", 60)
+        assert flow_log["LogFormat"] == log_format(FORMATS["default"])
+    tags = aws.client("firehose").list_tags_for_delivery_stream(DeliveryStreamName=outputs["VpcFlowDeliveryStreamName"])
+    assert {"Key": "LogDeliveryEnabled", "Value": "true"} in tags["Tags"]
+    resources = held(aws)
+    assert not {"Trail", "DeliveryStream"} & set(resources)
+    assert {f"VpcFlowLog{v[4:]}" for v in every} <= set(resources)
+    secret = aws.client("secretsmanager").describe_secret(SecretId=settings.vpcflow_hec_token_secret_name)["ARN"]
+    assert outputs["VpcFlowHecTokenSecretArn"] == secret
+    report = pipeline.status(settings, aws, sleep=no_sleep, detect_drift=False)
+    assert report["delivery_streams"] == {"vpcflow": "ACTIVE"}
+
+    # Fewer VPCs: the others' flow logs go, the one kept keeps its logical id (not replaced).
+    kept = resources[f"VpcFlowLog{made[0][4:]}"]
+    deploy(aws, replace(settings, vpc_ids=made[0]), token=None)
+    assert list(flow_logs(aws)) == [made[0]]
+    assert held(aws)[f"VpcFlowLog{made[0][4:]}"] == kept
+
+    pipeline.destroy(settings, aws, progress=lambda m: None, sleep=no_sleep)
+    assert flow_logs(aws) == {}
+
+
+@pytest.mark.slow
+def test_cloudtrail_and_vpc_flow_logs_deploy_side_by_side_and_cloudtrail_alone_has_no_vpc_part(aws):
+    vpc = aws.client("ec2").create_vpc(CidrBlock="10.3.0.0/16")["Vpc"]["VpcId"]
+    outputs, _ = deploy(aws)  # CloudTrail alone, as before
+    assert not [key for key in outputs if key.startswith("VpcFlow")]
+    assert flow_logs(aws) == {}
+    outputs, _ = deploy(aws, with_flow_logs(aws, vpc_ids=vpc), token=None)
+    assert {"DeliveryStreamName", "TrailBucketName", "VpcFlowDeliveryStreamName"} <= set(outputs)  # (moto: no Trail)
+    assert list(flow_logs(aws)) == [vpc]
+    assert flow_logs(aws)[vpc]["LogFormat"] == log_format(FORMATS["recommended"])
+    streams = aws.client("logs").describe_log_streams(logGroupName="/aws/kinesisfirehose/cloudtrail-firehose")
+    assert {s["logStreamName"] for s in streams["logStreams"]} == {"SplunkDelivery", "BackupDelivery",
+                                                                   "VpcFlowSplunkDelivery", "VpcFlowBackupDelivery"}
+    report = pipeline.status(SETTINGS, aws, sleep=no_sleep, detect_drift=False)
+    assert report["delivery_streams"] == {"cloudtrail": "ACTIVE", "vpcflow": "ACTIVE"}
+
+
+@pytest.mark.slow
+def test_flow_logs_already_in_a_log_group_are_subscribed_and_no_flow_log_is_created(aws):
+    aws.client("ec2").create_vpc(CidrBlock="10.4.0.0/16")
+    aws.client("logs").create_log_group(logGroupName="/vpc/flow-logs")
+    settings = with_flow_logs(aws, collect_cloudtrail=False, vpc_flow_log_group="/vpc/flow-logs")
+    outputs, messages = deploy(aws, settings)
+    assert flow_logs(aws) == {}
+    assert "VpcFlowDeliveryStreamArn" in outputs
+    # moto has no AWS::Logs::SubscriptionFilter: the plan says it is created (tests/aws/test_aws_iam.py checks it).
+    assert any("AWS::Logs::SubscriptionFilter" in m and "VpcFlowSubscriptionFilter" in m for m in messages)
+    assert "VpcFlowLogsToFirehoseRole" in held(aws)
+    assert not [m for m in messages if "AWS::EC2::FlowLog" in m]
+
+
+def test_the_emulated_flow_log_is_as_strict_as_the_documents():
+    good = {"ResourceType": "VPC", "ResourceId": "vpc-0a1b2c3d", "TrafficType": "ALL", "MaxAggregationInterval": "600",
+            "LogFormat": log_format(FORMATS["recommended"]), "LogDestinationType": "kinesis-data-firehose",
+            "LogDestination": f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/x"}  # fmt: skip
+    problems = moto_shims.flow_log_problems
+    assert problems(good, ACCOUNT, REGION) == [f"LogDestination {good['LogDestination']}: no such delivery stream"]
+    for change, expected in [
+        ({"Colour": "blue"}, "unknown property Colour"),
+        ({"TrafficType": "SOME"}, "TrafficType 'SOME' is not ACCEPT, REJECT or ALL"),
+        ({"MaxAggregationInterval": "300"}, "MaxAggregationInterval '300' is not 60 or 600"),
+        ({"LogFormat": "${version}  ${srcaddr}"}, "is not ${field} names separated by single spaces"),
+        ({"LogFormat": "${version} ${colour}"}, "no flow log field 'colour'"),
+        ({"LogGroupName": "/x"}, "LogGroupName and DestinationOptions are for CloudWatch Logs and S3"),
+        ({"LogDestination": "arn:aws:s3:::bucket"}, "is not a Firehose stream ARN"),
+        ({"LogDestination": f"arn:aws:firehose:{REGION}:999999999999:deliverystream/x"},
+         "needs DeliverLogsPermissionArn"),
+        ({"ResourceType": "Instance"}, "ResourceType 'Instance' is not one of"),
+    ]:
+        assert any(expected in p for p in problems({**good, **change}, ACCOUNT, REGION)), change
+
+
+def test_the_shims_flow_log_fields_are_the_corpus_field_table():
+    from vpcflow_corpus import FIELD_VERSIONS
+
+    assert set(FIELD_VERSIONS) <= moto_shims.FLOW_LOG_FIELDS
+    assert set(FORMATS["recommended"]) <= moto_shims.FLOW_LOG_FIELDS
