@@ -177,3 +177,17 @@ def test_the_prefix_limit_comes_from_the_longest_region_botocore_knows():
     assert max(len(r) for r in regions) == len(schema.LONGEST_REGION)
     longest = schema.bucket_name("a" * schema.NAME_PREFIX_MAX, "failed", "123456789012", schema.LONGEST_REGION)
     assert len(longest) == 63
+
+
+def test_a_setting_shown_under_several_conditions_is_required_only_while_all_hold():
+    token = schema.BY_NAME["vpcflow_hec_token"]
+    assert schema.conditions(token) == (("delivery", "existing"), ("collect_vpc_flow_logs", True))
+    assert schema.schema()["settings"][list(schema.BY_NAME).index("vpcflow_hec_token")]["when"] == [
+        ["delivery", "existing"], ["collect_vpc_flow_logs", True]]  # fmt: skip
+    for delivery, vpc, shown in (("existing", True, True), ("existing", False, False), ("local", True, False)):
+        values = {"delivery": delivery, "collect_vpc_flow_logs": vpc}
+        assert schema.is_shown(token, values) is shown
+        missing = [p for p in schema.problems(values, scopes=("splunk",)) if p.startswith("vpcflow_hec_token:")]
+        assert bool(missing) is shown
+    record_format = schema.BY_NAME["vpc_flow_record_format"]
+    assert record_format.parameter_value("default").startswith("${version} ${account-id}")

@@ -68,3 +68,52 @@ def test_a_line_break_in_a_free_text_setting_is_refused():
 def test_every_problem_is_reported_at_once():
     text = problems(hec_url="http://x", hec_ack_timeout=1, region="mars-1")
     assert len(text.splitlines()) == 3
+
+
+# --- issue 23: which sources, and VPC Flow Logs' choices ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"collect_cloudtrail": "false"}, "collect_cloudtrail: nothing to collect"),
+        ({"collect_cloudtrail": "false", "collect_vpc_flow_logs": "true", "organization_trail": "true"},
+         "organization_trail: only applies while CloudTrail is collected"),
+        ({"collect_vpc_flow_logs": "true", "vpc_ids": "vpc-0123456789abcdef0, vpc-XYZ"},
+         "vpc_ids: 'vpc-XYZ' is not a VPC id"),
+        ({"collect_vpc_flow_logs": "true", "vpc_ids": "vpc-0a1b2c3d,,vpc-0a1b2c3e"}, "separated by single commas"),
+        ({"collect_vpc_flow_logs": "true", "vpc_ids": "vpc-0a1b2c3d,vpc-0a1b2c3d"},
+         "vpc_ids: vpc-0a1b2c3d given more than once"),
+        ({"collect_vpc_flow_logs": "true", "vpc_ids": ",".join(f"vpc-{n:08x}" for n in range(201))}, "at most 200"),
+        ({"collect_vpc_flow_logs": "true", "vpc_ids": "vpc-0a1b2c3d", "vpc_flow_log_group": "/vpc/flows"},
+         "vpc_ids: only applies when the app creates the flow logs"),
+        ({"collect_vpc_flow_logs": "true", "vpc_flow_log_group": "/aws/cloudtrail/cloudtrail-firehose"},
+         "vpc_flow_log_group: is the CloudTrail log group"),
+        ({"collect_vpc_flow_logs": "true", "vpc_flow_traffic_type": "SOME"}, "vpc_flow_traffic_type: 'SOME' is not"),
+        ({"collect_vpc_flow_logs": "true", "vpc_flow_aggregation_interval": "300"}, "300 is not allowed"),
+        ({"collect_vpc_flow_logs": "true", "vpc_flow_record_format": "custom"}, "'custom' is not allowed"),
+        ({"collect_vpc_flow_logs": "true", "vpc_flow_log_group": "bad name!"}, "is not a CloudWatch Logs group name"),
+    ],
+)
+def test_bad_source_choices_are_explained(overrides, message):
+    assert message in problems(**overrides)
+
+
+def test_flow_log_choices_become_template_parameters_and_the_record_format_its_log_format():
+    from cloudtrail_firehose.sources.vpcflow import FORMATS, log_format
+
+    settings = PipelineSettings.from_mapping({**GOOD, "collect_cloudtrail": "false", "collect_vpc_flow_logs": "true",
+                                              "vpc_ids": " vpc-0a1b2c3d , vpc-0123456789abcdef0",
+                                              "vpc_flow_aggregation_interval": "60"}).validate()  # fmt: skip
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in settings.template_parameters()}
+    assert (parameters["CollectCloudTrail"], parameters["CollectVpcFlowLogs"]) == ("false", "true")
+    assert parameters["VpcFlowMaxAggregationInterval"] == "60"
+    assert parameters["VpcFlowLogFormat"] == log_format(FORMATS["recommended"])  # the default choice
+    assert "VpcIds" not in parameters  # the renderer writes each VPC's flow log (aws/rendering.py)
+    assert settings.chosen_vpc_ids == ["vpc-0a1b2c3d", "vpc-0123456789abcdef0"]
+    assert settings.creates_flow_logs
+    assert settings.bucket_names("123456789012") == ["cloudtrail-firehose-failed-123456789012-us-east-1"]  # no trail
+    default = PipelineSettings.from_mapping({**GOOD, "collect_vpc_flow_logs": "true",
+                                             "vpc_flow_record_format": "default"}).validate()  # fmt: skip
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in default.template_parameters()}[
+        "VpcFlowLogFormat"] == log_format(FORMATS["default"])  # fmt: skip
