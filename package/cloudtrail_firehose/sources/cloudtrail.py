@@ -22,6 +22,7 @@ CLOUDTRAIL = Source(
     record_format="cloudwatch-json",
     event_id_key="eventID",
     stream_output="DeliveryStreamName",
+    hec_arn_parameter="HecTokenSecretArn",
     template=TemplatePart({
         "Parameters": ("FilterPreset", "CustomFilterPattern", "ExistingLogGroupName", "Processor", "MultiRegionTrail",
                        "OrganizationTrail", "TrailLogRetentionDays", "OrganizationId",
@@ -55,4 +56,9 @@ CLOUDTRAIL = Source(
                  "cloudtrail_firehose_ip_protocols.csv"),
         views=("user_activity", "principal_activity"),
     ),
+    enabled_setting="collect_cloudtrail",
+    enabled_by_default=True,
+    index_setting="index",
+    existing_hec_setting="hec_token",
+    events_macro="cloudtrail_firehose_events",
 )

@@ -35,6 +35,12 @@ VPCFLOW = Source(
     record_format="flow-log-lines",
     event_id_key=None,
     stream_output="VpcFlowDeliveryStreamName",
+    hec_arn_parameter="VpcFlowHecTokenSecretArn",
     template=TemplatePart({}),  # filled as the template's VPC Flow Logs part lands
     knowledge=Knowledge(),  # filled as the knowledge layer lands
+    enabled_setting="collect_vpc_flow_logs",
+    enabled_by_default=False,
+    index_setting="vpcflow_index",
+    existing_hec_setting="vpcflow_hec_token",
+    events_macro="cloudtrail_firehose_vpcflow_events",
 )
