@@ -110,7 +110,8 @@ def test_the_real_token_is_in_secrets_manager_before_the_stack_is_created(aws):
 
 
 def test_a_first_apply_without_a_token_stops_before_creating_anything(aws):
-    with pytest.raises(PipelineError, match="the HEC token is not in Secrets Manager yet"):
+    missing = "the CloudTrail HEC token is not in Secrets Manager yet .* or set CLOUDTRAIL_FIREHOSE_HEC_TOKEN"
+    with pytest.raises(PipelineError, match=missing):
         deploy(aws, token=None)
     assert pipeline.status(SETTINGS, aws)["status"] == "NOT_DEPLOYED"
 

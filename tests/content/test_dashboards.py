@@ -71,7 +71,8 @@ def pipeline_event_fields() -> set[str]:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
-        pipeline.ensure_pipeline(settings, session, progress=lambda m: None, hec_token="t", sleep=lambda s: None)
+        pipeline.ensure_pipeline(settings, session, progress=lambda m: None, hec_tokens={"cloudtrail": "t"},
+                                 sleep=lambda s: None)  # fmt: skip
         fields = json_paths(pipeline_health(settings, session)[0])
     line = json.dumps({"errorCode": "Splunk.AckTimeout", "arrivalTimestamp": 1, "attemptsMade": 1,
                        "rawData": base64.b64encode(b"{}").decode()}).encode()  # fmt: skip

@@ -32,8 +32,8 @@ def deployed(monkeypatch):
     warnings.filterwarnings("ignore", message="Tried to parse")
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
-        outputs = pipeline.ensure_pipeline(SETTINGS, session, progress=lambda m: None, hec_token="test-token",
-                                           sleep=lambda s: None)  # fmt: skip
+        outputs = pipeline.ensure_pipeline(SETTINGS, session, progress=lambda m: None,
+                                           hec_tokens={"cloudtrail": "test-token"}, sleep=lambda s: None)  # fmt: skip
         yield session, outputs
 
 

@@ -23,6 +23,7 @@ CLOUDTRAIL = Source(
     event_id_key="eventID",
     stream_output="DeliveryStreamName",
     hec_arn_parameter="HecTokenSecretArn",
+    hec_name_suffix="",
     template=TemplatePart({
         "Parameters": ("FilterPreset", "CustomFilterPattern", "ExistingLogGroupName", "Processor", "MultiRegionTrail",
                        "OrganizationTrail", "TrailLogRetentionDays", "OrganizationId",

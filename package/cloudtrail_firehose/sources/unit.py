@@ -86,6 +86,7 @@ class Source:
     event_id_key: str | None  # the JSON key whose LAST value in an event's text is the event's own id
     stream_output: str  # the stack output naming its Firehose stream
     hec_arn_parameter: str  # the template parameter naming its HEC token's secret (ARN)
+    hec_name_suffix: str  # its secret's name: <name prefix>/splunk-hec-token<suffix>
     template: TemplatePart
     knowledge: Knowledge
     # Its settings (settings.py): whether it is collected, the index it goes to, the token of the "existing"
@@ -99,6 +100,11 @@ class Source:
     @property
     def sourcetype(self) -> str:
         return self.token.sourcetype
+
+    @property
+    def token_env(self) -> str:
+        """The environment variable the command line reads its HEC token from: CLOUDTRAIL_FIREHOSE_HEC_TOKEN."""
+        return f"{self.token.name.upper()}_HEC_TOKEN"
 
     def chosen(self, config: Mapping[str, object]) -> bool:
         """Whether the settings collect this source (its enabled setting, else its default)."""

@@ -36,6 +36,7 @@ VPCFLOW = Source(
     event_id_key=None,
     stream_output="VpcFlowDeliveryStreamName",
     hec_arn_parameter="VpcFlowHecTokenSecretArn",
+    hec_name_suffix="-vpcflow",
     template=TemplatePart({}),  # filled as the template's VPC Flow Logs part lands
     knowledge=Knowledge(),  # filled as the knowledge layer lands
     enabled_setting="collect_vpc_flow_logs",
