@@ -9,7 +9,8 @@ No Splunk runs here, so this applies what the app ships, as Splunk's documents d
   merges with a field that an extraction already made, so the app extracts into names of its own.
 - transforms.conf.spec, search-time transforms: REGEX applied to SOURCE_KEY (default _raw) at every
   match; FORMAT = name::value pairs where $n is the n-th capturing group (concatenation allowed);
-  MV_ADD = true appends a value to a field that the extraction already gave, false keeps the first.
+  without FORMAT, each named capturing group is a field; MV_ADD = true appends a value to a field that
+  the extraction already gave, false keeps the first.
 - limits.conf.spec [spath] extraction_cutoff (default 5000): "For 'extract-all' spath extraction
   mode, only apply extraction to the first <integer> number of bytes. This setting applies both the
   auto kv extraction and the spath command". The documents do not say which fields come from a JSON
@@ -494,6 +495,13 @@ class Transform:
         pattern = regex.compile(self.regex)
         for source in sources:
             for match in pattern.finditer(source):
+                if not self.format:
+                    # transforms.conf.spec REGEX: named capturing groups are extracted to fields directly, so
+                    # FORMAT is not needed; a group that took no part in the match gives no field.
+                    for name, value in match.groupdict().items():
+                        if value is not None and (name not in fields or self.mv_add):
+                            fields.setdefault(name, []).append(value)
+                    continue
                 for pair in self.format.split():
                     name, _, value = pair.partition("::")
                     name, value = self._expand(name, match), self._expand(value, match)
@@ -540,7 +548,10 @@ class SearchTime:
                     unknown = set(stanza) - {"REGEX", "FORMAT", "SOURCE_KEY", "MV_ADD"}
                     if unknown:
                         raise EvalError(f"{name}: {sorted(unknown)} not modelled")
-                    reports.append(Transform(stanza["REGEX"], stanza["FORMAT"], stanza.get("SOURCE_KEY", "_raw"),
+                    if "FORMAT" not in stanza and not regex.compile(stanza["REGEX"]).groupindex:
+                        raise EvalError(f"{name}: no FORMAT and no named group")
+                    reports.append(Transform(stanza["REGEX"], stanza.get("FORMAT", ""),
+                                             stanza.get("SOURCE_KEY", "_raw"),
                                              stanza.get("MV_ADD", "false").lower() == "true"))  # fmt: skip
             elif key.startswith("FIELDALIAS-"):
                 words = value.split()
