@@ -7,11 +7,12 @@ from collections.abc import Mapping
 
 from cloudtrail_firehose.sources.cloudtrail import CLOUDTRAIL
 from cloudtrail_firehose.sources.unit import Knowledge, Source, TemplatePart, TokenSpec
+from cloudtrail_firehose.sources.vpcflow import VPCFLOW
 
 __all__ = ["CLOUDTRAIL", "CORE_KNOWLEDGE", "CORE_TEMPLATE", "SOURCES", "Knowledge", "Source", "TemplatePart",
-           "TokenSpec", "by_sourcetype", "chosen"]
+           "TokenSpec", "VPCFLOW", "by_sourcetype", "chosen"]
 
-SOURCES: tuple[Source, ...] = (CLOUDTRAIL,)
+SOURCES: tuple[Source, ...] = (CLOUDTRAIL, VPCFLOW)
 
 # What no single source owns: the failed-delivery bucket and Firehose's error log group, the recovery and
 # health inputs' events, the app's own logs, the pipeline health dashboard and its alerts, the setup page.
