@@ -28,6 +28,7 @@ RENAMES = {
 }  # fmt: skip
 TRANSPORT = {"1": ("icmp", "icmp"), "6": ("tcp", "ip"), "17": ("udp", "ip")}  # protocol number -> transport, protocol
 ACTION = {"ACCEPT": "allowed", "REJECT": "blocked"}
+INDEX_TIME = "1700000000"
 DIRECTION = {"ingress": "inbound", "egress": "outbound"}
 
 
@@ -47,8 +48,8 @@ def fields_of(record: dict[str, str]) -> dict[str, list[str]]:
         fields["action"] = [ACTION[record["action"]]]
     if record.get("flow-direction") in DIRECTION:
         fields["direction"] = [DIRECTION[record["flow-direction"]]]
-    if "start" in record and record["start"].isdigit():
-        fields["_time"] = [record["start"]]
+    # _time: the record's start; a format without start gets its index time in Splunk (here a fixed one).
+    fields["_time"] = [record["start"] if record.get("start", "").isdigit() else INDEX_TIME]
     return fields
 
 
