@@ -132,9 +132,6 @@ def _bin(rest: str, rows: list[Row]) -> list[Row]:
     return rows
 
 
-AGGREGATION = re.compile(r"(\w+)(?:\((eval\(.*?\)|[\w.]*)\))?(?:\s+AS\s+(\w+))?(?=\s+\w+(?:\(|\s|$)|\s*$)")
-
-
 def _aggregations(text: str) -> list[tuple[str, str, str]]:
     """(function, argument, output name) for 'count AS x dc(f) AS y sum(eval(...)) AS z ...'."""
     found, pos = [], 0
@@ -153,7 +150,8 @@ def _aggregations(text: str) -> list[tuple[str, str, str]]:
         alias = re.compile(r"\s+AS\s+(\w+)").match(text, pos)
         if alias:
             pos = alias.end()
-        found.append((function, argument, alias.group(1) if alias else f"{function}({argument})" if argument else function))
+        name = alias.group(1) if alias else f"{function}({argument})" if argument else function
+        found.append((function, argument, name))
     return found
 
 

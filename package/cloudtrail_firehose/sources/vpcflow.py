@@ -36,5 +36,13 @@ VPCFLOW = Source(
     event_id_key=None,
     stream_output="VpcFlowDeliveryStreamName",
     template=TemplatePart({}),  # filled as the template's VPC Flow Logs part lands
-    knowledge=Knowledge(),  # filled as the knowledge layer lands
+    knowledge=Knowledge(  # the knowledge layer's stanzas (props, transforms, ...) are added as it lands
+        stanzas={
+            "savedsearches": ("VPC Flow Logs - Rejected traffic spike from one source",
+                              "VPC Flow Logs - Port scan from one source",
+                              "VPC Flow Logs - Risky port reached from the internet"),
+        },
+        lookups=("cloudtrail_firehose_vpcflow_risky_ports.csv",),
+        views=("network_activity",),
+    ),  # fmt: skip
 )
