@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import ipaddress
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -451,6 +452,17 @@ def call(name: str, args: list, fields: Fields):
     if name == "replace":
         pattern, replacement = values[1], values[2]
         return _map(values[0], lambda v: regex.sub(pattern, replacement, v))
+    if name == "cidrmatch":
+        # "Comparison and Conditional functions": cidrmatch(<cidr>, <ip>) is TRUE when the address is in the
+        # subnet. A null address gives null (as every comparison with null here); text that is not an address
+        # of the subnet's family is not in it.
+        subject = _single(values[1], "cidrmatch()")
+        if subject is None:
+            return None
+        try:
+            return ipaddress.ip_address(subject) in ipaddress.ip_network(values[0], strict=False)
+        except ValueError:
+            return False
     raise EvalError(f"eval function {name}() is not modelled")
 
 
