@@ -11,6 +11,7 @@ APP_SERVICES: tuple[str, ...] = (
     "cloudformation",  # the pipeline is one stack: plan, apply, status, destroy
     "cloudtrail",  # preflight: the account's trails and their CloudWatch Logs targets
     "cloudwatch",  # Firehose delivery metrics for pipeline health
+    "ec2",  # preflight for VPC Flow Logs: the region's VPCs and their flow logs
     "firehose",  # delivery stream status
     "iam",  # preflight permission simulation, name clashes
     "logs",  # log groups, subscription filters
