@@ -285,8 +285,8 @@ STACK_NAME_TAG = "aws:cloudformation:stack-name"  # CloudFormation tags what a s
 RESOURCE_IDS_PER_CALL = 200  # resource-id filter values per DescribeFlowLogs request: a modest batch
 LISTED = 20  # VPCs named in a check's detail; the rest are counted
 FLOW_LOG_COST = ('flow logs are charged as vended logs per GB delivered (Amazon VPC User Guide, "Publish flow logs '
-                 'to Amazon Data Firehose"), whatever their destination, so a second flow log on the same VPC '
-                 "doubles that charge for the same traffic")  # fmt: skip
+                 'to Amazon Data Firehose"), so a second flow log on the same VPC doubles that charge for the same '
+                 "traffic")  # fmt: skip
 
 
 def vpcflow_stream_name(settings: PipelineSettings) -> str:
