@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose import sources
-from cloudtrail_firehose.aws.services import APP_SERVICES, SHIPPED_SERVICES
+from cloudtrail_firehose.aws.services import APP_SERVICES, OPERATIONS_ONLY, SHIPPED_SERVICES
 from cloudtrail_firehose.sources import CLOUDTRAIL
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 from splunk_conf import parse_conf, read_conf
@@ -173,14 +173,17 @@ import cloudtrail_firehose.log
 session = boto3.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x", region_name="us-east-1")
 created = [session.client(name).meta.service_model.service_name for name in json.loads(sys.argv[2])]
 try:
-    session.client("ec2")
+    session.client("sqs")
     unknown = "created"
 except botocore.exceptions.UnknownServiceError:
     unknown = "refused"
+ec2 = session.client("ec2")
+cut = {"operations": sorted(ec2.meta.service_model.operation_names),
+       "paginates": [ec2.can_paginate("describe_vpcs"), ec2.can_paginate("describe_flow_logs")]}
 print(json.dumps({
     "python": list(sys.version_info[:2]),
     "boto3": boto3.__file__, "botocore": botocore.__file__, "splunklib": splunklib.client.__file__,
-    "created": created, "ec2": unknown,
+    "created": created, "sqs": unknown, "ec2": cut,
     "csm_monitor": repr(session._session._get_internal_component("monitor")),
 }))
 """
@@ -206,7 +209,17 @@ def test_built_lib_creates_every_client_the_app_uses_on_each_splunk_python(built
     for module in ("boto3", "botocore", "splunklib"):
         assert probe[module].startswith(lib), module
     assert len(probe["created"]) == len(SHIPPED_SERVICES)
-    assert probe["ec2"] == "refused"  # trimmed away: proves the shipped data is the trimmed set
+    assert probe["sqs"] == "refused"  # trimmed away: proves the shipped data is the trimmed set
+    # aws/services.py OPERATIONS_ONLY: EC2's model ships cut to the operations the app calls, with their paginators.
+    assert probe["ec2"] == {"operations": sorted(OPERATIONS_ONLY["ec2"]), "paginates": [True, True]}
+
+
+def test_the_app_calls_only_the_operations_a_cut_model_keeps():
+    import deploy_permissions
+
+    for service, kept in OPERATIONS_ONLY.items():
+        called = {op.split(":")[1] for op in deploy_permissions.direct_operations() if op.startswith(f"{service}:")}
+        assert called <= set(kept), f"add {sorted(called - set(kept))} to OPERATIONS_ONLY[{service!r}]"
 
 
 def test_client_side_monitoring_stays_off_even_when_configured(built_app):
