@@ -168,7 +168,7 @@ def test_each_source_of_a_pipeline_gets_its_own_report_on_its_own_stream(deploye
     put(session, "IncomingRecords", 120, now - timedelta(minutes=5))
     put(session, "DeliveryToSplunk.Success", 1.0, now - timedelta(minutes=5))
     trail, toys = pipeline_health(SETTINGS, session, now=now)
-    assert (trail["source"], trail["state"]) == ("cloudtrail", "flowing")
-    assert (toys["source"], toys["state"]) == ("toy", "idle")
+    assert (trail["log_source"], trail["state"]) == ("cloudtrail", "flowing")
+    assert (toys["log_source"], toys["state"]) == ("toy", "idle")
     assert toys["why"] == "no Toy events reached Firehose in the last 15 minutes"
     assert toys["failed_delivery_backlog"] == trail["failed_delivery_backlog"] == 0
