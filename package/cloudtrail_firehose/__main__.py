@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose import sources
-from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose.aws import hec_secret, pipeline
 from cloudtrail_firehose.aws.clients import Clients, clients_for
 from cloudtrail_firehose.aws.errors import explain
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
@@ -92,13 +92,16 @@ def export_instructions(settings: PipelineSettings, template: Path, parameters: 
     deploy = ["aws", "cloudformation", "deploy", "--stack-name", settings.stack_name, "--template-file",
               str(template), "--capabilities", "CAPABILITY_NAMED_IAM", "--parameter-overrides",
               f"file://{parameters.resolve()}"]  # fmt: skip
-    secret = ["aws", "secretsmanager", "create-secret", "--name", settings.hec_token_secret_name,
-              "--secret-string", "file://hec-token.json", "--query", "ARN", "--output", "text"]  # fmt: skip
+    steps = []
+    for source in sources.chosen(vars(settings)):
+        file = f"hec-token{source.hec_name_suffix}.json"
+        secret = ["aws", "secretsmanager", "create-secret", "--name", hec_secret.secret_name(settings, source),
+                  "--secret-string", f"file://{file}", "--query", "ARN", "--output", "text"]  # fmt: skip
+        steps.append(f'with {{"hec_token": "<the {source.label} token>"}} in {file},\n  {shlex.join(secret)}\n'
+                     f"  and put the ARN it prints into {source.hec_arn_parameter} in {parameters}")
     return (f"Wrote {template} and {parameters}.\n"
-            '1. Store the HEC token first (Firehose must never deliver with another): with {"hec_token": "<token>"} '
-            f"in hec-token.json,\n  {shlex.join(secret)}\n"
-            f"2. Put the ARN it prints into HecTokenSecretArn in {parameters}, then deploy (AWS CLI version 2 "
-            f"reads the parameters file as it is):\n  {shlex.join(deploy)}\n"
+            "1. Store each HEC token first (Firehose must never deliver with another): " + ";\n".join(steps) + "\n"
+            f"2. Deploy (AWS CLI version 2 reads the parameters file as it is):\n  {shlex.join(deploy)}\n"
             "For processor=lambda, upload cloudtrail_firehose.processor.zip to the failed-delivery bucket as "
             "lambda/processor.zip and deploy again with ProcessorCodeKey=lambda/processor.zip.")  # fmt: skip
 
