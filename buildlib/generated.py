@@ -5,6 +5,8 @@
     aws/template.yaml's Parameters          from the settings schema
     aws/deploy_policy.json                  from the template and the app's AWS calls
                                             (tests/standins/deploy_permissions.py)
+    default/transforms.conf's VPC Flow Logs extractions, between marker comments, from the record formats
+                                            (sources/vpcflow.py FORMATS)
 
 `python3 build.py generate` rewrites them; `python3 build.py` packages only when none differs, and the
 tests fail while one does. Runs in .venv (the deploy policy needs cfn-lint's resource schemas):
@@ -48,6 +50,12 @@ def _inputs_conf() -> str:
     return arguments.inputs_conf()
 
 
+def _transforms_conf() -> str:
+    from cloudtrail_firehose.sources import vpcflow
+
+    return vpcflow.with_transforms((ROOT / "default" / "transforms.conf").read_text(encoding="utf-8"))
+
+
 def _inputs_conf_spec() -> str:
     from cloudtrail_firehose.inputs import arguments
 
@@ -60,6 +68,7 @@ GENERATED: tuple[tuple[Path, Callable[[], str]], ...] = (
     (ROOT / "README" / "inputs.conf.spec", _inputs_conf_spec),
     (ROOT / "README" / f"{APP_ID}.conf.spec", _conf_spec),
     (TEMPLATE, _template),
+    (ROOT / "default" / "transforms.conf", _transforms_conf),
     (PACKAGE_SRC / "aws" / "deploy_policy.json", _deploy_policy),
 )
 

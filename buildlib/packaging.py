@@ -56,7 +56,8 @@ def assemble(python: Path, out: Path = BUILD_DIR) -> Path:
             shutil.copy2(source, app / name)
     lib = app / "lib"
     shutil.copytree(PACKAGE_SRC, lib / APP_ID, ignore=excluded)
-    vendoring.copy_runtime_libraries(vendoring.install_runtime_libraries(python), lib, vendoring.shipped_services())
+    vendoring.copy_runtime_libraries(vendoring.install_runtime_libraries(python), lib, vendoring.shipped_services(),
+                                     vendoring.operations_only())
     vendoring.patch_botocore(lib)
     return app
 

@@ -2,7 +2,8 @@
 
 Index-time configuration for the first full Splunk instance that parses Firehose's deliveries
 (indexers or heavy forwarders): props.conf cut to the index-time settings of the full app's
-CloudTrail stanzas, plus an optional, disabled HEC input (hec_tier/default/inputs.conf).
+sources' stanzas (each source's sourcetype and token source: package/cloudtrail_firehose/sources/), plus
+optional, disabled HEC inputs (hec_tier/default/inputs.conf).
 Built here rather than by `slim partition`: see docs/deploying.md, "Packages per tier".
 """
 
@@ -10,11 +11,17 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
+from buildlib import PACKAGE_SRC
+
+sys.path.insert(0, str(PACKAGE_SRC.parent))  # the sources' units are plain data, standard library only
+from cloudtrail_firehose.sources import SOURCES  # noqa: E402
+
 HEC_APP_ID = "cloudtrail_firehose_hec"
-# The stanzas Firehose's data goes through on the HEC tier.
-HEC_STANZAS = ("aws:cloudtrail", "source::http:cloudtrail_firehose")
+# The stanzas Firehose's data goes through on the HEC tier: each source's sourcetype and token source.
+HEC_STANZAS = tuple(stanza for s in SOURCES for stanza in (s.sourcetype, f"source::{s.token.source}"))
 # props.conf.spec's settings that Splunk applies while parsing (line breaking, timestamps,
 # index-time transforms), and those it applies at search time. A key in neither list stops the
 # build: say which it is before it ships.

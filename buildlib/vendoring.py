@@ -74,13 +74,22 @@ BOTOCORE_CSM_PATCH = {
 
 
 
-def shipped_services() -> tuple[str, ...]:
-    """The AWS services whose API models ship, from the app's own list (no package import)."""
+def _services_module():
     path = PACKAGE_SRC / "aws" / "services.py"
     spec = importlib.util.spec_from_file_location("_shipped_services", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return tuple(module.SHIPPED_SERVICES)
+    return module
+
+
+def shipped_services() -> tuple[str, ...]:
+    """The AWS services whose API models ship, from the app's own list (no package import)."""
+    return tuple(_services_module().SHIPPED_SERVICES)
+
+
+def operations_only() -> dict[str, tuple[str, ...]]:
+    """The services whose models ship cut to the operations the app calls (aws/services.py, OPERATIONS_ONLY)."""
+    return dict(getattr(_services_module(), "OPERATIONS_ONLY", {}))
 
 
 def install_runtime_libraries(python: Path) -> Path:
@@ -101,7 +110,8 @@ def install_runtime_libraries(python: Path) -> Path:
     return target
 
 
-def copy_runtime_libraries(source: Path, lib: Path, services: tuple[str, ...]) -> None:
+def copy_runtime_libraries(source: Path, lib: Path, services: tuple[str, ...],
+                           operations: dict[str, tuple[str, ...]] | None = None) -> None:  # fmt: skip
     """Copy the installed libraries into lib/, keeping only the AWS services the app uses."""
     for entry in sorted(source.iterdir()):
         if entry.name in ("bin", ".complete") or entry.name.startswith("."):
@@ -135,6 +145,9 @@ def copy_runtime_libraries(source: Path, lib: Path, services: tuple[str, ...]) -
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     trim_service_data(lib / "botocore" / "data", services)
     trim_service_data(lib / "boto3" / "data", services)
+    for service, kept in (operations or {}).items():
+        cut_to_operations(lib / "botocore" / "data" / service, kept)
+        shutil.rmtree(lib / "boto3" / "data" / service, ignore_errors=True)  # resources: the app makes clients only
 
 
 def trim_service_data(data_dir: Path, services: tuple[str, ...]) -> None:
@@ -152,6 +165,46 @@ def trim_service_data(data_dir: Path, services: tuple[str, ...]) -> None:
         examples.unlink()
     for model in data_dir.glob("*/*/service-2.json.gz"):
         strip_documentation(model)
+
+
+def cut_to_operations(service_dir: Path, operations: tuple[str, ...]) -> None:
+    """A service's model cut to these operations: the newest API version only (the one a client uses unless
+    asked for another), its operations, the shapes they reach, their paginators and waiters."""
+    versions = sorted(p for p in service_dir.iterdir() if p.is_dir())
+    if not versions:
+        raise BuildError(f"{service_dir} holds no API version: has botocore's layout changed?")
+    for old in versions[:-1]:
+        shutil.rmtree(old)
+    folder = versions[-1]
+    model = folder / "service-2.json.gz"
+    document = json.loads(gzip.decompress(model.read_bytes()))
+    missing = [o for o in operations if o not in document["operations"]]
+    if missing:
+        raise BuildError(f"{service_dir.name} has no operation {missing}: fix OPERATIONS_ONLY in aws/services.py")
+    document["operations"] = {o: document["operations"][o] for o in operations}
+    shapes: set[str] = set()
+    todo = [ref["shape"] for op in document["operations"].values()
+            for ref in [op.get("input"), op.get("output"), *op.get("errors", [])] if ref]  # fmt: skip
+    while todo:
+        name = todo.pop()
+        if name in shapes:
+            continue
+        shapes.add(name)
+        shape = document["shapes"][name]
+        todo += [shape[key]["shape"] for key in ("member", "key", "value") if key in shape]
+        todo += [member["shape"] for member in shape.get("members", {}).values()]
+    document["shapes"] = {name: document["shapes"][name] for name in sorted(shapes)}
+    model.write_bytes(gzip.compress(json.dumps(document, separators=(",", ":")).encode(), 9, mtime=0))
+    paginators = folder / "paginators-1.json"
+    if paginators.exists():
+        pages = json.loads(paginators.read_text())["pagination"]
+        paginators.write_text(json.dumps({"pagination": {o: pages[o] for o in operations if o in pages}}))
+    (folder / "paginators-1.sdk-extras.json").unlink(missing_ok=True)  # extras for operations not kept
+    waiters = folder / "waiters-2.json"
+    if waiters.exists():
+        document = json.loads(waiters.read_text())
+        document["waiters"] = {n: w for n, w in document["waiters"].items() if w["operation"] in operations}
+        waiters.write_text(json.dumps(document))
 
 
 def _without_documentation(node: object) -> object:

@@ -9,7 +9,8 @@ No Splunk runs here, so this applies what the app ships, as Splunk's documents d
   merges with a field that an extraction already made, so the app extracts into names of its own.
 - transforms.conf.spec, search-time transforms: REGEX applied to SOURCE_KEY (default _raw) at every
   match; FORMAT = name::value pairs where $n is the n-th capturing group (concatenation allowed);
-  MV_ADD = true appends a value to a field that the extraction already gave, false keeps the first.
+  without FORMAT, each named capturing group is a field; MV_ADD = true appends a value to a field that
+  the extraction already gave, false keeps the first.
 - limits.conf.spec [spath] extraction_cutoff (default 5000): "For 'extract-all' spath extraction
   mode, only apply extraction to the first <integer> number of bytes. This setting applies both the
   auto kv extraction and the spath command". The documents do not say which fields come from a JSON
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import ipaddress
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -208,6 +210,7 @@ TOKEN = regex.compile(
       | (?P<field>'[^']+')
       | (?P<number>-?\d+(?:\.\d+)?)
       | (?P<op>==|!=|<=|>=|[=<>().,+])
+      | (?P<minus>-(?=\s))
       | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
     )""",
     regex.X,
@@ -228,6 +231,8 @@ def tokenize(text: str) -> list[tuple[str, str]]:
             raise EvalError(f"cannot read eval expression at: {text[pos:pos + 40]!r}")
         kind = match.lastgroup
         value = match.group(kind)
+        if kind == "minus":
+            kind = "op"
         if kind == "name" and value.upper() in ("AND", "OR", "NOT"):
             kind, value = "op", value.upper()
         tokens.append((kind, value))
@@ -288,9 +293,9 @@ class Parser:
 
     def parse_concat(self):
         node = self.parse_primary()
-        while self.peek() in (("op", "."), ("op", "+")):
-            self.take()
-            node = ("concat", node, self.parse_primary())
+        while self.peek() in (("op", "."), ("op", "+"), ("op", "-")):
+            operator = self.take()[1]
+            node = ("minus" if operator == "-" else "concat", node, self.parse_primary())
         return node
 
     def parse_primary(self):
@@ -369,9 +374,24 @@ def evaluate(node, fields: Fields):
         left = _single(evaluate(node[1], fields), "concatenation")
         right = _single(evaluate(node[2], fields), "concatenation")
         return None if left is None or right is None else f"{left}{right}"
+    if kind == "minus":
+        # "eval command" arithmetic operators: X - Y of two numbers; null when either is not a number.
+        left = _number(_single(evaluate(node[1], fields), "subtraction"))
+        right = _number(_single(evaluate(node[2], fields), "subtraction"))
+        if left is None or right is None:
+            return None
+        difference = left - right
+        return str(int(difference)) if difference == int(difference) else str(difference)
     if kind == "call":
         return call(node[1], node[2], fields)
     raise EvalError(f"unknown node {kind}")
+
+
+def _number(value) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except ValueError:
+        return None
 
 
 def _map(value, function):
@@ -432,6 +452,17 @@ def call(name: str, args: list, fields: Fields):
     if name == "replace":
         pattern, replacement = values[1], values[2]
         return _map(values[0], lambda v: regex.sub(pattern, replacement, v))
+    if name == "cidrmatch":
+        # "Comparison and Conditional functions": cidrmatch(<cidr>, <ip>) is TRUE when the address is in the
+        # subnet. A null address gives null (as every comparison with null here); text that is not an address
+        # of the subnet's family is not in it.
+        subject = _single(values[1], "cidrmatch()")
+        if subject is None:
+            return None
+        try:
+            return ipaddress.ip_address(subject) in ipaddress.ip_network(values[0], strict=False)
+        except ValueError:
+            return False
     raise EvalError(f"eval function {name}() is not modelled")
 
 
@@ -476,6 +507,13 @@ class Transform:
         pattern = regex.compile(self.regex)
         for source in sources:
             for match in pattern.finditer(source):
+                if not self.format:
+                    # transforms.conf.spec REGEX: named capturing groups are extracted to fields directly, so
+                    # FORMAT is not needed; a group that took no part in the match gives no field.
+                    for name, value in match.groupdict().items():
+                        if value is not None and (name not in fields or self.mv_add):
+                            fields.setdefault(name, []).append(value)
+                    continue
                 for pair in self.format.split():
                     name, _, value = pair.partition("::")
                     name, value = self._expand(name, match), self._expand(value, match)
@@ -505,6 +543,7 @@ class SearchTime:
     tags: dict[str, set[str]] = field(default_factory=dict)
     reports: list[Transform] = field(default_factory=list)
     extraction_cutoff: int | None = EXTRACTION_CUTOFF
+    kv_mode: str = "json"  # props.conf KV_MODE: json, or none (no automatic key-value extraction)
 
     @classmethod
     def load(cls, app_root: Path, sourcetype: str = "aws:cloudtrail") -> SearchTime:
@@ -521,7 +560,10 @@ class SearchTime:
                     unknown = set(stanza) - {"REGEX", "FORMAT", "SOURCE_KEY", "MV_ADD"}
                     if unknown:
                         raise EvalError(f"{name}: {sorted(unknown)} not modelled")
-                    reports.append(Transform(stanza["REGEX"], stanza["FORMAT"], stanza.get("SOURCE_KEY", "_raw"),
+                    if "FORMAT" not in stanza and not regex.compile(stanza["REGEX"]).groupindex:
+                        raise EvalError(f"{name}: no FORMAT and no named group")
+                    reports.append(Transform(stanza["REGEX"], stanza.get("FORMAT", ""),
+                                             stanza.get("SOURCE_KEY", "_raw"),
                                              stanza.get("MV_ADD", "false").lower() == "true"))  # fmt: skip
             elif key.startswith("FIELDALIAS-"):
                 words = value.split()
@@ -543,7 +585,10 @@ class SearchTime:
             for name, stanza in read_conf(default / "tags.conf").items()
             if name != "default"
         }
-        return cls(aliases, evals, lookups, eventtypes, tags, reports)
+        kv_mode = props.get("KV_MODE", "auto").lower()
+        if kv_mode not in ("json", "none"):
+            raise EvalError(f"KV_MODE = {kv_mode} is not modelled (json and none are)")
+        return cls(aliases, evals, lookups, eventtypes, tags, reports, kv_mode=kv_mode)
 
     @staticmethod
     def _lookup(app_root: Path, transforms, key: str, value: str):
@@ -573,18 +618,22 @@ class SearchTime:
         table = Lookup(rows, wildcard, stanza.get("case_sensitive_match", "true") == "true")
         return table, pairs(rest[:split_at]), pairs(rest[split_at + 1 :])
 
-    def fields_of(self, event: dict, sourcetype: str = "aws:cloudtrail", raw: str | None = None) -> Fields:
-        """The event's fields at search time; raw is its _raw (default: raw_of(event))."""
+    def fields_of(self, event: dict | None, sourcetype: str = "aws:cloudtrail", raw: str | None = None,
+                  source: str = "http:cloudtrail_firehose") -> Fields:
+        """The event's fields at search time; raw is its _raw (default: raw_of(event)).
+
+        props.conf.spec KV_MODE: json extracts the JSON fields (within the extraction cutoff); none
+        extracts nothing automatically, so the fields are only those the configuration makes."""
         raw = raw_of(event) if raw is None else raw
         fields: Fields = {}
         for transform in self.reports:  # REPORT- runs before automatic key-value extraction
             transform.apply(fields, raw)
-        kv = kv_json(raw, self.extraction_cutoff)
+        kv = kv_json(raw, self.extraction_cutoff) if self.kv_mode == "json" else {}
         clash = set(kv) & set(fields)
         if clash:
             raise EvalError(f"how KV_MODE=json merges with extracted fields {sorted(clash)} is not modelled")
         fields.update(kv)
-        fields.update(sourcetype=[sourcetype], source=["http:cloudtrail_firehose"], index=["main"])
+        fields.update(sourcetype=[sourcetype], source=[source], index=["main"])
         aliased = dict(fields)
         for source, target in self.aliases:
             if source in fields:

@@ -94,7 +94,8 @@ def test_assumed_role_credentials_are_fetched_again_when_a_deploy_outlasts_them(
     clients = aws_clients.clients_for(ROLE, None, REGION, base=base, clock=clock)
     watch.watch(clients.session)
     settings = PipelineSettings(hec_url="https://hec.example.com", region=REGION)
-    outputs = pipeline.ensure_pipeline(settings, clients, progress=lambda _: None, hec_token="t", sleep=lambda s: None)
+    outputs = pipeline.ensure_pipeline(settings, clients, progress=lambda _: None, hec_tokens={"cloudtrail": "t"},
+                                       sleep=lambda s: None)  # fmt: skip
     assert pipeline.status(settings, clients, detect_drift=False)["status"] == "CREATE_COMPLETE"
 
     assert "DeliveryStreamName" in outputs
@@ -195,7 +196,8 @@ def test_one_flow_makes_each_client_once_and_asks_who_it_is_once(aws):
     session.events.register("before-call.sts.GetCallerIdentity", lambda **_: identities.append("asked"))
     clients = aws_clients.Clients(session, REGION)
     settings = PipelineSettings(hec_url="https://hec.example.com", region=REGION, processor="lambda")
-    pipeline.ensure_pipeline(settings, clients, progress=lambda line: None, hec_token="t", sleep=lambda s: None)
+    pipeline.ensure_pipeline(settings, clients, progress=lambda line: None, hec_tokens={"cloudtrail": "t"},
+                             sleep=lambda s: None)  # fmt: skip
     pipeline.destroy(settings, clients, delete_data=True, progress=lambda line: None, sleep=lambda s: None)
     assert sorted(made) == sorted(set(made)), made
     assert identities == ["asked"]

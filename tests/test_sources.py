@@ -93,9 +93,9 @@ def test_units_are_told_apart_by_name_sourcetype_token_and_prefix():
 def test_a_failed_delivery_object_is_read_as_the_source_whose_stream_wrote_it():
     assert records.source_of("splunk-failed/2026/12/06/05/stream-1-2026-12-06-05-00-00-abc") is sources.CLOUDTRAIL
     assert records.source_of("processing-failed/2026/12/06/05/x") is sources.CLOUDTRAIL
-    assert records.source_of("recovered/splunk-failed/2026/x") is None  # the app's own prefixes are no source's
-    # The VPC flow logs' stream writes below vpcflow/ (its ErrorOutputPrefix: vpcflow/<error-output-type>/...).
     assert records.source_of("vpcflow/splunk-failed/2026/12/06/05/x") is sources.VPCFLOW
+    assert records.source_of("recovered/splunk-failed/2026/x") is None  # the app's own prefixes are no source's
+    assert records.source_of("recovered/vpcflow/splunk-failed/2026/x") is None
     assert records.failed_delivery_prefixes() == ["splunk-failed/", "processing-failed/", "decompression-failed/",
                                                   "vpcflow/splunk-failed/", "vpcflow/processing-failed/",
                                                   "vpcflow/decompression-failed/"]  # fmt: skip

@@ -5,7 +5,8 @@ an option. AWS access: --profile, or the usual AWS_* environment variables or in
 --role-arn to assume a role from there (credentials refreshed while a long deploy runs);
 AWS_ENDPOINT_URL points every client at an emulator such as moto_server.
 
-The HEC token comes from CLOUDTRAIL_FIREHOSE_HEC_TOKEN, whichever tier made it (this command does
+Each source's HEC token comes from its environment variable (Source.token_env: CLOUDTRAIL_FIREHOSE_HEC_TOKEN for
+CloudTrail, CLOUDTRAIL_FIREHOSE_VPCFLOW_HEC_TOKEN for VPC Flow Logs), whichever tier made it (this command does
 not create tokens): apply stores it in Secrets Manager, preflight checks it the way Firehose will.
 """
 
@@ -23,16 +24,15 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudtrail_firehose import settings as schema
-from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose import sources
+from cloudtrail_firehose.aws import hec_secret, pipeline
 from cloudtrail_firehose.aws.clients import Clients, clients_for
 from cloudtrail_firehose.aws.errors import explain
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from cloudtrail_firehose.errors import ActionableError
-from cloudtrail_firehose.sources import CLOUDTRAIL
 from cloudtrail_firehose.splunk import hec_check
 
 COMMANDS = ("preflight", "plan", "apply", "status", "destroy", "export")
-TOKEN_ENV = "CLOUDTRAIL_FIREHOSE_HEC_TOKEN"  # noqa: S105 - the variable's name, not a token
 MARKS = {True: "ok  ", False: "FAIL", None: "warn"}
 
 
@@ -92,13 +92,16 @@ def export_instructions(settings: PipelineSettings, template: Path, parameters: 
     deploy = ["aws", "cloudformation", "deploy", "--stack-name", settings.stack_name, "--template-file",
               str(template), "--capabilities", "CAPABILITY_NAMED_IAM", "--parameter-overrides",
               f"file://{parameters.resolve()}"]  # fmt: skip
-    secret = ["aws", "secretsmanager", "create-secret", "--name", settings.hec_token_secret_name,
-              "--secret-string", "file://hec-token.json", "--query", "ARN", "--output", "text"]  # fmt: skip
+    steps = []
+    for source in sources.chosen(vars(settings)):
+        file = f"hec-token{source.hec_name_suffix}.json"
+        secret = ["aws", "secretsmanager", "create-secret", "--name", hec_secret.secret_name(settings, source),
+                  "--secret-string", f"file://{file}", "--query", "ARN", "--output", "text"]  # fmt: skip
+        steps.append(f'with {{"hec_token": "<the {source.label} token>"}} in {file},\n  {shlex.join(secret)}\n'
+                     f"  and put the ARN it prints into {source.hec_arn_parameter} in {parameters}")
     return (f"Wrote {template} and {parameters}.\n"
-            '1. Store the HEC token first (Firehose must never deliver with another): with {"hec_token": "<token>"} '
-            f"in hec-token.json,\n  {shlex.join(secret)}\n"
-            f"2. Put the ARN it prints into HecTokenSecretArn in {parameters}, then deploy (AWS CLI version 2 "
-            f"reads the parameters file as it is):\n  {shlex.join(deploy)}\n"
+            "1. Store each HEC token first (Firehose must never deliver with another): " + ";\n".join(steps) + "\n"
+            f"2. Deploy (AWS CLI version 2 reads the parameters file as it is):\n  {shlex.join(deploy)}\n"
             "For processor=lambda, upload cloudtrail_firehose.processor.zip to the failed-delivery bucket as "
             "lambda/processor.zip and deploy again with ProcessorCodeKey=lambda/processor.zip.")  # fmt: skip
 
@@ -115,11 +118,12 @@ def run(argv: list[str] | None = None, out=print) -> int:
         if args.command == "preflight":
             checks = pipeline.preflight(settings, session, check_certificate=not args.skip_certificate_check)
             results = [(c.ok, c.name, c.detail) for c in checks]
-            token = os.environ.get(TOKEN_ENV)
-            if token and not args.skip_certificate_check:  # the token as Firehose will use it, no event sent
-                found = hec_check.check_hec_token(settings.hec_url, token, spec=CLOUDTRAIL.token)
-                results += [(found.ok, "HEC token", found.message)]
-                results += [(None, "HEC token settings", warning) for warning in found.warnings]
+            for source in sources.chosen(vars(settings)):
+                token = os.environ.get(source.token_env)
+                if token and not args.skip_certificate_check:  # the token as Firehose will use it, no event sent
+                    found = hec_check.check_hec_token(settings.hec_url, token, spec=source.token)
+                    results += [(found.ok, f"{source.label} HEC token", found.message)]
+                    results += [(None, f"{source.label} HEC token settings", w) for w in found.warnings]
             for ok, name, detail in results:
                 out(f"[{MARKS[ok]}] {name}: {detail}")
             return 1 if any(ok is False for ok, _, _ in results) else 0
@@ -127,8 +131,10 @@ def run(argv: list[str] | None = None, out=print) -> int:
             out(pipeline.plan(settings, session).describe())
             return 0
         if args.command == "apply":
-            token = os.environ.get(TOKEN_ENV) or None  # without it, the secret must already hold one
-            outputs = pipeline.ensure_pipeline(settings, session, progress=out, hec_token=token)
+            # A source without its variable set: its secret must already hold its token.
+            tokens = {s.name: os.environ[s.token_env] for s in sources.chosen(vars(settings))
+                      if os.environ.get(s.token_env)}  # fmt: skip  # fmt: skip
+            outputs = pipeline.ensure_pipeline(settings, session, progress=out, hec_tokens=tokens)
             out(json.dumps(outputs, indent=2))
             return 0
         if args.command == "status":

@@ -286,10 +286,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hec_token_secret_arn", "HEC token secret", "advanced", parameter="HecTokenSecretArn", shown=False,
             pattern="arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+",
             pattern_help="is set by the app (the ARN of the HEC token's secret); leave it empty",
-            # The stack needs it; the app fills it in (hidden, so no form or file is asked for it).
-            required="create the HEC token's secret first and give its ARN",
-            help='Secret holding {"hec_token": "<token>"}. The app creates it with the real token before the '
-                 "stack, so Firehose's first delivery already uses it."),
+            # The CloudTrail part needs it (the template's rule CloudTrailNeedsItsToken); the app fills it in.
+            help='Secret holding {"hec_token": "<token>"} of the CloudTrail HEC token. The app creates it with the '
+                 "real token before the stack, so Firehose's first delivery already uses it. Needed only while "
+                 "CollectCloudTrail is true."),
     Setting("vpcflow_hec_token_secret_arn", "VPC Flow Logs HEC token secret", "advanced",
             parameter="VpcFlowHecTokenSecretArn", shown=False,
             pattern="arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+",

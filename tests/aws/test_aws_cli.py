@@ -191,13 +191,13 @@ def test_preflight_checks_the_hec_token_as_firehose_will(endpoint, tmp_path, mon
         monkeypatch.setenv(name, value)
     url = ("--hec-url", f"https://hec.example.test:{hec.server.server_address[1]}", "--name-prefix", "cli-hec")
     try:
-        for token, mark, words in ((hec.add_token(), "[ok  ] HEC token", ""),
-                                   (hec.add_token(ack=False), "[FAIL] HEC token", "acknowledgement"),
-                                   ("00000000-1111-2222-3333-444444444444", "[FAIL] HEC token", "")):  # fmt: skip
+        ok, fail = "[ok  ] CloudTrail HEC token", "[FAIL] CloudTrail HEC token"
+        for token, mark, words in ((hec.add_token(), ok, ""), (hec.add_token(ack=False), fail, "acknowledgement"),
+                                   ("00000000-1111-2222-3333-444444444444", fail, "")):  # fmt: skip
             monkeypatch.setenv("CLOUDTRAIL_FIREHOSE_HEC_TOKEN", token)
             lines: list[str] = []
             code = run(["preflight", *url], out=lines.append)
-            [line] = [line for line in lines if line.startswith(("[ok  ] HEC token:", "[FAIL] HEC token:"))]
+            [line] = [line for line in lines if line.startswith((f"{ok}:", f"{fail}:"))]
             assert line.startswith(mark), lines
             assert words in line
             assert token not in "\n".join(lines)

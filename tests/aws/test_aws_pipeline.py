@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import subprocess
@@ -14,6 +15,7 @@ import moto_shims  # noqa: F401 - registers the CloudFormation resources moto la
 import pytest
 from botocore.exceptions import ClientError
 from cloudtrail_firehose.aws import change_sets, kept_buckets, permissions, pipeline, preflight
+from cloudtrail_firehose.aws.clients import Clients
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from deployments import ACCOUNT, REGION, SETTINGS, TOKEN, deploy, no_sleep
@@ -110,7 +112,8 @@ def test_the_real_token_is_in_secrets_manager_before_the_stack_is_created(aws):
 
 
 def test_a_first_apply_without_a_token_stops_before_creating_anything(aws):
-    with pytest.raises(PipelineError, match="the HEC token is not in Secrets Manager yet"):
+    missing = "the CloudTrail HEC token is not in Secrets Manager yet .* or set CLOUDTRAIL_FIREHOSE_HEC_TOKEN"
+    with pytest.raises(PipelineError, match=missing):
         deploy(aws, token=None)
     assert pipeline.status(SETTINGS, aws)["status"] == "NOT_DEPLOYED"
 
@@ -593,3 +596,272 @@ class _Organization:
 
     def list_aws_service_access_for_organization(self):
         return {"EnabledServicePrincipals": [{"ServicePrincipal": "cloudtrail.amazonaws.com"}]}
+
+
+# --- VPC Flow Logs preflight ----------------------------------------------------------------------------------------
+
+# The settings of issue 23 (settings.py: collect_cloudtrail, collect_vpc_flow_logs, vpc_ids, vpc_flow_log_group,
+# vpc_flow_record_format). Until the schema declares them, a stand-in adds those it lacks to PipelineSettings.
+VPC_SETTINGS = {"collect_cloudtrail": (bool, True), "collect_vpc_flow_logs": (bool, False), "vpc_ids": (str, ""),
+                "vpc_flow_log_group": (str, ""), "vpc_flow_record_format": (str, "recommended")}  # fmt: skip
+_LACKING = [(name, kind, dataclasses.field(default=default)) for name, (kind, default) in VPC_SETTINGS.items()
+            if name not in {f.name for f in dataclasses.fields(PipelineSettings)}]  # fmt: skip
+VpcSettings = dataclasses.make_dataclass("VpcSettings", _LACKING, bases=(PipelineSettings,), frozen=True)
+
+
+def vpc_settings(**values) -> PipelineSettings:
+    return VpcSettings(**{"hec_url": SETTINGS.hec_url, "region": REGION, "collect_vpc_flow_logs": True, **values})
+
+
+@pytest.fixture
+def vpc_aws(aws, monkeypatch):
+    """moto with EC2 but without its list of public AMIs, which it loads for every new backend (0.15 s each)."""
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    return aws
+
+
+def vpc_checks(aws, settings) -> dict:
+    return {c.name: c for c in preflight._vpc_flow_checks(Clients(aws, REGION), settings)}
+
+
+def make_vpc(aws, name: str = "") -> str:
+    tags = [{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}] if name else []
+    return aws.client("ec2").create_vpc(CidrBlock="10.1.0.0/16", TagSpecifications=tags)["Vpc"]["VpcId"]
+
+
+def default_vpc(aws) -> str:
+    return next(v["VpcId"] for v in aws.client("ec2").describe_vpcs()["Vpcs"] if v["IsDefault"])
+
+
+def ec2_error(aws, operation: str, code: str, status: int = 403) -> None:
+    """Every call of this EC2 operation answered with this error (EC2's error shape: Response/Errors/Error)."""
+    from botocore.awsrequest import AWSResponse
+
+    body = (f"<Response><Errors><Error><Code>{code}</Code><Message>You are not authorized to perform this "
+            f"operation.</Message></Error></Errors><RequestID>r</RequestID></Response>").encode()  # fmt: skip
+    aws.events.register(f"before-send.ec2.{operation}", lambda **kw: AWSResponse("https://ec2", status, {}, _Raw(body)))
+
+
+def test_preflight_says_every_vpc_of_the_region_is_covered(vpc_aws):
+    aws = vpc_aws
+    prod = make_vpc(aws, "prod")
+    checks = vpc_checks(aws, vpc_settings())
+    assert checks["VPCs"].ok is True
+    assert f"every VPC of the region (2 in {REGION}): {default_vpc(aws)}, {prod} (prod)" in checks["VPCs"].detail
+    assert "a VPC made later is covered by the next deploy" in checks["VPCs"].detail
+    assert checks["existing flow logs"].ok is True
+    assert checks["existing flow logs"].detail == "no other flow log on these VPCs"
+
+
+def test_preflight_checks_the_chosen_vpcs_are_the_regions(vpc_aws):
+    aws = vpc_aws
+    prod, default = make_vpc(aws, "prod"), default_vpc(aws)
+    checks = vpc_checks(aws, vpc_settings(vpc_ids=f" {prod}, {prod},"))
+    assert checks["VPCs"].ok is True
+    assert checks["VPCs"].detail == f"1 chosen VPC(s) in {REGION}: {prod} (prod); deploy creates a flow log on each"
+
+    checks = vpc_checks(aws, vpc_settings(vpc_ids=f"{prod},vpc-0123456789abcdef0"))
+    assert checks["VPCs"].ok is False
+    detail = checks["VPCs"].detail
+    assert f"vpc-0123456789abcdef0 is not a VPC of account {ACCOUNT} in {REGION}" in detail
+    assert f"the region's VPCs are {default}, {prod} (prod)" in detail
+    assert '"Flow log limitations"' in detail
+    assert checks["existing flow logs"].ok is True  # the known one is still looked at
+
+
+def test_preflight_fails_in_a_region_without_a_vpc(vpc_aws):
+    aws = vpc_aws
+    ec2 = aws.client("ec2")
+    for subnet in ec2.describe_subnets()["Subnets"]:
+        ec2.delete_subnet(SubnetId=subnet["SubnetId"])
+    for gateway in ec2.describe_internet_gateways()["InternetGateways"]:
+        for attachment in gateway["Attachments"]:
+            ec2.detach_internet_gateway(InternetGatewayId=gateway["InternetGatewayId"], VpcId=attachment["VpcId"])
+        ec2.delete_internet_gateway(InternetGatewayId=gateway["InternetGatewayId"])
+    ec2.delete_vpc(VpcId=default_vpc(aws))
+    checks = vpc_checks(aws, vpc_settings())
+    assert checks["VPCs"].ok is False
+    assert f"account {ACCOUNT} has no VPC in {REGION}" in checks["VPCs"].detail
+    assert "turn collect_vpc_flow_logs off" in checks["VPCs"].detail
+    assert "existing flow logs" not in checks
+
+
+def test_preflight_lists_existing_flow_logs_with_what_a_second_one_costs(vpc_aws):
+    aws = vpc_aws
+    vpc, other = make_vpc(aws, "prod"), default_vpc(aws)
+    ec2 = aws.client("ec2")
+    aws.client("logs").create_log_group(logGroupName="/vpc/flows")
+    aws.client("s3").create_bucket(Bucket="flow-archive")
+    made = [ec2.create_flow_logs(ResourceIds=[vpc], ResourceType="VPC", TrafficType="ALL", **destination)
+            for destination in ({"LogDestinationType": "cloud-watch-logs", "LogGroupName": "/vpc/flows",
+                                 "DeliverLogsPermissionArn": f"arn:aws:iam::{ACCOUNT}:role/flow-logs"},
+                                {"LogDestinationType": "s3", "LogDestination": "arn:aws:s3:::flow-archive"})]
+    made.append(ec2.create_flow_logs(ResourceIds=[other], ResourceType="VPC", TrafficType="REJECT",
+                                     LogDestinationType="kinesis-data-firehose",
+                                     LogDestination=f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/siem"))
+    # One the stack made on an earlier deploy is not a second one: its destination is the stack's stream.
+    made.append(ec2.create_flow_logs(ResourceIds=[other], ResourceType="VPC", TrafficType="ALL",
+                                     LogDestinationType="kinesis-data-firehose",
+                                     LogDestination=f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/"
+                                                    f"{SETTINGS.name_prefix}-vpcflow"))  # fmt: skip
+    cwl, s3, firehose, ours = (m["FlowLogIds"][0] for m in made)
+    check = vpc_checks(aws, vpc_settings())["existing flow logs"]
+    assert check.ok is None  # a warning: deploying works, at a price
+    assert check.detail.startswith("3 flow log(s) already on these VPCs: ")
+    assert f"{cwl} on {vpc} to cloud-watch-logs log group /vpc/flows (traffic ALL, delivery SUCCESS)" in check.detail
+    assert f"{s3} on {vpc} to s3 arn:aws:s3:::flow-archive (traffic ALL, delivery SUCCESS)" in check.detail
+    assert (f"{firehose} on {other} to kinesis-data-firehose arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/siem "
+            "(traffic REJECT, delivery SUCCESS)") in check.detail  # fmt: skip
+    assert ours not in check.detail
+    assert f"1 made by stack {SETTINGS.stack_name}, which apply keeps" in check.detail
+    # Amazon VPC User Guide, "Publish flow logs to Amazon Data Firehose": charged as vended logs.
+    assert "charged as vended logs per GB delivered" in check.detail
+    assert '"Publish flow logs to Amazon Data Firehose"' in check.detail
+    assert "doubles that charge" in check.detail
+    assert "set vpc_flow_log_group=/vpc/flows to take the records that log group already gets" in check.detail
+
+
+def test_a_flow_log_to_another_accounts_log_group_is_not_offered():
+    record = {"FlowLogId": "fl-1", "ResourceId": "vpc-1", "LogDestinationType": "cloud-watch-logs",
+              "LogDestination": "arn:aws:logs:eu-west-1:111111111111:log-group:/central/flows:*",
+              "TrafficType": "ALL", "DeliverLogsStatus": "FAILED", "DeliverLogsErrorMessage": "Access error"}
+    flow_log = preflight._flow_log(record, ACCOUNT, REGION)
+    assert (flow_log.log_group, flow_log.log_group_elsewhere) == ("/central/flows", "account 111111111111, region "
+                                                                                     "eu-west-1")  # fmt: skip
+    assert flow_log.describe() == "fl-1 on vpc-1 to cloud-watch-logs log group /central/flows (traffic ALL, " \
+                                  "delivery FAILED: Access error)"  # fmt: skip
+
+
+def test_the_log_group_path_needs_the_group_room_for_a_filter_and_flow_logs_in_the_chosen_format(vpc_aws):
+    aws = vpc_aws
+    group = "/vpc/flows"
+    settings = vpc_settings(vpc_flow_log_group=group)
+    checks = vpc_checks(aws, settings)
+    assert checks["VPC flow log group"].ok is False
+    assert f"{group} does not exist in {REGION}" in checks["VPC flow log group"].detail
+    assert checks["VPC flow log group subscription filters"].ok is None
+    assert checks["flow logs to log group"].ok is False
+    assert "nothing would reach Splunk" in checks["flow logs to log group"].detail
+    assert "VPCs" not in checks  # the stack makes no flow log on this path
+
+    aws.client("logs").create_log_group(logGroupName=group)
+    aws.client("logs").create_log_group(logGroupName=group + "-old")  # matches the prefix, not the name
+    vpc = make_vpc(aws)
+    flow_log = aws.client("ec2").create_flow_logs(  # AWS's default format (moto writes it out)
+        ResourceIds=[vpc], ResourceType="VPC", TrafficType="ALL", LogDestinationType="cloud-watch-logs",
+        LogGroupName=group, DeliverLogsPermissionArn=f"arn:aws:iam::{ACCOUNT}:role/flow-logs")["FlowLogIds"][0]
+    checks = vpc_checks(aws, settings)
+    assert checks["VPC flow log group"].ok is True
+    assert checks["VPC flow log group subscription filters"].ok is True
+    assert checks["flow logs to log group"].ok is True
+    assert f"{flow_log} on {vpc} to cloud-watch-logs log group {group}" in checks["flow logs to log group"].detail
+    assert checks["flow log format"].ok is False
+    assert f"vpc_flow_record_format is recommended, but {flow_log} writes the default format" in \
+        checks["flow log format"].detail  # fmt: skip
+    assert vpc_checks(aws, replace(settings, vpc_flow_record_format="default"))["flow log format"].ok is True
+
+
+def test_the_log_group_path_needs_room_for_the_stacks_subscription_filter(vpc_aws):
+    aws = vpc_aws
+    group = "/vpc/flows"
+    logs = aws.client("logs")
+    logs.create_log_group(logGroupName=group)
+    destination = {"RoleARN": f"arn:aws:iam::{ACCOUNT}:role/x", "BucketARN": "arn:aws:s3:::company-bucket"}
+    stream = aws.client("firehose").create_delivery_stream(
+        DeliveryStreamName="other", ExtendedS3DestinationConfiguration=destination)["DeliveryStreamARN"]  # fmt: skip
+    for name in ("security-tool", f"{SETTINGS.name_prefix}-vpcflow-to-firehose"):  # the second is the stack's own
+        logs.put_subscription_filter(logGroupName=group, filterName=name, filterPattern="", destinationArn=stream,
+                                     roleArn=f"arn:aws:iam::{ACCOUNT}:role/x")  # fmt: skip
+    settings = vpc_settings(vpc_flow_log_group=group)
+    check = vpc_checks(aws, settings)["VPC flow log group subscription filters"]
+    assert (check.ok, check.detail) == (True, "1 of 2 in use by others")
+    logs.delete_subscription_filter(logGroupName=group, filterName=f"{SETTINGS.name_prefix}-vpcflow-to-firehose")
+    logs.put_subscription_filter(logGroupName=group, filterName="archive", filterPattern="", destinationArn=stream,
+                                 roleArn=f"arn:aws:iam::{ACCOUNT}:role/x")  # fmt: skip
+    check = vpc_checks(aws, settings)["VPC flow log group subscription filters"]
+    assert check.ok is False
+    assert f"{group} already has 2 subscription filters (" in check.detail
+    assert "(CloudWatch Logs quotas)" in check.detail
+
+
+def test_a_denied_describe_flow_logs_is_a_warning_not_a_failure(vpc_aws):
+    aws = vpc_aws
+    ec2_error(aws, "DescribeFlowLogs", "UnauthorizedOperation")
+    check = vpc_checks(aws, vpc_settings())["existing flow logs"]
+    assert check.ok is None
+    assert "could not list the flow logs already on these VPCs" in check.detail
+    assert "UnauthorizedOperation" in check.detail
+    check = vpc_checks(aws, vpc_settings(vpc_flow_log_group="/vpc/flows"))["flow logs to log group"]
+    assert check.ok is None
+
+
+def test_a_denied_describe_vpcs_is_a_warning_and_chosen_vpcs_are_still_looked_at(vpc_aws):
+    aws = vpc_aws
+    vpc = make_vpc(aws)
+    ec2_error(aws, "DescribeVpcs", "UnauthorizedOperation")
+    checks = vpc_checks(aws, vpc_settings(vpc_ids=vpc))
+    assert checks["VPCs"].ok is None
+    assert "could not list the VPCs of us-east-1" in checks["VPCs"].detail
+    assert checks["existing flow logs"].ok is True
+
+
+class _Throttled:
+    """An EC2 client whose every page is throttled, as after the client's own retries (they are not waited for)."""
+
+    def get_paginator(self, operation):
+        return self
+
+    def paginate(self, **kwargs):
+        raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "DescribeFlowLogs")
+
+
+def test_throttled_describe_flow_logs_is_a_warning():
+    check = preflight._flow_log_check(_Throttled(), vpc_settings(), ["vpc-1"], ACCOUNT)
+    assert check.ok is None
+    assert "Throttling" in check.detail
+    assert "charged as vended logs" in check.detail  # what it would cost is said anyway
+    check, covered = preflight._vpc_check(_Throttled(), vpc_settings(), ACCOUNT)
+    assert (check.ok, covered) == (None, [])
+
+
+def test_flow_logs_are_listed_in_batches_of_resource_ids_and_every_page(vpc_aws):
+    aws = vpc_aws
+    vpcs = [make_vpc(aws) for _ in range(3)]
+    for vpc in vpcs:
+        aws.client("ec2").create_flow_logs(ResourceIds=[vpc], ResourceType="VPC", TrafficType="ALL",
+                                           LogDestinationType="kinesis-data-firehose",
+                                           LogDestination=f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/x")
+    calls = count_calls(aws, "DescribeFlowLogs")
+    ec2 = Clients(aws, REGION)("ec2")
+    original = preflight.RESOURCE_IDS_PER_CALL
+    try:
+        preflight.RESOURCE_IDS_PER_CALL = 2
+        found = preflight.existing_flow_logs(ec2, ACCOUNT, REGION, resource_ids=vpcs)
+    finally:
+        preflight.RESOURCE_IDS_PER_CALL = original
+    assert sorted(f.resource for f in found) == sorted(vpcs)
+    assert len(calls) == 2
+
+
+@pytest.mark.slow
+def test_preflight_for_vpc_flow_logs_only(vpc_aws):
+    aws = vpc_aws
+    """With CloudTrail off, no trail is looked at; the flow logs' stream name is checked for clashes."""
+    settings = vpc_settings(collect_cloudtrail=False)
+    destination = {"RoleARN": f"arn:aws:iam::{ACCOUNT}:role/x", "BucketARN": "arn:aws:s3:::company-bucket"}
+    aws.client("firehose").create_delivery_stream(DeliveryStreamName=f"{SETTINGS.name_prefix}-vpcflow",
+                                                  ExtendedS3DestinationConfiguration=destination)  # fmt: skip
+    checks = {c.name: c for c in pipeline.preflight(settings, aws, check_certificate=False)}
+    assert "existing trails" not in checks
+    assert checks["VPCs"].ok is True
+    assert checks["existing flow logs"].ok is True
+    assert checks["names"].ok is False
+    assert f"Firehose stream {SETTINGS.name_prefix}-vpcflow already exists" in checks["names"].detail
+
+
+def test_preflight_simulates_the_vpc_calls():
+    """The calls above are the app's own, so deploy_policy.json grants them (AppCalls) and preflight simulates them."""
+    policy = json.loads(permissions.DEPLOY_POLICY_PATH.read_text())
+    simulated = {action for actions, _ in permissions._simulations(policy) for action in actions}
+    assert {"ec2:DescribeVpcs", "ec2:DescribeFlowLogs", "logs:DescribeLogGroups",
+            "logs:DescribeSubscriptionFilters"} <= simulated  # fmt: skip

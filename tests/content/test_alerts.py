@@ -230,3 +230,109 @@ def test_field_throttling_is_per_result(name):
         assert set(fields) <= stats_by_fields(stanza["search"]), f"{name}: throttle on the rows' own keys"
     if per_result and stanza.get("alert.suppress") == "1":
         assert fields, f"{name}: per-result suppression needs alert.suppress.fields (savedsearches.conf.spec)"
+
+
+# --- VPC Flow Logs alerts: they fire on the patterns they are for, not on quiet traffic -----------------------
+# The events are flow records' search-time fields (tests/helpers/vpcflow_fields.py; the knowledge branch's
+# extraction once it lands); tests/helpers/spl_run.py runs each alert's search over them.
+
+
+def fire(name: str, events: list[dict]) -> list[dict]:
+    from spl_run import run
+
+    return run(SAVED[name]["search"], events)
+
+
+def quiet_corpus() -> list[dict]:
+    from vpcflow_corpus import all_records
+    from vpcflow_fields import fields_of
+
+    return [fields_of(record) for _, record in all_records()]
+
+
+def flow(**values) -> dict:
+    from vpcflow_fields import event
+
+    defaults = {"_time": START, "account_id": "123456789012", "transport": "tcp", "src_port": "51515",
+                "dest_ip": "10.0.1.5", "bytes": "60", "packets": "1"}  # fmt: skip
+    return event(**{**defaults, **values})
+
+
+SPIKE = "VPC Flow Logs - Rejected traffic spike from one source"
+SCAN = "VPC Flow Logs - Port scan from one source"
+RISKY = "VPC Flow Logs - Risky port reached from the internet"
+
+
+def test_a_rejected_spike_fires_from_100_records_in_15_minutes():
+    burst = [flow(src_ip="198.51.100.7", action="blocked", dest_port=str(1000 + i), _time=START + i)
+             for i in range(100)]  # fmt: skip
+    (row,) = fire(SPIKE, burst)
+    assert (row["src_ip"], row["rejected_flows"], row["ports"]) == (["198.51.100.7"], ["100"], ["100"])
+    assert fire(SPIKE, burst[:99]) == []
+    spread = [dict(e, _time=[str(START + i * 10 * MINUTE)]) for i, e in enumerate(burst)]  # 100 over 16 hours
+    assert fire(SPIKE, spread) == []
+    accepted = [dict(e, action=["allowed"]) for e in burst]
+    assert fire(SPIKE, accepted) == []
+
+
+def test_a_port_scan_fires_on_25_ports_accepted_or_not():
+    scan = [flow(src_ip="203.0.113.50", src_port="45000", dest_port=str(port), action=("blocked", "allowed")[port % 2],
+                 _time=START + port) for port in range(20, 45)]  # fmt: skip
+    (row,) = fire(SCAN, scan)
+    assert (row["src_ip"], row["ports"], row["actions"]) == (["203.0.113.50"], ["25"], ["allowed", "blocked"])
+    assert fire(SCAN, scan[:24]) == []
+
+
+def test_a_servers_replies_to_many_clients_are_not_a_port_scan():
+    replies = [flow(src_ip="10.0.1.5", src_port="443", dest_ip="198.51.100.9", dest_port=str(40000 + i),
+                    action="allowed", _time=START + i) for i in range(200)]  # fmt: skip
+    assert fire(SCAN, replies) == []
+
+
+def test_a_risky_port_reached_from_the_internet_fires_with_its_reason():
+    ssh = flow(src_ip="203.0.113.9", dest_port="22", action="allowed")
+    (row,) = fire(RISKY, [ssh])
+    assert row["why"][0].startswith("SSH")
+    assert row["dest_port"] == ["22"]
+    quiet = [flow(src_ip="10.0.2.3", dest_port="22", action="allowed"),  # internal source
+             flow(src_ip="100.64.3.3", dest_port="3389", action="allowed"),  # RFC 6598: internal
+             flow(src_ip="fd12:3456::1", dest_ip="fd12:3456::2", dest_port="22", action="allowed"),  # IPv6 ULA
+             flow(src_ip="203.0.113.9", dest_port="22", action="blocked"),  # rejected
+             flow(src_ip="203.0.113.9", dest_port="443", action="allowed"),  # not on the list
+             flow(src_ip="203.0.113.9", dest_port="3306", transport="udp", action="allowed")]  # other transport
+    assert fire(RISKY, quiet) == []
+    assert len(fire(RISKY, [ssh, flow(src_ip="2001:db8::9", dest_ip="2600:1f18::5", dest_port="6379",
+                                      action="allowed")])) == 2  # fmt: skip
+
+
+@pytest.mark.parametrize("name", [SPIKE, SCAN])
+def test_the_threshold_alerts_stay_quiet_on_the_corpus(name):
+    assert fire(name, quiet_corpus()) == []
+
+
+def test_the_risky_port_alert_on_the_corpus_fires_only_for_internet_sources():
+    for row in fire(RISKY, quiet_corpus()):
+        assert row["dest_port"][0] in {"22", "23", "445", "1433", "2375", "3306", "3389", "5432", "5900", "6379",
+                                       "9200", "11211", "27017"}, row  # fmt: skip
+
+
+def test_the_risky_ports_lookup_has_a_reason_for_every_row():
+    import csv
+
+    with (ROOT / "lookups" / "cloudtrail_firehose_vpcflow_risky_ports.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["port"] for r in rows} >= {"22", "3389", "23", "445", "1433", "3306", "5432", "6379", "9200", "27017"}
+    for row in rows:
+        assert row["port"].isdigit(), row
+        assert 0 < int(row["port"]) < 65536, row
+        assert row["transport"] in ("tcp", "udp"), row
+        assert len(row["why"]) > 10, row
+    assert len({(r["port"], r["transport"]) for r in rows}) == len(rows)
+
+
+def test_every_vpcflow_alert_has_a_description_and_ships_disabled():
+    names = [n for n, s in SAVED.items() if s["search"].startswith("`cloudtrail_firehose_vpcflow_events`")]
+    assert sorted(names) == sorted([SPIKE, SCAN, RISKY])
+    for name in names:
+        assert SAVED[name]["disabled"] == "1", name
+        assert SAVED[name]["description"], name

@@ -14,6 +14,7 @@ from spl_fields import analyse, search_term_fields, split_pipeline
 from splint.linter import lint_text
 from splunk_conf import read_conf
 from splunk_search import SearchTime, json_paths
+from vpcflow_fields import knowledge_fields, knowledge_landed, stand_in_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEWS = sorted((ROOT / "default" / "data" / "ui" / "views").glob("*.xml"))
@@ -71,7 +72,8 @@ def pipeline_event_fields() -> set[str]:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
-        pipeline.ensure_pipeline(settings, session, progress=lambda m: None, hec_token="t", sleep=lambda s: None)
+        pipeline.ensure_pipeline(settings, session, progress=lambda m: None, hec_tokens={"cloudtrail": "t"},
+                                 sleep=lambda s: None)  # fmt: skip
         fields = json_paths(pipeline_health(settings, session)[0])
     line = json.dumps({"errorCode": "Splunk.AckTimeout", "arrivalTimestamp": 1, "attemptsMade": 1,
                        "rawData": base64.b64encode(b"{}").decode()}).encode()  # fmt: skip
@@ -89,6 +91,16 @@ def known_raw_fields() -> set[str]:
 
 
 KNOWN_RAW_FIELDS = known_raw_fields()
+VPCFLOW_MACRO = "`cloudtrail_firehose_vpcflow_events`"
+# The flow records' fields: the stand-in's names (tests/helpers/vpcflow_fields.py) until the knowledge layer
+# lands, then also what the shipped configuration produces (test_the_dashboard_fields_are_the_knowledge_layers).
+VPCFLOW_FIELDS = stand_in_fields() | {"_time", "_raw", "index", "sourcetype", "source", "host"} | (
+    knowledge_fields() if knowledge_landed() else set())
+
+
+def known_fields(query: str) -> set[str]:
+    """The fields a search's events can have: flow records' or CloudTrail's (and the pipeline's)."""
+    return VPCFLOW_FIELDS if VPCFLOW_MACRO in query else KNOWN_RAW_FIELDS
 
 
 def views() -> list[ET.Element]:
@@ -192,7 +204,8 @@ def test_every_field_a_panel_uses_is_produced_by_the_shipped_configuration():
         outputs = {}
         for search in root.iter("search"):
             if search.get("id") and not search.get("base"):
-                found, outputs[search.get("id")] = analyse(without_tokens(search.findtext("query")), KNOWN_RAW_FIELDS)
+                query = without_tokens(search.findtext("query"))
+                found, outputs[search.get("id")] = analyse(query, known_fields(query))
                 problems += [(path.name, search.get("id"), p) for p in found]
         for search in root.iter("search"):
             if search.get("base"):
@@ -200,11 +213,12 @@ def test_every_field_a_panel_uses_is_produced_by_the_shipped_configuration():
                 problems += [(path.name, search.get("base"), p) for p in found]
         # Fields the filters add to the base searches.
         filters = [e.text for e in root.iter("prefix")] + [e.get("value") for e in root.iter("choice")]
+        known = VPCFLOW_FIELDS if VPCFLOW_MACRO in ET.tostring(root, encoding="unicode") else KNOWN_RAW_FIELDS
         for text in filter(None, filters):
-            unknown = search_term_fields(f"{text}x") - KNOWN_RAW_FIELDS
+            unknown = search_term_fields(f"{text}x") - known
             problems += [(path.name, "filter", unknown)] if unknown else []
     for name, stanza in SAVED.items():
-        found, _ = analyse(stanza["search"], KNOWN_RAW_FIELDS)
+        found, _ = analyse(stanza["search"], known_fields(stanza["search"]))
         problems += [("savedsearches.conf", name, p) for p in found]
     for name, stanza in MACROS.items():
         if name != "default":
@@ -219,6 +233,10 @@ def test_field_check_catches_a_field_nobody_produces():
     assert found[0][1] == {"not_a_field"}
     found, _ = analyse("stats sum(missing) AS x", {"present"})
     assert found[0][1] == {"missing"}
+    found, fields = analyse("x | lookup t.csv port AS dest_port transport OUTPUT why AS reason | stats count by reason",
+                            {"dest_port"})
+    assert found[0][1] == {"transport"}
+    assert "reason" in fields
 
 
 def test_saved_searches_ship_disabled_scheduled_and_bounded_in_time():
@@ -229,7 +247,8 @@ def test_saved_searches_ship_disabled_scheduled_and_bounded_in_time():
         assert stanza["cron_schedule"].count(" ") == 4, name
         assert stanza["dispatch.earliest_time"].startswith("-"), name
         assert not stanza["dispatch.earliest_time"].startswith("rt"), name
-        assert stanza["search"].startswith(("`cloudtrail_firehose_events`", "`cloudtrail_firehose_pipeline`")), name
+        assert stanza["search"].startswith(("`cloudtrail_firehose_events`", "`cloudtrail_firehose_pipeline`",
+                                            VPCFLOW_MACRO)), name
 
 
 def test_the_data_macro_is_the_only_place_that_names_the_index():
@@ -237,6 +256,7 @@ def test_the_data_macro_is_the_only_place_that_names_the_index():
         assert "index=" not in query, where
     assert "index=" in MACROS["cloudtrail_firehose_events"]["definition"]
     assert "index=" in MACROS["cloudtrail_firehose_pipeline"]["definition"]
+    assert "index=" in MACROS["cloudtrail_firehose_vpcflow_events"]["definition"]
 
 
 # --- every event reaches the panels and alerts ------------------------------------------------
@@ -361,3 +381,123 @@ def test_no_dollar_sign_in_a_query_is_mistaken_for_a_token(path):
         query = search.findtext("query") or ""
         leftover = re.sub(r"\$[\w.:]+(?:\|\w)?\$", "", query.replace("$$", ""))
         assert "$" not in leftover, f"{path.name}#{search.get('id') or search.get('base')}: {query}"
+
+
+# --- Network Activity: every flow record reaches the panels and the VPC Flow Logs alerts -------------------
+
+
+def flow_rows() -> list[dict[str, list[str]]]:
+    """Every well-formed corpus flow record's fields (tests/helpers/vpcflow_fields.py: extracted as the
+    knowledge layer names them, until its configuration can be run here)."""
+    from vpcflow_corpus import all_records
+    from vpcflow_fields import fields_of
+
+    return [fields_of(record) for _, record in all_records()]
+
+
+def with_defaults(query: str, root: ET.Element) -> str:
+    """The search a page load runs: each input's token replaced by its default (with prefix and suffix,
+    which Simple XML adds to a non-empty value), the time range left out."""
+    for element in root.iter("input"):
+        if element.get("type") == "time":
+            continue
+        value = element.findtext("default") or ""
+        if value:
+            value = f"{element.findtext('prefix') or ''}{value}{element.findtext('suffix') or ''}"
+        query = query.replace(f"${element.get('token')}$", value)
+    return without_tokens(query)
+
+
+def vpcflow_base_searches() -> list[tuple[str, str]]:
+    """(where, the query with the inputs at their defaults) of every base search over flow records."""
+    found = []
+    for path in VIEWS:
+        root = ET.parse(path).getroot()
+        for search in root.iter("search"):
+            query = search.findtext("query") or ""
+            if search.get("id") and VPCFLOW_MACRO in query:
+                found.append((f"{path.name}#{search.get('id')}", with_defaults(query, root)))
+    return found
+
+
+def until_first_aggregation(query: str) -> tuple[str, str]:
+    """(the commands before the first stats/timechart, that command)."""
+    commands = split_pipeline(query)
+    index = next(i for i, c in enumerate(commands) if c.split()[0] in ("stats", "timechart"))
+    return " | ".join(commands[:index]), commands[index]
+
+
+def test_network_activity_has_its_base_searches():
+    assert {w for w, _ in vpcflow_base_searches()} == {
+        "network_activity.xml#timeline", "network_activity.xml#interfaces", "network_activity.xml#conversations"}
+
+
+@pytest.mark.parametrize(("where", "query"), vpcflow_base_searches(), ids=[w for w, _ in vpcflow_base_searches()])
+def test_every_flow_record_reaches_the_network_activity_panels(where, query):
+    """Filters at their defaults keep every record, and the first stats/timechart groups every one of them
+    (by-fields filled first), including NODATA/SKIPDATA records and formats without vpc-id or instance-id."""
+    from spl_run import run
+    from splunk_search import kept_by
+
+    rows = flow_rows()
+    before, aggregation = until_first_aggregation(query)
+    selected = run(before, rows)
+    assert len(selected) == len(rows), f"{where}: the default filters keep {len(selected)} of {len(rows)}"
+    by = [w for w in aggregation.partition(" by ")[2].split() if "=" not in w and w != "_time"]
+    assert kept_by(selected, by) == len(rows), f"{where}: `by {' '.join(by)}` drops records"
+    if "count AS flows" in aggregation:  # the panels sum flows: the whole base search counts every record
+        assert sum(int(r["flows"][0]) for r in run(query, rows)) == len(rows), where
+
+
+def test_network_activity_counts_records_by_zone_and_action():
+    """The timeline's series add up to every record that has an action or no addresses, and the zones
+    follow the documented ranges (RFC 1918, RFC 6598, IPv6 unique local: internal)."""
+    from spl_run import run
+    from vpcflow_fields import event
+
+    (_, timeline), = [(w, q) for w, q in vpcflow_base_searches() if w.endswith("#timeline")]
+    rows = [event(_time="0", src_ip="203.0.113.9", dest_ip="10.1.2.3", action="allowed", bytes="100"),
+            event(_time="0", src_ip="100.64.0.1", dest_ip="172.16.5.5", action="blocked", bytes="7"),
+            event(_time="0", src_ip="fd00:1::5", dest_ip="2600:1f18::1", action="allowed", bytes="40"),
+            event(_time="0", src_ip="198.51.100.1", dest_ip="192.0.2.1", action="allowed", bytes="1"),
+            event(_time="0", interface_id="eni-1", log_status="NODATA")]  # fmt: skip
+    (row,) = run(timeline, rows)
+    got = {k: v[0] for k, v in row.items() if k != "_time"}
+    assert got == {"accepted": "3", "rejected": "1", "no_data": "1", "internal_bytes": "7",
+                   "from_internet_bytes": "100", "to_internet_bytes": "40", "internet_only_bytes": "1"}
+
+
+def test_a_filter_narrows_the_network_activity_searches():
+    from spl_run import run
+
+    (_, query), = [(w, q) for w, q in vpcflow_base_searches() if w.endswith("#interfaces")]
+    rows = flow_rows()
+    instance = next(r["instance_id"][0] for r in rows if r.get("instance_id"))
+    narrowed = query.replace('instance_id="*"', f'instance_id="{instance}"')
+    assert narrowed != query
+    flows = sum(int(r["flows"][0]) for r in run(narrowed, rows))
+    assert flows == sum(1 for r in rows if r.get("instance_id") == [instance]) > 0
+
+
+def vpcflow_alerts() -> list[tuple[str, str]]:
+    return [(n, s["search"]) for n, s in SAVED.items() if s["search"].startswith(VPCFLOW_MACRO)]
+
+
+@pytest.mark.parametrize(("name", "query"), vpcflow_alerts(), ids=[n for n, _ in vpcflow_alerts()])
+def test_every_flow_record_an_alert_selects_reaches_its_stats(name, query):
+    from spl_run import run
+    from splunk_search import kept_by
+
+    before, aggregation = until_first_aggregation(query)
+    selected = run(before, flow_rows())
+    by = [w for w in aggregation.partition(" by ")[2].split() if w != "_time"]
+    assert kept_by(selected, by) == len(selected), name
+
+
+def test_the_dashboard_fields_are_the_knowledge_layers():
+    """Every field name the stand-in gives (and so the dashboard and alerts may read) is one the shipped
+    search-time configuration for aws:cloudwatchlogs:vpcflow produces. Depends on the knowledge branch."""
+    if not knowledge_landed():
+        pytest.skip("the knowledge layer for aws:cloudwatchlogs:vpcflow has not landed (props.conf)")
+    splunk_own = {"_time", "sourcetype", "index", "source"}
+    assert stand_in_fields() - splunk_own - knowledge_fields() == set()

@@ -8,7 +8,8 @@ import gzip
 import json
 
 import pytest
-from cloudtrail_firehose.firehose.records import RecordError, event_time, events_in, parse_failed_record
+import vpcflow_corpus
+from cloudtrail_firehose.firehose.records import READERS, RecordError, event_time, events_in, parse_failed_record
 from corpus import CORPUS, Lazy, cloudtrail_events
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -199,3 +200,37 @@ def test_event_times_parse_the_same_on_every_splunk_python(stamp, seconds, monke
                                    "2024-05-01T12:00:00Z trailing", "２０２４-05-01T12:00:00Z"])  # fmt: skip
 def test_a_stamp_that_is_not_an_iso_time_leaves_the_time_to_splunk(stamp):
     assert event_time({"eventTime": stamp}) is None
+
+
+def default_format_lines() -> list[str]:
+    """Every well-formed default-format record of the VPC Flow Logs corpus, as AWS wrote it."""
+    return [line for example in vpcflow_corpus.examples() if example.fields == vpcflow_corpus.DEFAULT_FIELDS
+            for i, line in enumerate(example.raw) if i not in example.malformed]  # fmt: skip
+
+
+@pytest.mark.parametrize("shape", ["bare lines", "wrapped", "one wrapped per record, concatenated",
+                                   "CloudWatch Logs payload"])  # fmt: skip
+def test_flow_log_records_are_read_in_every_shape_firehose_can_hold_them(shape):
+    # A flow log record is one line of space-separated fields (Amazon VPC User Guide, "Flow log records"); what
+    # Firehose holds of it may be the bare line, the line as {"message": ...}, or, for flow logs taken from a log
+    # group, CloudWatch Logs' gzip payload (Amazon CloudWatch Logs User Guide, "Subscription filters").
+    lines = default_format_lines()
+    assert len(lines) >= 10
+    raw = {
+        "bare lines": "\n".join(lines).encode(),
+        "wrapped": json.dumps({"message": lines[0]}).encode(),
+        "one wrapped per record, concatenated": "".join(json.dumps({"message": line}) for line in lines).encode(),
+        "CloudWatch Logs payload": gzip.compress(json.dumps({"messageType": "DATA_MESSAGE", "logEvents": [
+            {"id": str(i), "timestamp": 0, "message": line} for i, line in enumerate(lines)]}).encode()),
+    }[shape]
+    read = list(READERS["flow-log-lines"](raw))
+    expected = lines[:1] if shape == "wrapped" else lines
+    assert [event.text for event in read] == expected
+    assert [event.time for event in read] == [float(line.split(" ")[10]) for line in expected]  # start, NODATA too
+    assert all(event.event_id is None for event in read)  # found again by their hash
+
+
+@pytest.mark.parametrize("raw", [b'{"not": "a flow record"}', b'{"message": 5}', b"\xff\xfe", b'{"message": "x"'])
+def test_what_is_not_a_flow_log_record_is_said_not_raised(raw):
+    with pytest.raises(RecordError):
+        list(READERS["flow-log-lines"](raw))

@@ -20,5 +20,6 @@ TOKEN = "0a1b2c3d-0000-4000-8000-000000000001"
 
 def deploy(session, settings=SETTINGS, token=TOKEN) -> tuple[dict, list[str]]:
     messages: list[str] = []
-    outputs = pipeline.ensure_pipeline(settings, session, progress=messages.append, hec_token=token, sleep=no_sleep)
+    outputs = pipeline.ensure_pipeline(settings, session, progress=messages.append, hec_tokens={"cloudtrail": token},
+                                       sleep=no_sleep)  # fmt: skip
     return outputs, messages

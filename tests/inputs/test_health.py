@@ -32,8 +32,8 @@ def deployed(monkeypatch):
     warnings.filterwarnings("ignore", message="Tried to parse")
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
-        outputs = pipeline.ensure_pipeline(SETTINGS, session, progress=lambda m: None, hec_token="test-token",
-                                           sleep=lambda s: None)  # fmt: skip
+        outputs = pipeline.ensure_pipeline(SETTINGS, session, progress=lambda m: None,
+                                           hec_tokens={"cloudtrail": "test-token"}, sleep=lambda s: None)  # fmt: skip
         yield session, outputs
 
 
@@ -168,7 +168,7 @@ def test_each_source_of_a_pipeline_gets_its_own_report_on_its_own_stream(deploye
     put(session, "IncomingRecords", 120, now - timedelta(minutes=5))
     put(session, "DeliveryToSplunk.Success", 1.0, now - timedelta(minutes=5))
     trail, toys = pipeline_health(SETTINGS, session, now=now)
-    assert (trail["source"], trail["state"]) == ("cloudtrail", "flowing")
-    assert (toys["source"], toys["state"]) == ("toy", "idle")
+    assert (trail["log_source"], trail["state"]) == ("cloudtrail", "flowing")
+    assert (toys["log_source"], toys["state"]) == ("toy", "idle")
     assert toys["why"] == "no Toy events reached Firehose in the last 15 minutes"
     assert toys["failed_delivery_backlog"] == trail["failed_delivery_backlog"] == 0

@@ -13,7 +13,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from cloudtrail_firehose.aws.services import APP_SERVICES, SHIPPED_SERVICES
+from cloudtrail_firehose import settings as schema
+from cloudtrail_firehose import sources
+from cloudtrail_firehose.aws.services import APP_SERVICES, OPERATIONS_ONLY, SHIPPED_SERVICES
 from cloudtrail_firehose.sources import CLOUDTRAIL
 from fake_splunkd import ADMIN_TOKEN, FakeSplunkd
 from splunk_conf import parse_conf, read_conf
@@ -171,14 +173,17 @@ import cloudtrail_firehose.log
 session = boto3.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x", region_name="us-east-1")
 created = [session.client(name).meta.service_model.service_name for name in json.loads(sys.argv[2])]
 try:
-    session.client("ec2")
+    session.client("sqs")
     unknown = "created"
 except botocore.exceptions.UnknownServiceError:
     unknown = "refused"
+ec2 = session.client("ec2")
+cut = {"operations": sorted(ec2.meta.service_model.operation_names),
+       "paginates": [ec2.can_paginate("describe_vpcs"), ec2.can_paginate("describe_flow_logs")]}
 print(json.dumps({
     "python": list(sys.version_info[:2]),
     "boto3": boto3.__file__, "botocore": botocore.__file__, "splunklib": splunklib.client.__file__,
-    "created": created, "ec2": unknown,
+    "created": created, "sqs": unknown, "ec2": cut,
     "csm_monitor": repr(session._session._get_internal_component("monitor")),
 }))
 """
@@ -204,7 +209,17 @@ def test_built_lib_creates_every_client_the_app_uses_on_each_splunk_python(built
     for module in ("boto3", "botocore", "splunklib"):
         assert probe[module].startswith(lib), module
     assert len(probe["created"]) == len(SHIPPED_SERVICES)
-    assert probe["ec2"] == "refused"  # trimmed away: proves the shipped data is the trimmed set
+    assert probe["sqs"] == "refused"  # trimmed away: proves the shipped data is the trimmed set
+    # aws/services.py OPERATIONS_ONLY: EC2's model ships cut to the operations the app calls, with their paginators.
+    assert probe["ec2"] == {"operations": sorted(OPERATIONS_ONLY["ec2"]), "paginates": [True, True]}
+
+
+def test_the_app_calls_only_the_operations_a_cut_model_keeps():
+    import deploy_permissions
+
+    for service, kept in OPERATIONS_ONLY.items():
+        called = {op.split(":")[1] for op in deploy_permissions.direct_operations() if op.startswith(f"{service}:")}
+        assert called <= set(kept), f"add {sorted(called - set(kept))} to OPERATIONS_ONLY[{service!r}]"
 
 
 def test_client_side_monitoring_stays_off_even_when_configured(built_app):
@@ -380,10 +395,12 @@ def test_hec_tier_package_holds_index_time_configuration_only(hec_tier):
                      "default/inputs.conf", "metadata/default.meta"}  # fmt: skip
 
 
-def test_hec_tier_props_are_the_full_apps_index_time_settings_of_the_cloudtrail_stanzas(hec_tier):
+def test_hec_tier_props_are_the_full_apps_index_time_settings_of_every_sources_stanzas(hec_tier):
     full = read_conf(buildlib.ROOT / "default" / "props.conf")
     expected = {stanza: {key: value for key, value in full[stanza].items() if tiers.is_index_time(key)}
-                for stanza in ("aws:cloudtrail", f"source::{CLOUDTRAIL.token.source}")}  # fmt: skip
+                for s in sources.SOURCES for stanza in (s.sourcetype, f"source::{s.token.source}")}  # fmt: skip
+    assert {"LINE_BREAKER", "TIME_PREFIX", "TIME_FORMAT", "SEDCMD-cloudtrail_firehose_vpcflow_unwrap"} <= set(
+        expected["aws:cloudwatchlogs:vpcflow"])
     assert read_conf(hec_tier / "default" / "props.conf") == {"default": {}, **expected}
     cloudtrail = expected["aws:cloudtrail"]
     assert {"LINE_BREAKER", "SHOULD_LINEMERGE", "TRUNCATE", "TIME_PREFIX", "TIME_FORMAT", "TZ", "MAX_DAYS_AGO"} <= set(
@@ -407,16 +424,18 @@ def test_a_props_key_of_unknown_time_stops_the_build_and_continued_values_follow
     }  # fmt: skip
 
 
-def test_hec_tier_input_is_disabled_with_acknowledgement_on_and_the_apps_source(hec_tier):
+def test_hec_tier_inputs_are_disabled_with_acknowledgement_on_and_each_sources_token_source(hec_tier):
     inputs = read_conf(hec_tier / "default" / "inputs.conf")
-    assert set(inputs) == {"default", f"http://{CLOUDTRAIL.token.name}"}  # no [http]: HEC stays as the admin set it
-    stanza = inputs[f"http://{CLOUDTRAIL.token.name}"]
-    token = CLOUDTRAIL.token
-    assert stanza == {"disabled": "1", "useACK": "1", "source": token.source, "sourcetype": token.sourcetype,
-                      "index": "aws_cloudtrail", "indexes": "aws_cloudtrail"}  # fmt: skip
-    # The index-time settings are keyed on what the token sets.
+    # no [http]: HEC stays as the admin set it
+    assert set(inputs) == {"default", *(f"http://{s.token.name}" for s in sources.SOURCES)}
     props = read_conf(hec_tier / "default" / "props.conf")
-    assert {f"source::{stanza['source']}", stanza["sourcetype"]} <= set(props)
+    for source in sources.SOURCES:
+        stanza, token = inputs[f"http://{source.token.name}"], source.token
+        index = schema.BY_NAME[source.index_setting].default
+        assert stanza == {"disabled": "1", "useACK": "1", "source": token.source, "sourcetype": token.sourcetype,
+                          "index": index, "indexes": index}  # fmt: skip
+        # The index-time settings are keyed on what the token sets.
+        assert {f"source::{stanza['source']}", stanza["sourcetype"]} <= set(props)
 
 
 def test_hec_tier_app_has_its_own_id_and_the_apps_version(hec_tier):

@@ -112,7 +112,7 @@ def test_check_preview_deploy_status_remove(setup):
     secret_arn = deploy["result"]["outputs"]["HecTokenSecretArn"]
     assert stored_token(secret_arn) == hec_input["token"]
     assert splunkd.macros["cloudtrail_firehose_events"] == '(index="aws_cloudtrail" sourcetype="aws:cloudtrail")'
-    assert any("Dashboards now read index aws_cloudtrail" in line for line in deploy["progress"])
+    assert any("Dashboards now read CloudTrail from index aws_cloudtrail" in line for line in deploy["progress"])
     recovery = splunkd.inputs["firehose_recovery"]["cloudtrail-firehose"]
     assert recovery["bucket"] == deploy["result"]["outputs"]["FailedDeliveryBucketName"]
     assert (recovery["region"], recovery["index"], recovery["disabled"]) == ("us-east-1", "aws_cloudtrail", "0")
@@ -140,7 +140,8 @@ def test_check_preview_deploy_status_remove(setup):
     # Every member reads the jobs from the KV store: their progress and results, never a secret or token.
     stored = list(splunkd.kv["cloudtrail_firehose_jobs"].values())
     assert [d["state"] for d in stored if d["kind"] == "deploy"] == ["succeeded"] * 3
-    assert any("Dashboards now read index aws_cloudtrail" in line for d in stored for line in d["progress"])
+    read = "Dashboards now read CloudTrail from index aws_cloudtrail"
+    assert any(read in line for d in stored for line in d["progress"])
     for document in map(json.dumps, stored):
         assert SECRET not in document
         assert first_token not in document

@@ -208,7 +208,7 @@ def test_walk_through_check_preview_deploy(browser_page):
     log = page.inner_text("#ctf-log")
     assert "HEC input cloudtrail_firehose ready" in log
     assert "CREATE_COMPLETE" in log
-    assert "Dashboards now read index aws_cloudtrail" in log
+    assert "Dashboards now read CloudTrail from index aws_cloudtrail" in log
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "setup_deployed.png"), full_page=True)
 

@@ -233,7 +233,7 @@ def driver_combinations() -> dict[str, dict[str, str]]:
             collect_cloudtrail=bool(cloudtrail), existing_log_group="/aws/cloudtrail/organization"
             if cloudtrail == "existing" else "", collect_vpc_flow_logs=True, vpc_flow_traffic_type=traffic,
             vpc_flow_aggregation_interval=interval, vpc_flow_record_format=record_format, vpc_flow_log_group=group,
-            hec_token_secret_arn=SECRET_ARN, vpcflow_hec_token_secret_arn=VPCFLOW_SECRET_ARN,
+            hec_token_secret_arn=SECRET_ARN if cloudtrail else "", vpcflow_hec_token_secret_arn=VPCFLOW_SECRET_ARN,
         ).validate()  # fmt: skip
         parameters = {p["ParameterKey"]: p["ParameterValue"] for p in settings.template_parameters()}
         vpc = f"vpc-{traffic.lower()}-{interval}-{record_format}-{'loggroup' if group else 'direct'}"

@@ -1,7 +1,7 @@
 """Which fields an SPL pipeline reads, and which it hands to the next command.
 
 Enough of SPL for the app's own dashboards and saved searches: search terms, eval, where, fillnull,
-stats, timechart, bin, sort, head, fields, table, iplocation, geostats. Any other command is an error,
+stats, timechart, bin, sort, head, fields, table, iplocation, geostats, lookup. Any other command is an error,
 so a new panel that uses one has to teach this module first instead of going unchecked.
 """
 
@@ -84,6 +84,19 @@ def _aggregations(text: str) -> tuple[set[str], set[str]]:
     return reads, writes
 
 
+def _event_names(items: list[str]) -> set[str]:
+    """The event-side names of a lookup's `column [AS name] ...` list."""
+    names, i = set(), 0
+    while i < len(items):
+        if i + 2 < len(items) and items[i + 1] == "AS":
+            names.add(items[i + 2])
+            i += 3
+        else:
+            names.add(items[i])
+            i += 1
+    return names
+
+
 def analyse(query: str, available: set[str]) -> tuple[list[tuple[str, set[str]]], set[str]]:
     """Walk the pipeline: (stages that read fields not available, with those fields), output fields."""
     problems = []
@@ -141,4 +154,12 @@ def _stage(name: str, rest: str, fields: set[str]) -> tuple[set[str], set[str]]:
         return set(words), set(words)
     if name == "iplocation":
         return {rest.split()[-1]}, fields | IPLOCATION_FIELDS
+    if name == "lookup":
+        # lookup <table> (<lookup-field> [AS <event-field>])... OUTPUT (<lookup-dest> [AS <event-dest>])...
+        # ("lookup" command reference): reads the event fields, writes the destination fields.
+        words = rest.replace(",", " ").split()
+        if "OUTPUT" not in words:
+            raise UnknownCommandError("lookup without OUTPUT is not modelled")
+        split_at = words.index("OUTPUT")
+        return _event_names(words[1:split_at]), fields | _event_names(words[split_at + 1 :])
     raise UnknownCommandError(f"SPL command {name!r} is not modelled in tests/standins/spl_fields.py")

@@ -10,9 +10,10 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cloudtrail_firehose import sources
 from cloudtrail_firehose.aws.clients import Clients, Session, clients
 from cloudtrail_firehose.aws.errors import PipelineError, aws_call, explain
-from cloudtrail_firehose.aws.hec_secret import secret_arn
+from cloudtrail_firehose.aws.hec_secret import arn_setting, secret_arn
 from cloudtrail_firehose.aws.rendering import TEMPLATE_PATH as TEMPLATE_PATH  # re-exported: others read it here
 from cloudtrail_firehose.aws.rendering import template_text
 from cloudtrail_firehose.aws.settings import PipelineSettings
@@ -95,11 +96,9 @@ def plan(settings: PipelineSettings, session: Session = None, sleep=time.sleep) 
     client = clients(session, settings.region)
     settings = with_organization_id(settings, client)
     cfn = client("cloudformation")
-    if not settings.hec_token_secret_arn:
-        settings = replace(settings, hec_token_secret_arn=secret_arn(client, settings))
-    if settings.collect_vpc_flow_logs and not settings.vpcflow_hec_token_secret_arn:
-        settings = replace(settings, vpcflow_hec_token_secret_arn=secret_arn(
-            client, settings, settings.vpcflow_hec_token_secret_name))  # fmt: skip
+    for source in sources.chosen(vars(settings)):
+        if not getattr(settings, arn_setting(source)):
+            settings = replace(settings, **{arn_setting(source): secret_arn(client, settings, source)})
     stack = read_stack(cfn, settings.stack_name)
     if stack and stack["StackStatus"] in FAILED_STACK:
         raise PipelineError(failed_stack_advice(stack))

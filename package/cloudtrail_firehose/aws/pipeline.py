@@ -16,6 +16,7 @@ import io
 import json
 import time
 import zipfile
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -61,15 +62,19 @@ def ensure_pipeline(
     settings: PipelineSettings,
     session: Session = None,
     progress: Progress = print,
-    hec_token: str | None = None,
+    hec_tokens: Mapping[str, str] | None = None,
     sleep=time.sleep,
 ) -> dict[str, str]:
-    """The HEC token secret first, then kept buckets adopted, then the stack converged (apply); return the outputs."""
+    """Each collected source's HEC token secret first (hec_tokens: source name -> token; a source without one
+    must have its secret already), then kept buckets adopted, then the stack converged (apply); return the
+    outputs."""
     client = clients(session, settings.region)
     settings.validate()
     # The secret holds the real token before the stack exists, so Firehose never delivers with another.
-    arn = ensure_hec_token_secret(client("secretsmanager"), settings.hec_token_secret_name, hec_token, progress)
-    settings = replace(settings, hec_token_secret_arn=arn)
+    for source in sources.chosen(vars(settings)):
+        arn = ensure_hec_token_secret(client("secretsmanager"), hec_secret.secret_name(settings, source),
+                                      (hec_tokens or {}).get(source.name), progress, source)  # fmt: skip
+        settings = replace(settings, **{hec_secret.arn_setting(source): arn})
     kept_buckets.adopt_kept_buckets(settings, client, progress, sleep)
     if settings.processor == "lambda":
         settings = _ensure_processor_code(settings, client, progress, sleep)
@@ -193,7 +198,8 @@ def destroy(
         if final != "DELETE_COMPLETE":
             raise PipelineError(failure_reason(cfn, settings.stack_name, before, final))
         progress(f"Stack {settings.stack_name}: DELETE_COMPLETE")
-    hec_secret.retire(client("secretsmanager"), settings.hec_token_secret_name, progress)
+    for source in sources.SOURCES:  # every source's, also one no longer collected
+        hec_secret.retire(client("secretsmanager"), hec_secret.secret_name(settings, source), progress)
     s3 = client("s3")
     buckets = [b for b in settings.bucket_names(client.account) if _bucket_exists(s3, b)]
     if not delete_data:

@@ -241,5 +241,51 @@ def _milliseconds(value: object) -> datetime | None:
         return None  # the docs' own example has a 14-digit timestamp
 
 
+def flow_log_lines(raw: bytes) -> Iterator[RecoveredEvent]:
+    """The VPC flow log records a record's rawData holds: lines of space-separated fields (Amazon VPC User Guide,
+    "Flow log records"), bare or each wrapped as {"message": "<line>"}, or a gzip CloudWatch Logs payload whose
+    messages are the lines (flow logs taken from a log group). The time is the record's start (Unix seconds, the
+    11th field of both formats setup deploys: sources/vpcflow.py FORMATS)."""
+    if raw[:2] == GZIP_MAGIC:
+        raw = _gunzip(raw)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RecordError(f"rawData is neither gzip nor UTF-8 text ({error})") from error
+    if not text.lstrip().startswith("{"):
+        lines = text.splitlines()
+    else:
+        lines = []
+        for document in json_documents(text):
+            if isinstance(document, dict) and document.get("messageType") in ("DATA_MESSAGE", "CONTROL_MESSAGE"):
+                lines += [_flow_message(e.get("message") if isinstance(e, dict) else None)
+                          for e in _log_events(document)]  # fmt: skip
+            else:
+                lines.append(_flow_message(document.get("message") if isinstance(document, dict) else None))
+    for line in lines:
+        line = line.strip()
+        if line:
+            fields = line.split(" ")
+            start = fields[10] if len(fields) > 10 else ""
+            yield RecoveredEvent(line, float(start) if start.isdigit() and len(start) <= 12 else None)
+
+
+def _flow_message(message: object) -> str:
+    if not isinstance(message, str):
+        raise RecordError("rawData holds JSON without a flow log record (no \"message\" text)")
+    return message
+
+
+def _log_events(payload: dict) -> list:
+    if payload.get("messageType") == "CONTROL_MESSAGE":
+        return []
+    if not isinstance(payload.get("logEvents"), list):
+        raise RecordError("unexpected CloudWatch Logs payload (no logEvents)")
+    return payload["logEvents"]
+
+
 # How a source's records hold its events (sources/: each unit's record_format) -> the events of one record.
-READERS: dict[str, Callable[[bytes], Iterator[RecoveredEvent]]] = {"cloudwatch-json": events_in}
+READERS: dict[str, Callable[[bytes], Iterator[RecoveredEvent]]] = {
+    "cloudwatch-json": events_in,
+    "flow-log-lines": flow_log_lines,
+}

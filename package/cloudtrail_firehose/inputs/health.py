@@ -80,7 +80,7 @@ def verdict(report: dict) -> tuple[str, str]:
         count = pipeline.BACKLOG_MORE if count > pipeline.BACKLOG_CAP else count
         return "backlog", f"{count} failed-delivery object(s) wait for recovery{why}"
     if not metrics["incoming_records"]:
-        label = {s.name: s.label for s in sources.SOURCES}.get(report.get("source"), "")
+        label = {s.name: s.label for s in sources.SOURCES}.get(report.get("log_source"), "")
         return "idle", f"no {label + ' ' if label else ''}events reached Firehose in the last 15 minutes"
     return "flowing", "events reach Splunk"
 
@@ -149,7 +149,7 @@ def pipeline_health(settings: PipelineSettings, session: Session = None, now: da
     for source in sources.SOURCES:
         if source.name not in streams:
             continue
-        report = {**shared, "source": source.name, "delivery_stream": streams[source.name]}
+        report = {**shared, "log_source": source.name, "delivery_stream": streams[source.name]}
         report["metrics"] = _answered(settings.region, "reading Firehose metrics", delivery_metrics,
                                       client("cloudwatch"), state["outputs"][source.stream_output], now)  # fmt: skip
         report["state"], report["why"] = verdict(report)

@@ -48,7 +48,7 @@ class HealthInput(Script):
                 ew.write_event(Event(data=json.dumps(report), stanza=stanza, time=f"{time.time():.3f}", index=index,
                                      source=f"firehose_health:{report['pipeline']}", sourcetype="aws:firehose:health"))
                 log.log(logging.ERROR if report.get("invalid") else logging.INFO, "%s: %s%s (%s)", stanza,
-                        report["state"], f" ({report['source']})" if "source" in report else "", report["why"])
+                        report["state"], f" ({report['log_source']})" if "log_source" in report else "", report["why"])
 
 
 def stanza_health(parameters: dict, config: dict[str, str], secret: str | None, no_access: str | None,

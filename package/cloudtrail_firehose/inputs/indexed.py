@@ -87,7 +87,8 @@ class Wanted(NamedTuple):
         return {*(i for ids in self.event_ids.values() for i in ids), *self.recovery_ids, *self.hashes}
 
 
-def indexed_identities(splunkd: Splunkd, index: str, outputs: Sequence[Output], bucket: str) -> set[str]:
+def indexed_identities(splunkd: Splunkd, index: str | Sequence[str], outputs: Sequence[Output],
+                       bucket: str) -> set[str]:  # fmt: skip
     """The identities of these outputs that Splunk already has. Raises SearchUnavailableError when the
     answer is anything but a clean, complete result."""
     wanted = wanted_in(outputs)
@@ -107,8 +108,9 @@ def indexed_identities(splunkd: Splunkd, index: str, outputs: Sequence[Output], 
     return found & wanted.asked
 
 
-def identity_search(index: str, outputs: Sequence[Output], bucket: str) -> str:
-    """The SPL for these outputs' identities (the time range goes in the request, see wanted_in)."""
+def identity_search(index: str | Sequence[str], outputs: Sequence[Output], bucket: str) -> str:
+    """The SPL for these outputs' identities in the index, or indexes, they go to (each source has its own);
+    the time range goes in the request (see wanted_in)."""
     wanted = wanted_in(outputs)
     clauses = []
     for sourcetype, ids in wanted.event_ids.items():
@@ -120,7 +122,9 @@ def identity_search(index: str, outputs: Sequence[Output], bucket: str) -> str:
         clauses.append(f"(sourcetype={_quoted(sourcetype)} source={_quoted(f'{SOURCE_PREFIX}s3://{bucket}/*')})")
     if not clauses:
         raise ValueError("no identity to search for")
-    steps = [f"search index={_quoted(index)} ({' OR '.join(clauses)})"]
+    indexes = [index] if isinstance(index, str) else sorted(set(index))
+    where = " OR ".join(f"index={_quoted(i)}" for i in indexes)
+    steps = [f"search {where if len(indexes) == 1 else f'({where})'} ({' OR '.join(clauses)})"]
     cases = []
     if wanted.event_ids:
         key = _id_keys(wanted.event_ids)

@@ -12,6 +12,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 from splunklib.modularinput import Event, Script
 
+from cloudtrail_firehose import settings as schema
+from cloudtrail_firehose import sources
 from cloudtrail_firehose.aws.clients import clients_for, not_aws
 from cloudtrail_firehose.aws.errors import PipelineError
 from cloudtrail_firehose.aws.settings import known_regions
@@ -78,20 +80,36 @@ class RecoveryInput(Script):
 
 def run_stanza(stanza: str, parameters: dict, metadata: dict, config: dict, secret: str | None, splunkd: Splunkd,
                ew, log) -> Summary:  # fmt: skip
-    index = input_index(parameters.get("index"), config)
+    index = input_index(parameters.get("index"), config)  # its own events, and CloudTrail's
+    indexes = event_indexes(index, config)
     aws = clients_for(config, secret, parameters["region"])
 
+    def index_of(output: Output) -> str:
+        return indexes.get(output.sourcetype, index)
+
     def write(output: Output) -> None:
-        ew.write_event(Event(data=output.text, stanza=stanza, index=index, source=output.source,
+        ew.write_event(Event(data=output.text, stanza=stanza, index=index_of(output), source=output.source,
                              sourcetype=output.sourcetype,
                              time=f"{output.time:.3f}" if output.time is not None else None))  # fmt: skip
+
+    def already_indexed(outputs: list[Output]) -> set[str]:
+        return indexed_identities(splunkd, sorted({index_of(o) for o in outputs}), outputs, bucket)
 
     s3, bucket = aws("s3"), parameters["bucket"]
     # Every search head cluster member, and every stanza naming this bucket, runs this: one at a time.
     lease = Lease(s3, bucket, owner=f"{metadata.get('server_host', '')}:{stanza}")
-    recovery = Recovery(s3, bucket, write, lambda outputs: indexed_identities(splunkd, index, outputs, bucket), lease,
-                        settle_seconds=settle_seconds(parameters))  # fmt: skip
+    recovery = Recovery(s3, bucket, write, already_indexed, lease, settle_seconds=settle_seconds(parameters))
     return recovery.run()
+
+
+def event_indexes(index: str, config: dict) -> dict[str, str]:
+    """Sourcetype -> the index a source's recovered events go to: the one setup saved for it (else the
+    setting's default); CloudTrail's is the input's own index."""
+    found = {sources.CLOUDTRAIL.sourcetype: index}
+    for source in sources.SOURCES:
+        setting = schema.BY_NAME.get(source.index_setting)
+        found.setdefault(source.sourcetype, config.get(source.index_setting) or (setting and setting.default) or index)
+    return found
 
 
 def settle_seconds(parameters: dict) -> float:

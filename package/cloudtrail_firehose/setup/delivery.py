@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import ClassVar
 
-from cloudtrail_firehose.sources import CLOUDTRAIL, TokenSpec
+from cloudtrail_firehose import settings as schema
+from cloudtrail_firehose.sources import CLOUDTRAIL, Source
 from cloudtrail_firehose.splunk import acs, app_config, cloud_tokens, hec, hec_check, indexes
 from cloudtrail_firehose.splunk.errors import SplunkError
 from cloudtrail_firehose.splunk.splunkd import Splunkd, SplunkdError
@@ -87,8 +88,14 @@ class Delivery:
     choice: ClassVar[str]
     fills_hec_url: ClassVar[bool] = False  # True: the app derives the HEC URL, the form does not ask for it
 
-    def __init__(self, config: Mapping[str, str], spec: TokenSpec, tools: Tools = TOOLS) -> None:
-        self.config, self.spec, self.tools = config, spec, tools
+    def __init__(self, config: Mapping[str, str], source: Source, tools: Tools = TOOLS) -> None:
+        self.config, self.source, self.spec, self.tools = config, source, source.token, tools
+
+    @property
+    def index(self) -> str:
+        """The index the source's events go to (its index setting, else the setting's default)."""
+        setting = schema.BY_NAME.get(self.source.index_setting)
+        return self.config.get(self.source.index_setting) or (str(setting.default) if setting else "")
 
     def hec_url(self) -> str:
         """The URL Firehose delivers to (ValueError when the settings it comes from are not valid)."""
@@ -192,7 +199,7 @@ class Local(_AppMadeTokens):
                            f"sourcetype {self.spec.sourcetype} and indexer acknowledgement on"}]  # fmt: skip
 
     def prepare(self, splunkd: Splunkd, rotate: bool, progress: Progress) -> Prepared:
-        index = self.config["index"]
+        index = self.index
         try:
             if hec.ensure_hec_enabled(splunkd):
                 progress("HTTP Event Collector was off; turned it on")
@@ -241,7 +248,7 @@ class Cloud(_AppMadeTokens):
             return [{"name": "ACS", "ok": False, "detail": str(error)}, caveat]
         if current is None:
             detail = f"deploy creates the HEC token {self.spec.name} on stack {client.stack} through ACS"
-        elif current.settings() == cloud_tokens.desired_token(self.spec, self.config["index"], current.name).settings():
+        elif current.settings() == cloud_tokens.desired_token(self.spec, self.index, current.name).settings():
             detail = f"the HEC token {current.name} on stack {client.stack} is as Firehose needs it; deploy reuses it"
         else:
             detail = (f"deploy updates the HEC token {current.name} on stack {client.stack} (index, source "
@@ -249,7 +256,7 @@ class Cloud(_AppMadeTokens):
         return [{"name": "ACS", "ok": True, "detail": detail}, caveat]
 
     def prepare(self, splunkd: Splunkd, rotate: bool, progress: Progress) -> Prepared:
-        index, client = self.config["index"], self._acs(splunkd)
+        index, client = self.index, self._acs(splunkd)
         try:
             ensured = cloud_tokens.ensure_hec_token(client, self.spec, index, rotate=rotate)
         except acs.AcsError as error:
@@ -278,13 +285,13 @@ class Existing(Delivery):
     choice = "existing"
 
     def check(self, splunkd: Splunkd) -> list[dict]:
-        result = self._check(splunkd, self._secret(splunkd, "hec_token"))
+        result = self._check(splunkd, self._secret(splunkd, self.source.existing_hec_setting))
         checks = [{"name": "HEC token", "ok": result.ok, "detail": result.message}]
         checks += [{"name": "HEC token settings", "ok": None, "detail": w} for w in result.warnings]
         return checks
 
     def prepare(self, splunkd: Splunkd, rotate: bool, progress: Progress) -> Prepared:
-        token = self._secret(splunkd, "hec_token")
+        token = self._secret(splunkd, self.source.existing_hec_setting)
         result = self._check(splunkd, token)
         if not result.ok:
             raise SplunkError(f"the HEC token does not work at {self.hec_url()}: {result.message}")
@@ -298,7 +305,7 @@ class Existing(Delivery):
 
     def remove(self, splunkd: Splunkd, progress: Progress) -> None:
         """The app's copy of the token is forgotten; the token belongs to the tier where it was made."""
-        if app_config.delete_secret(splunkd, "hec_token"):
+        if app_config.delete_secret(splunkd, self.source.existing_hec_setting):
             progress("Forgot the stored copy of the HEC token. The token itself belongs to the HEC tier where it "
                      "was made: delete it there once nothing else uses it")  # fmt: skip
 
@@ -307,17 +314,18 @@ class Existing(Delivery):
             settings = hec_check.settings_from_splunkd(splunkd, token)
         except SplunkdError:
             settings = None
-        return self.tools.check_hec(self.hec_url(), token, index=self.config.get("index"), token_settings=settings,
+        return self.tools.check_hec(self.hec_url(), token, index=self.index, token_settings=settings,
                                     spec=self.spec)
 
 
 CHOICES: dict[str, type[Delivery]] = {kind.choice: kind for kind in (Local, Existing, Cloud)}
 
 
-def delivery_for(config: Mapping[str, str], tools: Tools = TOOLS, spec: TokenSpec = CLOUDTRAIL.token) -> Delivery:
+def delivery_for(config: Mapping[str, str], tools: Tools = TOOLS, source: Source = CLOUDTRAIL) -> Delivery:
     """The delivery the settings choose (this instance when none is saved) for a source's token; ValueError for
-    an unknown one. Deploy delivers CloudTrail, the one source the pipeline's settings choose so far."""
+    an unknown one. Every source is delivered the same way, each with its own token; where only the HEC URL
+    matters, any source will do."""
     choice = config.get("delivery") or Local.choice
     if choice not in CHOICES:
         raise ValueError(f"delivery: {choice!r} is not one of {', '.join(CHOICES)}")
-    return CHOICES[choice](config, spec, tools)
+    return CHOICES[choice](config, source, tools)

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 from cloudtrail_firehose import settings as schema
+from cloudtrail_firehose import sources
 from cloudtrail_firehose.aws import pipeline
 from cloudtrail_firehose.aws.clients import Clients, clients_for
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
@@ -171,8 +172,9 @@ class SetupService:
 
         def work(progress) -> list[dict]:
             checks = [vars(c) for c in pipeline.preflight(settings, session)]
-            checks.append(delivery.check_index(splunkd, config.get("index", "")))
-            checks += delivery.delivery_for(config, self.tools).check(splunkd)
+            for chosen in deliveries(config, self.tools):
+                checks.append(delivery.check_index(splunkd, chosen.index))
+                checks += chosen.check(splunkd)
             for check in checks:
                 progress(f"{'ok' if check['ok'] else 'warning' if check['ok'] is None else 'FAILED'}: "
                          f"{check['name']}: {check['detail']}")  # fmt: skip
@@ -194,16 +196,19 @@ class SetupService:
         config, settings, session = self._load(splunkd)
         rotate = bool(payload.get("rotate_token"))
 
-        chosen = delivery.delivery_for(config, self.tools)
+        chosen = deliveries(config, self.tools)
 
         def work(progress) -> dict:
-            index = config["index"]
-            delivery.require_index(splunkd, index, progress)
+            index = config["index"]  # where the modular inputs write their own events
+            for each in chosen:
+                delivery.require_index(splunkd, each.index, progress)
             # Made or checked before any AWS change: a token that cannot work leaves no stack and no secret.
-            prepared = chosen.prepare(splunkd, rotate, progress)
-            outputs = pipeline.ensure_pipeline(settings, session, progress=progress, hec_token=prepared.token)
-            app_config.point_dashboards_at(splunkd, index)
-            progress(f"Dashboards now read index {index}")
+            prepared = {each.source.name: each.prepare(splunkd, rotate, progress) for each in chosen}
+            outputs = pipeline.ensure_pipeline(settings, session, progress=progress,
+                                               hec_tokens={name: p.token for name, p in prepared.items()})
+            app_config.point_macros_at(splunkd, {c.source.events_macro: (c.index, c.source.sourcetype)
+                                                 for c in chosen}, index)  # fmt: skip
+            progress("Dashboards now read " + ", ".join(f"{c.source.label} from index {c.index}" for c in chosen))
             app_config.ensure_input(splunkd, RECOVERY.name, settings.stack_name, RECOVERY.stanza(
                 bucket=outputs["FailedDeliveryBucketName"], region=settings.region, index=index))
             app_config.ensure_input(splunkd, HEALTH.name, settings.stack_name, HEALTH.stanza(
@@ -211,7 +216,9 @@ class SetupService:
             progress(f"Failed-delivery recovery and health checks run every {RECOVERY.interval // 60} minutes")
             app_config.mark_configured(splunkd)
             # Tokens the secret no longer names go once Firehose's copy of the secret can only be the new one.
-            chosen.retire(splunkd, prepared, progress, lambda: pipeline.hec_token_settled_at(settings, session))
+            for each in chosen:
+                each.retire(splunkd, prepared[each.source.name], progress,
+                            lambda source=each.source: pipeline.hec_token_settled_at(settings, source, session))
             return {"outputs": outputs}
 
         return work
@@ -234,7 +241,8 @@ class SetupService:
         def work(progress) -> dict:
             kept = pipeline.destroy(settings, session, delete_data=delete_data, progress=progress)
             # Only once the stack is gone: until then Firehose may still deliver with the token.
-            delivery.delivery_for(config, self.tools).remove(splunkd, progress)
+            for source in sources.SOURCES:  # every source's tokens, also of one no longer collected
+                delivery.delivery_for(config, self.tools, source).remove(splunkd, progress)
             if app_config.ensure_input_disabled(splunkd, "firehose_health", settings.stack_name):
                 progress("Health checks turned off: there is no pipeline to watch")
             if not kept and app_config.ensure_input_disabled(splunkd, "firehose_recovery", settings.stack_name):
@@ -272,3 +280,8 @@ def answer_splunk(service: SetupService, raw: str | bytes) -> dict[str, Any]:
         splunkd = Splunkd(request["rest_uri"], request["token"])
         status, body = service.handle(request["method"], request["path"], splunkd, request["payload"], request["query"])
     return {"status": status, "payload": json.dumps(body), "headers": {"Content-Type": "application/json"}}
+
+
+def deliveries(config: dict, tools: delivery.Tools) -> list[delivery.Delivery]:
+    """Where each source the settings collect is delivered (the same choice for each, its own token)."""
+    return [delivery.delivery_for(config, tools, source) for source in sources.chosen(config)]

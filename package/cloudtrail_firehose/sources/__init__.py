@@ -3,12 +3,14 @@ pipeline shares (CORE). Adding a source: write its unit beside cloudtrail.py and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from cloudtrail_firehose.sources.cloudtrail import CLOUDTRAIL
 from cloudtrail_firehose.sources.unit import Knowledge, Source, TemplatePart, TokenSpec
 from cloudtrail_firehose.sources.vpcflow import VPCFLOW
 
-__all__ = ["CLOUDTRAIL", "VPCFLOW", "CORE_KNOWLEDGE", "CORE_TEMPLATE", "SOURCES", "Knowledge", "Source", "TemplatePart",
-           "TokenSpec", "by_sourcetype"]
+__all__ = ["CLOUDTRAIL", "CORE_KNOWLEDGE", "CORE_TEMPLATE", "SOURCES", "Knowledge", "Source", "TemplatePart",
+           "TokenSpec", "VPCFLOW", "by_sourcetype", "chosen"]
 
 SOURCES: tuple[Source, ...] = (CLOUDTRAIL, VPCFLOW)
 
@@ -36,3 +38,8 @@ CORE_KNOWLEDGE = Knowledge(
 
 def by_sourcetype() -> dict[str, Source]:
     return {s.sourcetype: s for s in SOURCES}
+
+
+def chosen(config: Mapping[str, object]) -> list[Source]:
+    """The sources the settings collect, in SOURCES' order."""
+    return [s for s in SOURCES if s.chosen(config)]

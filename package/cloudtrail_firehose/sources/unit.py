@@ -85,9 +85,30 @@ class Source:
     record_format: str  # how a record's data holds its events (firehose/records.py READERS)
     event_id_key: str | None  # the JSON key whose LAST value in an event's text is the event's own id
     stream_output: str  # the stack output naming its Firehose stream
+    hec_arn_parameter: str  # the template parameter naming its HEC token's secret (ARN)
+    hec_name_suffix: str  # its secret's name: <name prefix>/splunk-hec-token<suffix>
     template: TemplatePart
     knowledge: Knowledge
+    # Its settings (settings.py): whether it is collected, the index it goes to, the token of the "existing"
+    # delivery choice; and the macro the dashboards and searches read it through.
+    enabled_setting: str
+    enabled_by_default: bool
+    index_setting: str
+    existing_hec_setting: str
+    events_macro: str
 
     @property
     def sourcetype(self) -> str:
         return self.token.sourcetype
+
+    @property
+    def token_env(self) -> str:
+        """The environment variable the command line reads its HEC token from: CLOUDTRAIL_FIREHOSE_HEC_TOKEN."""
+        return f"{self.token.name.upper()}_HEC_TOKEN"
+
+    def chosen(self, config: Mapping[str, object]) -> bool:
+        """Whether the settings collect this source (its enabled setting, else its default)."""
+        value = config.get(self.enabled_setting)
+        if value is None or value == "":
+            return self.enabled_by_default
+        return str(value).strip().lower() in ("1", "true", "yes", "on")

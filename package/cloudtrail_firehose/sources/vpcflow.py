@@ -27,6 +27,51 @@ def log_format(fields: tuple[str, ...]) -> str:
     return " ".join(f"${{{name}}}" for name in fields)
 
 
+# --- search-time extraction, generated into default/transforms.conf -------------------------------------------
+# Each format gets one transform that reads a whole record of that format by position (a record sent to Firehose
+# has no header line) into vpcflow_raw_<field> (AWS's name, '-' as '_'), with named groups (transforms.conf.spec
+# REGEX: named capturing groups are extracted to fields directly, without FORMAT). props.conf turns those into
+# the add-on's field names and drops the values '-' ("no value"). A record of another field count matches neither.
+# A few fields have a known shape (Amazon VPC User Guide, "Flow log records"), so a custom format of the same
+# length whose order differs is not misread: version, start and end are numbers, action and log-status
+# upper-case words, and start, end, action and log-status may be '-'.
+TRANSFORMS_BEGIN = "# --- BEGIN generated from sources/vpcflow.py FORMATS (python3 build.py generate) ---"
+TRANSFORMS_END = "# --- END generated from sources/vpcflow.py FORMATS ---"
+_ANY = r"\S+"
+_VALUE = {"version": r"\d+", "start": r"\d+|-", "end": r"\d+|-", "action": r"[A-Z]+|-", "log-status": r"[A-Z]+|-"}
+
+
+def raw_field(name: str) -> str:
+    """The search-time field a record's value lands in before props.conf names it: vpcflow_raw_log_status."""
+    return "vpcflow_raw_" + name.replace("-", "_")
+
+
+def transform_name(format_name: str) -> str:
+    return f"cloudtrail_firehose_vpcflow_{format_name}"
+
+
+def transforms_stanzas() -> str:
+    """The [cloudtrail_firehose_vpcflow_<format>] stanzas of transforms.conf, one per format of FORMATS."""
+    blocks = [TRANSFORMS_BEGIN]
+    for format_name, fields in FORMATS.items():
+        groups = " ".join(f"(?<{raw_field(name)}>{_VALUE.get(name, _ANY)})" for name in fields)
+        blocks.append(f"# The {format_name} format, {len(fields)} fields: {log_format(fields)}\n"
+                      f"[{transform_name(format_name)}]\nREGEX = ^{groups}$\n")
+    blocks.append(TRANSFORMS_END)
+    return "\n".join(blocks) + "\n"
+
+
+def with_transforms(text: str) -> str:
+    """transforms.conf's text with the generated stanzas between the markers (appended when absent)."""
+    begin, end = text.find(TRANSFORMS_BEGIN), text.find(TRANSFORMS_END)
+    if begin < 0 or end < begin:
+        return text.rstrip("\n") + "\n\n" + transforms_stanzas()
+    return text[:begin] + transforms_stanzas() + text[end + len(TRANSFORMS_END):].lstrip("\n")
+
+
+# Flow records of traffic (CIM Network_Traffic), and NODATA/SKIPDATA records (no traffic, no CIM tags).
+EVENTTYPES = ("cloudtrail_firehose_vpcflow_traffic", "cloudtrail_firehose_vpcflow_no_data")
+
 VPCFLOW = Source(
     name="vpcflow",
     label="VPC Flow Logs",
@@ -35,6 +80,8 @@ VPCFLOW = Source(
     record_format="flow-log-lines",
     event_id_key=None,
     stream_output="VpcFlowDeliveryStreamName",
+    hec_arn_parameter="VpcFlowHecTokenSecretArn",
+    hec_name_suffix="-vpcflow",
     # Its stream and its own log streams in the core's FirehoseLogGroup; its flow logs (one per VPC: the prototype
     # VpcFlowLog, rendered by aws/rendering.py) or, from an existing log group, its subscription filter.
     template=TemplatePart({
@@ -46,5 +93,24 @@ VPCFLOW = Source(
                       "VpcFlowDeliveryStream", "VpcFlowLog", "VpcFlowLogsToFirehoseRole", "VpcFlowSubscriptionFilter"),
         "Outputs": ("VpcFlowDeliveryStreamName", "VpcFlowDeliveryStreamArn", "VpcFlowHecTokenSecretArn"),
     }),  # fmt: skip
-    knowledge=Knowledge(),  # filled as the knowledge layer lands
+    knowledge=Knowledge(
+        stanzas={
+            "props": ("aws:cloudwatchlogs:vpcflow", "source::http:cloudtrail_firehose_vpcflow"),
+            "transforms": ("cloudtrail_firehose_vpcflow_protocols",
+                           *(transform_name(format_name) for format_name in FORMATS)),
+            "eventtypes": EVENTTYPES,
+            "tags": ("eventtype=cloudtrail_firehose_vpcflow_traffic",),
+            "macros": ("cloudtrail_firehose_vpcflow_events",),
+            "savedsearches": ("VPC Flow Logs - Rejected traffic spike from one source",
+                              "VPC Flow Logs - Port scan from one source",
+                              "VPC Flow Logs - Risky port reached from the internet"),
+        },
+        lookups=("cloudtrail_firehose_vpcflow_protocols.csv", "cloudtrail_firehose_vpcflow_risky_ports.csv"),
+        views=("network_activity",),
+    ),
+    enabled_setting="collect_vpc_flow_logs",
+    enabled_by_default=False,
+    index_setting="vpcflow_index",
+    existing_hec_setting="vpcflow_hec_token",
+    events_macro="cloudtrail_firehose_vpcflow_events",
 )

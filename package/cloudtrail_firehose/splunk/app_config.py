@@ -13,8 +13,8 @@ CONF_PATH = f"{NAMESPACE}/configs/conf-{APP}"
 STANZA = "pipeline"
 PASSWORD_REALM = APP
 AWS_SECRET_KEY_ENTRY = "aws_secret_access_key"  # noqa: S105 - the entry's name in storage/passwords
-DATA_MACRO = "cloudtrail_firehose_events"
 PIPELINE_MACRO = "cloudtrail_firehose_pipeline"
+PIPELINE_EVENTS = '(sourcetype="aws:firehose:health" OR sourcetype="aws:firehose:error")'
 
 
 def read_settings(splunkd: Splunkd) -> dict[str, str]:
@@ -78,16 +78,16 @@ def read_secret_key(splunkd: Splunkd) -> str | None:
     return read_secret(splunkd, AWS_SECRET_KEY_ENTRY)
 
 
-def point_dashboards_at(splunkd: Splunkd, index: str) -> None:
-    """The data macro names the index, so every dashboard and alert reads the configured one."""
-    problems = schema.value_problems(schema.BY_NAME["index"], index) if index else ["index: none given"]
-    if problems:  # pasted into search strings: only a valid index name may get there
-        raise ValueError("; ".join(problems))
-    splunkd.post(f"{NAMESPACE}/configs/conf-macros/{DATA_MACRO}",
-                 {"definition": f'(index="{index}" sourcetype="aws:cloudtrail")'})  # fmt: skip
-    pipeline_events = '(sourcetype="aws:firehose:health" OR sourcetype="aws:firehose:error")'
-    splunkd.post(f"{NAMESPACE}/configs/conf-macros/{PIPELINE_MACRO}",
-                 {"definition": f'(index="{index}" {pipeline_events})'})  # fmt: skip
+def point_macros_at(splunkd: Splunkd, macros: dict[str, tuple[str, str]], index: str) -> None:
+    """The data macros name their indexes, so every dashboard and alert reads the configured ones: macros is
+    macro name -> (index, sourcetype), one per source; the pipeline macro (health and error events) reads
+    index, where the modular inputs write them."""
+    for name, (where, sourcetype) in {**macros, PIPELINE_MACRO: (index, "")}.items():
+        problems = schema.value_problems(schema.BY_NAME["index"], where) if where else ["index: none given"]
+        if problems:  # pasted into search strings: only a valid index name may get there
+            raise ValueError("; ".join(problems))
+        which = f'sourcetype="{sourcetype}"' if sourcetype else PIPELINE_EVENTS
+        splunkd.post(f"{NAMESPACE}/configs/conf-macros/{name}", {"definition": f'(index="{where}" {which})'})
 
 
 def mark_configured(splunkd: Splunkd) -> None:
