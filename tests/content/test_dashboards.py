@@ -530,3 +530,63 @@ def test_the_dashboard_fields_are_the_knowledge_layers():
     assert named - SPLUNK_OWN - knowledge_fields() == set()
     seen = set().union(*(set(row) for row in flow_rows()))
     assert named - {"host"} - seen == set()
+
+
+# --- Pipeline Health: one row per pipeline, region and source --------------------------------------------------
+
+
+def health_event(at: int, report: dict) -> dict[str, list[str]]:
+    """A health report as the input writes it (inputs/health_input.py: source firehose_health:<pipeline>),
+    searched with the shipped [aws:firehose:health] (KV_MODE = json)."""
+    import json
+
+    fields = SearchTime.load(ROOT, "aws:firehose:health").fields_of(
+        None, "aws:firehose:health", raw=json.dumps(report), source=f"firehose_health:{report['pipeline']}")
+    return {**fields, "_time": [str(at)]}
+
+
+def test_pipeline_health_shows_each_source_of_a_pipelines_newest_poll():
+    """Two sources' events of one poll are two rows; the rows of an older poll (nothing deployed yet, a source
+    since removed) are not shown; a report without log_source (AWS unreachable) is a row, not dropped."""
+    from spl_run import run
+
+    root = ET.parse(ROOT / "default" / "data" / "ui" / "views" / "pipeline_health.xml").getroot()
+    (query,) = [without_tokens(s.findtext("query")) for s in root.iter("search") if s.get("id") == "pipelines"]
+    shared = {"pipeline": "cloudtrail-firehose", "region": "us-east-1", "stack_status": "UPDATE_COMPLETE",
+              "drift": "IN_SYNC", "failed_delivery_backlog": 0}  # fmt: skip
+    t0 = 1_760_000_000
+    events = [
+        health_event(t0, {**shared, "stack_status": "NOT_DEPLOYED", "state": "not_deployed", "why": "no stack"}),
+        health_event(t0 + 300, {**shared, "log_source": "cloudtrail", "delivery_stream": "ct", "state": "flowing",
+                                "why": "events reach Splunk"}),
+        health_event(t0 + 300, {**shared, "log_source": "vpcflow", "delivery_stream": "vpc", "state": "failing",
+                                "why": "Splunk refused deliveries"}),
+        health_event(t0 + 600, {**shared, "log_source": "cloudtrail", "delivery_stream": "ct", "state": "idle",
+                                "why": "no CloudTrail events reached Firehose in the last 15 minutes"}),
+        health_event(t0 + 600, {**shared, "log_source": "vpcflow", "delivery_stream": "vpc", "state": "flowing",
+                                "why": "events reach Splunk"}),
+        health_event(t0 + 601, {"pipeline": "other", "region": "eu-west-1", "state": "unknown",
+                                "why": "the health check could not reach AWS"}),
+    ]  # fmt: skip
+    assert all(e["source"] == [f"firehose_health:{e['pipeline'][0]}"] for e in events)  # Splunk's own source
+    rows = {(r["pipeline"][0], r["log_source"][0]): (r["state"][0], r["last_poll"][0]) for r in run(query, events)}
+    assert rows == {("cloudtrail-firehose", "cloudtrail"): ("idle", str(t0 + 600)),
+                    ("cloudtrail-firehose", "vpcflow"): ("flowing", str(t0 + 600)),
+                    ("other", "-"): ("unknown", str(t0 + 601))}  # fmt: skip
+    # The next poll finds the stack removed: only its report is shown.
+    removed = health_event(t0 + 900, {**shared, "stack_status": "NOT_DEPLOYED", "state": "not_deployed",
+                                      "why": "no stack"})  # fmt: skip
+    rows = {(r["pipeline"][0], r["log_source"][0]): r["state"][0] for r in run(query, [*events, removed])}
+    assert rows == {("cloudtrail-firehose", "-"): "not_deployed", ("other", "-"): "unknown"}
+
+
+def test_the_stalled_alert_names_the_source_and_keeps_reports_without_one():
+    from spl_run import run
+
+    query = SAVED["CloudTrail via Firehose - Delivery stalled or failing"]["search"]
+    shared = {"pipeline": "p", "region": "us-east-1", "why": "no delivery"}
+    events = [health_event(1, {**shared, "log_source": "cloudtrail", "state": "flowing"}),
+              health_event(2, {**shared, "log_source": "vpcflow", "state": "stalled"}),
+              health_event(3, {**shared, "state": "failing"})]  # fmt: skip
+    assert sorted((r["log_source"][0], r["state"][0]) for r in run(query, events)) == [("-", "failing"),
+                                                                                      ("vpcflow", "stalled")]
