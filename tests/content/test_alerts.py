@@ -233,8 +233,8 @@ def test_field_throttling_is_per_result(name):
 
 
 # --- VPC Flow Logs alerts: they fire on the patterns they are for, not on quiet traffic -----------------------
-# The events are flow records' search-time fields (tests/helpers/vpcflow_fields.py; the knowledge branch's
-# extraction once it lands); tests/helpers/spl_run.py runs each alert's search over them.
+# The events are flow records, the corpus's and synthetic ones, through the shipped index-time and search-time
+# configuration (tests/helpers/vpcflow_events.py); tests/helpers/spl_run.py runs each alert's search over them.
 
 
 def fire(name: str, events: list[dict]) -> list[dict]:
@@ -244,18 +244,17 @@ def fire(name: str, events: list[dict]) -> list[dict]:
 
 
 def quiet_corpus() -> list[dict]:
-    from vpcflow_corpus import all_records
-    from vpcflow_fields import fields_of
+    from vpcflow_events import corpus_events
 
-    return [fields_of(record) for _, record in all_records()]
+    return corpus_events()
 
 
 def flow(**values) -> dict:
-    from vpcflow_fields import event
+    """A synthetic flow record's fields at search time, by AWS's record field names (srcaddr, dstport,
+    action="REJECT", start; transport="udp" for the protocol number): an accepted TCP flow by default."""
+    from vpcflow_events import event
 
-    defaults = {"_time": START, "account_id": "123456789012", "transport": "tcp", "src_port": "51515",
-                "dest_ip": "10.0.1.5", "bytes": "60", "packets": "1"}  # fmt: skip
-    return event(**{**defaults, **values})
+    return event(**{"start": START, **values})
 
 
 SPIKE = "VPC Flow Logs - Rejected traffic spike from one source"
@@ -264,45 +263,45 @@ RISKY = "VPC Flow Logs - Risky port reached from the internet"
 
 
 def test_a_rejected_spike_fires_from_100_records_in_15_minutes():
-    burst = [flow(src_ip="198.51.100.7", action="blocked", dest_port=str(1000 + i), _time=START + i)
-             for i in range(100)]  # fmt: skip
-    (row,) = fire(SPIKE, burst)
+    def burst(every=1, action="REJECT"):
+        return [flow(srcaddr="198.51.100.7", action=action, dstport=1000 + i, start=START + i * every)
+                for i in range(100)]  # fmt: skip
+
+    rejected = burst()
+    (row,) = fire(SPIKE, rejected)
     assert (row["src_ip"], row["rejected_flows"], row["ports"]) == (["198.51.100.7"], ["100"], ["100"])
-    assert fire(SPIKE, burst[:99]) == []
-    spread = [dict(e, _time=[str(START + i * 10 * MINUTE)]) for i, e in enumerate(burst)]  # 100 over 16 hours
-    assert fire(SPIKE, spread) == []
-    accepted = [dict(e, action=["allowed"]) for e in burst]
-    assert fire(SPIKE, accepted) == []
+    assert fire(SPIKE, rejected[:99]) == []
+    assert fire(SPIKE, burst(every=10 * MINUTE)) == []  # 100 over 16 hours
+    assert fire(SPIKE, burst(action="ACCEPT")) == []
 
 
 def test_a_port_scan_fires_on_25_ports_accepted_or_not():
-    scan = [flow(src_ip="203.0.113.50", src_port="45000", dest_port=str(port), action=("blocked", "allowed")[port % 2],
-                 _time=START + port) for port in range(20, 45)]  # fmt: skip
+    scan = [flow(srcaddr="203.0.113.50", srcport=45000, dstport=port, action=("REJECT", "ACCEPT")[port % 2],
+                 start=START + port) for port in range(20, 45)]  # fmt: skip
     (row,) = fire(SCAN, scan)
     assert (row["src_ip"], row["ports"], row["actions"]) == (["203.0.113.50"], ["25"], ["allowed", "blocked"])
     assert fire(SCAN, scan[:24]) == []
 
 
 def test_a_servers_replies_to_many_clients_are_not_a_port_scan():
-    replies = [flow(src_ip="10.0.1.5", src_port="443", dest_ip="198.51.100.9", dest_port=str(40000 + i),
-                    action="allowed", _time=START + i) for i in range(200)]  # fmt: skip
+    replies = [flow(srcaddr="10.0.1.5", srcport=443, dstaddr="198.51.100.9", dstport=40000 + i,
+                    flow_direction="egress", start=START + i) for i in range(200)]  # fmt: skip
     assert fire(SCAN, replies) == []
 
 
 def test_a_risky_port_reached_from_the_internet_fires_with_its_reason():
-    ssh = flow(src_ip="203.0.113.9", dest_port="22", action="allowed")
+    ssh = flow(srcaddr="203.0.113.9", dstport=22)
     (row,) = fire(RISKY, [ssh])
     assert row["why"][0].startswith("SSH")
     assert row["dest_port"] == ["22"]
-    quiet = [flow(src_ip="10.0.2.3", dest_port="22", action="allowed"),  # internal source
-             flow(src_ip="100.64.3.3", dest_port="3389", action="allowed"),  # RFC 6598: internal
-             flow(src_ip="fd12:3456::1", dest_ip="fd12:3456::2", dest_port="22", action="allowed"),  # IPv6 ULA
-             flow(src_ip="203.0.113.9", dest_port="22", action="blocked"),  # rejected
-             flow(src_ip="203.0.113.9", dest_port="443", action="allowed"),  # not on the list
-             flow(src_ip="203.0.113.9", dest_port="3306", transport="udp", action="allowed")]  # other transport
+    quiet = [flow(srcaddr="10.0.2.3", dstport=22),  # internal source
+             flow(srcaddr="100.64.3.3", dstport=3389),  # RFC 6598: internal
+             flow(srcaddr="fd12:3456::1", dstaddr="fd12:3456::2", dstport=22),  # IPv6 ULA
+             flow(srcaddr="203.0.113.9", dstport=22, action="REJECT"),  # rejected
+             flow(srcaddr="203.0.113.9", dstport=443),  # not on the list
+             flow(srcaddr="203.0.113.9", dstport=3306, transport="udp")]  # other transport  # fmt: skip
     assert fire(RISKY, quiet) == []
-    assert len(fire(RISKY, [ssh, flow(src_ip="2001:db8::9", dest_ip="2600:1f18::5", dest_port="6379",
-                                      action="allowed")])) == 2  # fmt: skip
+    assert len(fire(RISKY, [ssh, flow(srcaddr="2001:db8::9", dstaddr="2600:1f18::5", dstport=6379)])) == 2
 
 
 @pytest.mark.parametrize("name", [SPIKE, SCAN])

@@ -14,7 +14,7 @@ from spl_fields import analyse, search_term_fields, split_pipeline
 from splint.linter import lint_text
 from splunk_conf import read_conf
 from splunk_search import SearchTime, json_paths
-from vpcflow_fields import knowledge_fields, knowledge_landed, stand_in_fields
+from vpcflow_events import SPLUNK_OWN, corpus_events, knowledge_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEWS = sorted((ROOT / "default" / "data" / "ui" / "views").glob("*.xml"))
@@ -92,10 +92,9 @@ def known_raw_fields() -> set[str]:
 
 KNOWN_RAW_FIELDS = known_raw_fields()
 VPCFLOW_MACRO = "`cloudtrail_firehose_vpcflow_events`"
-# The flow records' fields: the stand-in's names (tests/helpers/vpcflow_fields.py) until the knowledge layer
-# lands, then also what the shipped configuration produces (test_the_dashboard_fields_are_the_knowledge_layers).
-VPCFLOW_FIELDS = stand_in_fields() | {"_time", "_raw", "index", "sourcetype", "source", "host"} | (
-    knowledge_fields() if knowledge_landed() else set())
+# The flow records' fields: what the shipped search-time configuration for aws:cloudwatchlogs:vpcflow produces,
+# and Splunk's own.
+VPCFLOW_FIELDS = knowledge_fields() | SPLUNK_OWN
 
 
 def known_fields(query: str) -> set[str]:
@@ -387,12 +386,9 @@ def test_no_dollar_sign_in_a_query_is_mistaken_for_a_token(path):
 
 
 def flow_rows() -> list[dict[str, list[str]]]:
-    """Every well-formed corpus flow record's fields (tests/helpers/vpcflow_fields.py: extracted as the
-    knowledge layer names them, until its configuration can be run here)."""
-    from vpcflow_corpus import all_records
-    from vpcflow_fields import fields_of
-
-    return [fields_of(record) for _, record in all_records()]
+    """Every corpus flow record setup's formats hold, through the shipped index-time and search-time
+    configuration (tests/helpers/vpcflow_events.py)."""
+    return corpus_events()
 
 
 def with_defaults(query: str, root: ET.Element) -> str:
@@ -451,16 +447,19 @@ def test_every_flow_record_reaches_the_network_activity_panels(where, query):
 
 def test_network_activity_counts_records_by_zone_and_action():
     """The timeline's series add up to every record that has an action or no addresses, and the zones
-    follow the documented ranges (RFC 1918, RFC 6598, IPv6 unique local: internal)."""
+    follow the documented ranges (RFC 1918, RFC 6598, IPv6 unique local: internal). Synthetic raw records,
+    through the shipped configuration."""
     from spl_run import run
-    from vpcflow_fields import event
+    from vpcflow_events import event, line, searched
 
     (_, timeline), = [(w, q) for w, q in vpcflow_base_searches() if w.endswith("#timeline")]
-    rows = [event(_time="0", src_ip="203.0.113.9", dest_ip="10.1.2.3", action="allowed", bytes="100"),
-            event(_time="0", src_ip="100.64.0.1", dest_ip="172.16.5.5", action="blocked", bytes="7"),
-            event(_time="0", src_ip="fd00:1::5", dest_ip="2600:1f18::1", action="allowed", bytes="40"),
-            event(_time="0", src_ip="198.51.100.1", dest_ip="192.0.2.1", action="allowed", bytes="1"),
-            event(_time="0", interface_id="eni-1", log_status="NODATA")]  # fmt: skip
+    nodata = line("default", {"version": "2", "account-id": "123456789012", "interface-id": "eni-1",
+                              "start": "1700000000", "end": "1700000060", "log-status": "NODATA"})  # fmt: skip
+    rows = [event(srcaddr="203.0.113.9", dstaddr="10.1.2.3", bytes=100),
+            event(srcaddr="100.64.0.1", dstaddr="172.16.5.5", action="REJECT", bytes=7),
+            event(srcaddr="fd00:1::5", dstaddr="2600:1f18::1", bytes=40, flow_direction="egress"),
+            event(srcaddr="198.51.100.1", dstaddr="192.0.2.1", bytes=1),
+            searched(nodata)]  # fmt: skip
     (row,) = run(timeline, rows)
     got = {k: v[0] for k, v in row.items() if k != "_time"}
     assert got == {"accepted": "3", "rejected": "1", "no_data": "1", "internal_bytes": "7",
@@ -494,10 +493,100 @@ def test_every_flow_record_an_alert_selects_reaches_its_stats(name, query):
     assert kept_by(selected, by) == len(selected), name
 
 
+def flow_searches() -> list[tuple[str, str]]:
+    """(where, query) of every search over flow records: the dashboards' base searches (their post-processes
+    read the base search's results) and the saved searches'."""
+    found = []
+    for path in VIEWS:
+        root = ET.parse(path).getroot()
+        base = {s.get("id") for s in root.iter("search") if VPCFLOW_MACRO in (s.findtext("query") or "")}
+        for search in root.iter("search"):
+            if search.get("id") in base:
+                found.append((f"{path.name}#{search.get('id')}", without_tokens(search.findtext("query"))))
+    return found + vpcflow_alerts()
+
+
+def event_fields_named(query: str) -> set[str]:
+    """The fields a search reads from the events: those it reads before any stage makes them, and those it
+    fills (fillnull makes a field that is missing, so a misspelt one would go unnoticed)."""
+    found, _ = analyse(query, set())
+    named = set().union(*(fields for _, fields in found)) if found else set()
+    for command in split_pipeline(query):
+        name, _, rest = command.partition(" ")
+        if name == "fillnull":
+            named |= {w for w in rest.split() if not w.startswith("value=")}
+    return named
+
+
 def test_the_dashboard_fields_are_the_knowledge_layers():
-    """Every field name the stand-in gives (and so the dashboard and alerts may read) is one the shipped
-    search-time configuration for aws:cloudwatchlogs:vpcflow produces. Depends on the knowledge branch."""
-    if not knowledge_landed():
-        pytest.skip("the knowledge layer for aws:cloudwatchlogs:vpcflow has not landed (props.conf)")
-    splunk_own = {"_time", "sourcetype", "index", "source"}
-    assert stand_in_fields() - splunk_own - knowledge_fields() == set()
+    """Every field the Network Activity searches, its filters and the VPC Flow Logs alerts read from a flow
+    record is one the shipped search-time configuration for aws:cloudwatchlogs:vpcflow produces (or Splunk's
+    own), and some corpus record has it once indexed and searched."""
+    root = ET.parse(ROOT / "default" / "data" / "ui" / "views" / "network_activity.xml").getroot()
+    named = set().union(*(event_fields_named(q) for _, q in flow_searches()))
+    filters = [e.text for e in root.iter("prefix")] + [e.get("value") for e in root.iter("choice")]
+    named |= set().union(*(search_term_fields(f"{text}x") for text in filter(None, filters)))
+    assert {"src_ip", "dest_ip", "dest_port", "action", "bytes", "vpc_id", "instance_id"} <= named  # it sees them
+    assert named - SPLUNK_OWN - knowledge_fields() == set()
+    seen = set().union(*(set(row) for row in flow_rows()))
+    assert named - {"host"} - seen == set()
+
+
+# --- Pipeline Health: one row per pipeline, region and source --------------------------------------------------
+
+
+def health_event(at: int, report: dict) -> dict[str, list[str]]:
+    """A health report as the input writes it (inputs/health_input.py: source firehose_health:<pipeline>),
+    searched with the shipped [aws:firehose:health] (KV_MODE = json)."""
+    import json
+
+    fields = SearchTime.load(ROOT, "aws:firehose:health").fields_of(
+        None, "aws:firehose:health", raw=json.dumps(report), source=f"firehose_health:{report['pipeline']}")
+    return {**fields, "_time": [str(at)]}
+
+
+def test_pipeline_health_shows_each_source_of_a_pipelines_newest_poll():
+    """Two sources' events of one poll are two rows; the rows of an older poll (nothing deployed yet, a source
+    since removed) are not shown; a report without log_source (AWS unreachable) is a row, not dropped."""
+    from spl_run import run
+
+    root = ET.parse(ROOT / "default" / "data" / "ui" / "views" / "pipeline_health.xml").getroot()
+    (query,) = [without_tokens(s.findtext("query")) for s in root.iter("search") if s.get("id") == "pipelines"]
+    shared = {"pipeline": "cloudtrail-firehose", "region": "us-east-1", "stack_status": "UPDATE_COMPLETE",
+              "drift": "IN_SYNC", "failed_delivery_backlog": 0}  # fmt: skip
+    t0 = 1_760_000_000
+    events = [
+        health_event(t0, {**shared, "stack_status": "NOT_DEPLOYED", "state": "not_deployed", "why": "no stack"}),
+        health_event(t0 + 300, {**shared, "log_source": "cloudtrail", "delivery_stream": "ct", "state": "flowing",
+                                "why": "events reach Splunk"}),
+        health_event(t0 + 300, {**shared, "log_source": "vpcflow", "delivery_stream": "vpc", "state": "failing",
+                                "why": "Splunk refused deliveries"}),
+        health_event(t0 + 600, {**shared, "log_source": "cloudtrail", "delivery_stream": "ct", "state": "idle",
+                                "why": "no CloudTrail events reached Firehose in the last 15 minutes"}),
+        health_event(t0 + 600, {**shared, "log_source": "vpcflow", "delivery_stream": "vpc", "state": "flowing",
+                                "why": "events reach Splunk"}),
+        health_event(t0 + 601, {"pipeline": "other", "region": "eu-west-1", "state": "unknown",
+                                "why": "the health check could not reach AWS"}),
+    ]  # fmt: skip
+    assert all(e["source"] == [f"firehose_health:{e['pipeline'][0]}"] for e in events)  # Splunk's own source
+    rows = {(r["pipeline"][0], r["log_source"][0]): (r["state"][0], r["last_poll"][0]) for r in run(query, events)}
+    assert rows == {("cloudtrail-firehose", "cloudtrail"): ("idle", str(t0 + 600)),
+                    ("cloudtrail-firehose", "vpcflow"): ("flowing", str(t0 + 600)),
+                    ("other", "-"): ("unknown", str(t0 + 601))}  # fmt: skip
+    # The next poll finds the stack removed: only its report is shown.
+    removed = health_event(t0 + 900, {**shared, "stack_status": "NOT_DEPLOYED", "state": "not_deployed",
+                                      "why": "no stack"})  # fmt: skip
+    rows = {(r["pipeline"][0], r["log_source"][0]): r["state"][0] for r in run(query, [*events, removed])}
+    assert rows == {("cloudtrail-firehose", "-"): "not_deployed", ("other", "-"): "unknown"}
+
+
+def test_the_stalled_alert_names_the_source_and_keeps_reports_without_one():
+    from spl_run import run
+
+    query = SAVED["CloudTrail via Firehose - Delivery stalled or failing"]["search"]
+    shared = {"pipeline": "p", "region": "us-east-1", "why": "no delivery"}
+    events = [health_event(1, {**shared, "log_source": "cloudtrail", "state": "flowing"}),
+              health_event(2, {**shared, "log_source": "vpcflow", "state": "stalled"}),
+              health_event(3, {**shared, "state": "failing"})]  # fmt: skip
+    assert sorted((r["log_source"][0], r["state"][0]) for r in run(query, events)) == [("-", "failing"),
+                                                                                      ("vpcflow", "stalled")]

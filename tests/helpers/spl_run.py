@@ -6,8 +6,8 @@ leaving out a null by-field and counting a multivalue by-field under each value)
 - search terms (macros in backquotes are dropped: the events given are the macro's), `search`, `eval`,
   `fillnull`, `where` (the model's eval, plus numeric <, <=, >, >= between two operands), `lookup <file.csv>`
   (CSV under lookups/, case-sensitive exact match, the first matching row), `bin _time span=<n>m|h`,
-  `stats`/`timechart span=` (count, dc, sum, values, min, max; count(eval(...)) and sum(eval(...))), `sort`,
-  `head`, `fields`.
+  `stats`/`timechart span=` (count, dc, sum, values, min, max, latest; count(eval(...)) and sum(eval(...))),
+  `eventstats` (the same functions, added to each event of its group), `sort`, `head`, `fields`.
 Anything else raises, so a search that grows a command has to teach this first.
 """
 
@@ -175,6 +175,10 @@ def _aggregate(function: str, argument: str, group: list[Row]) -> list[str]:
     if function in ("min", "max"):
         numbers = [float(v) for v in values]
         return [str(int((min if function == "min" else max)(numbers)))] if numbers else []
+    if function == "latest":
+        # "Time functions" (stats): the value of the chronologically latest event that has the field.
+        timed = [(float(r["_time"][0]), r[argument]) for r in group if r.get(argument) and r.get("_time")]
+        return list(max(timed, key=lambda pair: pair[0])[1]) if timed else []
     raise ValueError(f"stats function {function} is not modelled")
 
 
@@ -199,6 +203,17 @@ def _stats(rest: str, rows: list[Row]) -> list[Row]:
                 row[alias] = values
         out.append(row)
     return out
+
+
+def _eventstats(rest: str, rows: list[Row]) -> list[Row]:
+    """"eventstats command": each event keeps its fields and gets its group's aggregates; an event whose
+    by-field is null is in no group and gets none."""
+    by = rest.partition(" by ")[2].split()
+    for aggregate in _stats(rest, rows):
+        members = [r for r in rows if all(r.get(name) == aggregate[name] for name in by)]
+        for r in members:
+            r.update({name: values for name, values in aggregate.items() if name not in by})
+    return rows
 
 
 def _timechart(rest: str, rows: list[Row]) -> list[Row]:
@@ -234,5 +249,5 @@ def _fields(rest: str, rows: list[Row]) -> list[Row]:
 
 
 STAGES = {"search": _search, "eval": _eval, "where": _where, "fillnull": _fillnull, "lookup": _lookup,
-          "bin": _bin, "stats": _stats, "timechart": _timechart, "sort": _sort, "head": _head,
-          "fields": _fields}  # fmt: skip
+          "bin": _bin, "stats": _stats, "eventstats": _eventstats, "timechart": _timechart, "sort": _sort,
+          "head": _head, "fields": _fields}  # fmt: skip

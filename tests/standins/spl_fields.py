@@ -137,6 +137,10 @@ def _stage(name: str, rest: str, fields: set[str]) -> tuple[set[str], set[str]]:
             return reads | by | {"lat", "lon"}, writes | {"geobin", "latitude", "longitude"}
         # timechart: one column per split value, which later stages name freely.
         return reads | by | {"_time"}, writes | {"_time"} | ({"*split*"} if by else set())
+    if name == "eventstats":
+        # "eventstats command": the events keep their fields and get the aggregates.
+        reads, writes = _stage("stats", rest, fields)
+        return reads, fields | writes
     if name == "fillnull":
         # Fills the named fields (creating them); without names, every field of the results.
         names = {w for w in rest.split() if not w.startswith("value=")}
