@@ -322,9 +322,11 @@ def test_an_acs_error_on_remove_is_a_warning_after_the_stack_is_gone(world):
     assert deploy(service, splunkd, CLOUD)["state"] == "succeeded"
     acs.fail(403, "403-forbidden", "user lacks capability", times=3)
     job = remove(service, splunkd)
-    [warning] = [line for line in job["progress"] if line.startswith("warning: the app's Splunk Cloud HEC tokens")]
-    assert "403" in warning
-    assert "delete cloudtrail_firehose" in warning
+    # One warning per source (remove cleans up every source's tokens), each naming the tokens to delete by hand.
+    warnings = [line for line in job["progress"] if line.startswith("warning: the app's Splunk Cloud HEC tokens")]
+    assert len(warnings) == 2 and all("403" in w for w in warnings)
+    assert "delete cloudtrail_firehose and" in warnings[0]
+    assert "delete cloudtrail_firehose_vpcflow and" in warnings[1]
     assert sorted(acs.tokens) == ["cloudtrail_firehose"]
 
 
