@@ -28,7 +28,7 @@ from typing import Any, Optional
 
 from cloudtrail_firehose import settings as schema
 from cloudtrail_firehose import sources
-from cloudtrail_firehose.aws import pipeline
+from cloudtrail_firehose.aws import pipeline, rendering
 from cloudtrail_firehose.aws.clients import Clients, clients_for
 from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
 from cloudtrail_firehose.errors import ActionableError
@@ -90,8 +90,9 @@ class SetupService:
             _, settings, session = self._load(splunkd)
             return {"status": pipeline.status(settings, session, detect_drift=False)}
         if (method, path) == ("GET", "template"):
-            _, settings, _ = self._load(splunkd, need_session=False)
-            return {"template": pipeline.TEMPLATE_PATH.read_text(), "parameters": settings.template_parameters()}
+            _, settings, session = self._load(splunkd)  # one flow log per VPC: the region's VPCs when none chosen
+            template = rendering.template_text(settings, session)
+            return {"template": template, "parameters": settings.template_parameters()}
         if method == "GET" and path.startswith("jobs/"):
             job = self.jobs.get(path.removeprefix("jobs/"), splunkd)
             if job is None:
