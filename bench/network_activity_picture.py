@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / p) for p in ("package", "tests", "tests/standins", "tests/helpers", "tests/content")]
 
-from spl_run import run  # noqa: E402
+from spl_run import run, with_defaults  # noqa: E402
 from vpcflow_events import corpus_events  # noqa: E402
 
 VIEW = ROOT / "default" / "data" / "ui" / "views" / "network_activity.xml"
@@ -37,19 +37,6 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WIDTH = 1280
 # Splunk's categorical palette (the first colours of its default series colours) and the view's own colours.
 PALETTE = ["#1e93c6", "#f2b827", "#d6563c", "#6a5c9e", "#31a35f", "#ed8440", "#3863a0", "#a2cc3e"]
-
-
-def with_defaults(query: str, root: ET.Element) -> str:
-    """The query a page load runs: each input's token replaced by its default (with its prefix and suffix when
-    not empty); the time range is not applied (the corpus spans years)."""
-    for element in root.iter("input"):
-        if element.get("type") == "time":
-            continue
-        value = element.findtext("default") or ""
-        if value:
-            value = f"{element.findtext('prefix') or ''}{value}{element.findtext('suffix') or ''}"
-        query = query.replace(f"${element.get('token')}$", value)
-    return re.sub(r"\$[^$\s]+\$", " ", query)
 
 
 def number(text: str) -> str:

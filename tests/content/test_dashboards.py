@@ -11,6 +11,7 @@ import pytest
 from cloudtrail_firehose.sources import CLOUDTRAIL
 from corpus import cloudtrail_events
 from spl_fields import analyse, search_term_fields, split_pipeline
+from spl_run import with_defaults, without_tokens
 from splint.linter import lint_text
 from splunk_conf import read_conf
 from splunk_search import SearchTime, json_paths
@@ -190,10 +191,6 @@ def test_every_macro_used_exists_with_its_arguments():
             assert key in MACROS, f"{where}: macro {key} is not in macros.conf"
     for search in (s for root in views() for s in root.iter("search") if s.get("ref")):
         assert search.get("ref") in SAVED
-
-
-def without_tokens(query: str) -> str:
-    return re.sub(r"\$[^$\s]+\$", " ", re.sub(r"\$[\w.:]+\|s\$", '"*"', query))
 
 
 def test_every_field_a_panel_uses_is_produced_by_the_shipped_configuration():
@@ -389,19 +386,6 @@ def flow_rows() -> list[dict[str, list[str]]]:
     """Every corpus flow record setup's formats hold, through the shipped index-time and search-time
     configuration (tests/helpers/vpcflow_events.py)."""
     return corpus_events()
-
-
-def with_defaults(query: str, root: ET.Element) -> str:
-    """The search a page load runs: each input's token replaced by its default (with prefix and suffix,
-    which Simple XML adds to a non-empty value), the time range left out."""
-    for element in root.iter("input"):
-        if element.get("type") == "time":
-            continue
-        value = element.findtext("default") or ""
-        if value:
-            value = f"{element.findtext('prefix') or ''}{value}{element.findtext('suffix') or ''}"
-        query = query.replace(f"${element.get('token')}$", value)
-    return without_tokens(query)
 
 
 def vpcflow_base_searches() -> list[tuple[str, str]]:

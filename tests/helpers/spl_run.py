@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import itertools
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from spl_fields import split_pipeline
@@ -251,3 +252,20 @@ def _fields(rest: str, rows: list[Row]) -> list[Row]:
 STAGES = {"search": _search, "eval": _eval, "where": _where, "fillnull": _fillnull, "lookup": _lookup,
           "bin": _bin, "stats": _stats, "eventstats": _eventstats, "timechart": _timechart, "sort": _sort,
           "head": _head, "fields": _fields}  # fmt: skip
+
+
+def without_tokens(query: str) -> str:
+    return re.sub(r"\$[^$\s]+\$", " ", re.sub(r"\$[\w.:]+\|s\$", '"*"', query))
+
+
+def with_defaults(query: str, root: ET.Element) -> str:
+    """The search a page load runs: each input's token replaced by its default (with prefix and suffix,
+    which Simple XML adds to a non-empty value), the time range left out."""
+    for element in root.iter("input"):
+        if element.get("type") == "time":
+            continue
+        value = element.findtext("default") or ""
+        if value:
+            value = f"{element.findtext('prefix') or ''}{value}{element.findtext('suffix') or ''}"
+        query = query.replace(f"${element.get('token')}$", value)
+    return without_tokens(query)

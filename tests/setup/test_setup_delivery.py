@@ -324,7 +324,8 @@ def test_an_acs_error_on_remove_is_a_warning_after_the_stack_is_gone(world):
     job = remove(service, splunkd)
     # One warning per source (remove cleans up every source's tokens), each naming the tokens to delete by hand.
     warnings = [line for line in job["progress"] if line.startswith("warning: the app's Splunk Cloud HEC tokens")]
-    assert len(warnings) == 2 and all("403" in w for w in warnings)
+    assert len(warnings) == 2
+    assert all("403" in w for w in warnings)
     assert "delete cloudtrail_firehose and" in warnings[0]
     assert "delete cloudtrail_firehose_vpcflow and" in warnings[1]
     assert sorted(acs.tokens) == ["cloudtrail_firehose"]
