@@ -31,7 +31,7 @@ TOOLS_ONLY = [
     "test_cloudtrail_index_time.py", "test_cloudtrail_search_time.py", "test_dashboards.py", "test_deploy_policy.py",
     "test_deploying_doc.py", "test_fake_acs.py", "test_fake_hec.py", "test_fake_splunkd_kv.py",
     "test_lambda_processor.py", "test_layering.py", "test_setup_page.py", "test_setup_urls.py",
-    "test_splunk_search_model.py",
+    "test_splunk_search_model.py", "test_vpcflow_index_time.py", "test_vpcflow_search_time.py",
 ]  # fmt: skip
 
 

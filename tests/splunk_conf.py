@@ -19,7 +19,7 @@ And the index-time settings the app uses, as Splunk's documents describe them:
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import regex
@@ -111,7 +111,7 @@ def event_time(raw: str, stanza: dict[str, str]) -> datetime | None:
     window = raw[prefix.end() : prefix.end() + int(stanza["MAX_TIMESTAMP_LOOKAHEAD"])]
     if stanza["TIME_FORMAT"] == "%s":  # seconds since 1970-01-01 00:00:00 UTC
         digits = re.match(r"\d+", window)
-        return None if digits is None else datetime.fromtimestamp(int(digits.group()), UTC)
+        return None if digits is None else datetime.fromtimestamp(int(digits.group()), timezone.utc)
     raise ValueError(f"TIME_FORMAT {stanza['TIME_FORMAT']!r} is not modelled here (%s is)")
 
 

@@ -12,7 +12,7 @@ carry every default field, as the recommended flow log would have written them).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -80,7 +80,7 @@ def test_every_record_is_one_event_whose_raw_is_the_bare_record_and_time_its_sta
         events = index_time(SHAPES[shape](batch), props)
         assert [raw for _, raw in events] == batch
         starts = [int(record["start"]) for _, _, record in RECORDS[start : start + 50]]
-        assert [time for time, _ in events] == [datetime.fromtimestamp(s, UTC) for s in starts]
+        assert [time for time, _ in events] == [datetime.fromtimestamp(s, timezone.utc) for s in starts]
 
 
 def test_nodata_and_skipdata_records_are_kept_with_their_status_and_time():
@@ -91,7 +91,7 @@ def test_nodata_and_skipdata_records_are_kept_with_their_status_and_time():
         [(time, event)] = index_time(json.dumps({"message": raw}), SOURCE)
         assert event == raw
         assert event.split(" ")[13] == record["log-status"]
-        assert time == datetime.fromtimestamp(int(record["start"]), UTC)
+        assert time == datetime.fromtimestamp(int(record["start"]), timezone.utc)
 
 
 def test_the_source_stanza_repeats_every_index_time_setting():
@@ -115,7 +115,7 @@ def test_a_wrapper_with_spaces_or_other_keys_is_unwrapped_too():
     for wrapped in (f'{{ "message" : "{raw}" }}', f'{{"owner":"x","message":"{raw}","logGroup":"g"}}'):
         [(time, event)] = index_time(wrapped + "\n" + wrapped, SOURCE)[:1]
         assert event == raw
-        assert time == datetime.fromtimestamp(int(raw.split(" ")[10]), UTC)
+        assert time == datetime.fromtimestamp(int(raw.split(" ")[10]), timezone.utc)
 
 
 def test_records_are_short_enough_never_to_be_truncated():
@@ -151,7 +151,7 @@ def test_model_epoch_seconds_time_format():
     """"Enhanced strptime() support" (Configure timestamp recognition): %s is seconds since the Unix epoch;
     props.conf.spec: the timestamp is read after TIME_PREFIX's match, within MAX_TIMESTAMP_LOOKAHEAD."""
     stanza = {"TIME_PREFIX": "^(?:\\S+ ){2}", "TIME_FORMAT": "%s", "MAX_TIMESTAMP_LOOKAHEAD": "10"}
-    assert event_time("a b 1352395800 c", stanza) == datetime(2012, 11, 8, 17, 30, tzinfo=UTC)
+    assert event_time("a b 1352395800 c", stanza) == datetime(2012, 11, 8, 17, 30, tzinfo=timezone.utc)
     assert event_time("a b - c", stanza) is None
     assert event_time("a", stanza) is None
 
