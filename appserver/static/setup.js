@@ -238,7 +238,8 @@
     deploy: function () {
       save().then(function () {
         runJob("deploy", {rotate_token: document.getElementById("ctf-rotate").checked}, function (result) {
-          show("ok", "Deployed. Firehose stream " + result.outputs.DeliveryStreamName + " delivers to Splunk; failed deliveries go to " + result.outputs.FailedDeliveryBucketName + ".");
+          var streams = Object.keys(result.streams).map(function (label) { return label + " through " + result.streams[label]; });
+          show("ok", "Deployed. Firehose delivers " + streams.join(", ") + " to Splunk; failed deliveries go to " + result.outputs.FailedDeliveryBucketName + ".");
         });
       }, function () {});
     },

@@ -110,11 +110,11 @@ def run(argv: list[str] | None = None, out=print) -> int:
     args = parser().parse_args(argv)
     try:
         settings = settings_from(args)
-        if args.command == "export":
-            template, parameters = pipeline.export(settings, args.output)
+        session = cli_clients(args, settings.region)
+        if args.command == "export":  # AWS is asked only to list the region's VPCs, when vpc_ids is empty
+            template, parameters = pipeline.export(settings, args.output, session)
             out(export_instructions(settings, template, parameters))
             return 0
-        session = cli_clients(args, settings.region)
         if args.command == "preflight":
             checks = pipeline.preflight(settings, session, check_certificate=not args.skip_certificate_check)
             results = [(c.ok, c.name, c.detail) for c in checks]

@@ -16,6 +16,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from cloudtrail_firehose import sources
+from cloudtrail_firehose.sources.unit import Source
 from cloudtrail_firehose.sources.vpcflow import FORMATS, log_format
 
 # Settings land in a .conf file: a line break would start a new line (or [stanza]) there, and a
@@ -98,8 +100,9 @@ SETTINGS: tuple[Setting, ...] = (
                  "Splunk Cloud Platform, where the app creates the token through the Admin Config Service.",
             choices=(("local", "This Splunk instance"), ("existing", "An existing HEC token on another tier"),
                      ("cloud", "Splunk Cloud through ACS"))),
-    Setting("hec_token", "HEC token value", "splunk", scope="splunk", when=("delivery", "existing"), secret=True,
-            max_length=128, help="The token's value on the HEC tier. Stored encrypted in Splunk "
+    Setting("hec_token", "HEC token value", "splunk", scope="splunk", secret=True,
+            when=(("delivery", "existing"), ("collect_cloudtrail", True)),
+            max_length=128, help="The CloudTrail token's value on the HEC tier. Stored encrypted in Splunk "
                                  "(storage/passwords), never shown again; setup hands it to Secrets Manager.",
             required="paste the value of the HEC token Firehose is to use (Settings > Data inputs > "
                      "HTTP Event Collector on the HEC tier)"),
@@ -122,7 +125,9 @@ SETTINGS: tuple[Setting, ...] = (
                                   "Tokens), for the Admin Config Service. Stored encrypted in storage/passwords.",
             required="paste an authentication token of a stack user with the sc_admin role (Settings > Tokens)"),
     Setting("index", "Splunk index", "splunk", "aws_cloudtrail", scope="splunk", max_length=255,
-            help="Where the CloudTrail events go. It must exist already (Settings > Indexes).",
+            when=("collect_cloudtrail", True),
+            help="Where the CloudTrail events go, and the app's own health and recovery events. It must exist "
+                 "already (Settings > Indexes).",
             pattern=INDEX_PATTERN, pattern_help=INDEX_HELP,
             required="choose the Splunk index the CloudTrail events go to"),
     Setting("hec_url", "Public HEC URL", "splunk", parameter="HecUrl", max_length=300,
@@ -381,9 +386,16 @@ def stored(setting: Setting, has_secret: bool | Collection[str]) -> bool:
     return has_secret if isinstance(has_secret, bool) else setting.name in has_secret
 
 
-def input_index(own: str | None, config: Mapping[str, str]) -> str:
-    """The index a modular input writes to: its stanza's, else the one setup saved, else Splunk's default."""
-    return own or config.get("index") or "main"
+def source_index(source: Source, config: Mapping[str, Any]) -> str:
+    """The index a source's events go to: its index setting, else that setting's default."""
+    return text(config.get(source.index_setting)) or text(BY_NAME[source.index_setting].default)
+
+
+def input_index(own: str | None, config: Mapping[str, Any]) -> str:
+    """The index a modular input writes its own events to: its stanza's, else the first collected source's
+    (CloudTrail's, or the VPC flow logs' when CloudTrail is off), else Splunk's default."""
+    collected = sources.chosen(config)
+    return own or (source_index(collected[0], config) if collected else "") or "main"
 
 
 def log_group_names(prefix: str) -> list[str]:

@@ -124,6 +124,32 @@ def test_preflight_with_a_role_to_assume(endpoint):
     ), result.stdout + result.stderr
 
 
+def test_export_lists_the_vpcs_with_the_identity_the_command_was_given(tmp_path, monkeypatch):
+    """No vpc_ids: export lists the region's VPCs as the role given by --role-arn sees them (moto keeps each
+    account's VPCs apart), not as the default credential chain's own account would."""
+    import boto3
+    import moto_shims  # noqa: F401
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    role = "arn:aws:iam::111111111111:role/deployer"
+    with mock_aws():
+        credentials = boto3.client("sts", "us-east-1").assume_role(RoleArn=role, RoleSessionName="test")["Credentials"]
+        other = boto3.client("ec2", "us-east-1", aws_access_key_id=credentials["AccessKeyId"],
+                             aws_secret_access_key=credentials["SecretAccessKey"],
+                             aws_session_token=credentials["SessionToken"])  # fmt: skip
+        theirs = other.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        ours = boto3.client("ec2", "us-east-1").create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+        said: list[str] = []
+        code = run(["export", *HEC, "--region", "us-east-1", "--collect-vpc-flow-logs", "true", "--role-arn", role,
+                    "--output", str(tmp_path)], out=said.append)  # fmt: skip
+    assert code == 0, said
+    template = (tmp_path / "cloudtrail_firehose.template.yaml").read_text()
+    assert theirs in template
+    assert ours not in template
+
+
 @pytest.mark.slow
 def test_options_come_from_the_settings_schema():
     help_text = cli("http://127.0.0.1:9", "--help").stdout

@@ -225,6 +225,26 @@ def test_a_missing_index_stops_the_deploy_before_aws(setup):
     assert boto3.client("cloudformation", "us-east-1").list_stacks()["StackSummaries"] == []
 
 
+def test_vpc_flow_logs_alone_use_their_own_index_for_everything(setup):
+    """CloudTrail off: no CloudTrail token or secret, and the app's own health and recovery events go to the
+    flow logs' index (CloudTrail's default index, aws_cloudtrail, need not exist)."""
+    service, splunkd = setup
+    splunkd.indexes = {"main", "aws_vpcflow"}
+    vpc = boto3.client("ec2", region_name="us-east-1").create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
+    form = {k: v for k, v in FORM.items() if k != "index"}  # hidden on the page, so not sent
+    status, _ = call(service, splunkd, "POST", "config", form | {"collect_cloudtrail": "false", "vpc_ids": vpc,
+                                                                 "collect_vpc_flow_logs": "true",
+                                                                 "vpcflow_index": "aws_vpcflow"})
+    assert status == 200
+    deploy = wait(service, splunkd, call(service, splunkd, "POST", "deploy", {})[1]["job"])
+    assert deploy["state"] == "succeeded", deploy["error"]
+    assert set(splunkd.hec_inputs) == {"cloudtrail_firehose_vpcflow"}
+    assert deploy["result"]["streams"] == {"VPC Flow Logs": "cloudtrail-firehose-vpcflow"}
+    assert splunkd.inputs["firehose_recovery"]["cloudtrail-firehose"]["index"] == "aws_vpcflow"
+    assert splunkd.inputs["firehose_health"]["cloudtrail-firehose"]["index"] == "aws_vpcflow"
+    assert 'index="aws_vpcflow"' in splunkd.macros["cloudtrail_firehose_pipeline"]
+
+
 def test_two_deploys_never_run_at_once(setup, monkeypatch):
     service, splunkd = setup
     call(service, splunkd, "POST", "config", FORM)

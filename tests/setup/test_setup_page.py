@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import boto3
 import moto_shims  # noqa: F401
 import pytest
 from cloudtrail_firehose import settings as schema
@@ -190,8 +191,12 @@ GOOD = {
 
 
 def test_walk_through_check_preview_deploy(browser_page):
+    """Both sources from one page: CloudTrail and the VPC flow logs of one VPC, each to its own stream and token."""
     page, web, splunkd = browser_page
-    fill(page, **GOOD)
+    splunkd.indexes.add("aws_vpcflow")
+    vpc = boto3.client("ec2", region_name="us-east-1").create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    assert not page.is_visible("#ctf-vpc_ids")  # the VPC options show once the source is on
+    fill(page, **GOOD, collect_vpc_flow_logs="true", vpc_ids=vpc, vpc_flow_traffic_type="REJECT")
     page.click("#ctf-check")
     page.wait_for_selector("#ctf-message.ok", timeout=60_000)
     assert "All checks passed" in page.inner_text("#ctf-message")
@@ -201,14 +206,22 @@ def test_walk_through_check_preview_deploy(browser_page):
 
     page.click("#ctf-preview")
     page.wait_for_function("document.querySelector('#ctf-message').textContent.includes('change(s)')", timeout=60_000)
-    assert "+ create  AWS::KinesisFirehose::DeliveryStream" in page.inner_text("#ctf-message")
+    plan = page.inner_text("#ctf-message")
+    assert "+ create  AWS::KinesisFirehose::DeliveryStream" in plan
+    assert "+ create  AWS::EC2::FlowLog" in plan
 
     page.click("#ctf-deploy")
     page.wait_for_function("document.querySelector('#ctf-message').textContent.startsWith('Deployed')", timeout=120_000)
     log = page.inner_text("#ctf-log")
     assert "HEC input cloudtrail_firehose ready" in log
+    assert "HEC input cloudtrail_firehose_vpcflow ready" in log
     assert "CREATE_COMPLETE" in log
-    assert "Dashboards now read CloudTrail from index aws_cloudtrail" in log
+    assert "Dashboards now read CloudTrail from index aws_cloudtrail, VPC Flow Logs from index aws_vpcflow" in log
+    message = page.inner_text("#ctf-message")
+    assert ("Firehose delivers CloudTrail through cloudtrail-firehose, VPC Flow Logs through "
+            "cloudtrail-firehose-vpcflow to Splunk") in message, message
+    (flow_log,) = boto3.client("ec2", region_name="us-east-1").describe_flow_logs()["FlowLogs"]
+    assert (flow_log["ResourceId"], flow_log["TrafficType"]) == (vpc, "REJECT")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "setup_deployed.png"), full_page=True)
 
@@ -350,3 +363,25 @@ def test_the_delivery_choice_shows_only_its_fields(browser_page):
     assert splunkd.passwords["cloudtrail_firehose:acs_token:"] == "eyJhbGciOiJIUzUxMiJ9.test.signature"
     assert page.input_value("#ctf-acs_token") == ""
     assert page.get_attribute("#ctf-acs_token", "placeholder") == "stored (leave empty to keep)"
+
+
+def test_vpc_flow_logs_alone_ask_only_for_their_own_token_and_index(browser_page):
+    """CloudTrail off, delivery to an existing HEC tier: the page asks for the VPC flow logs' token and index,
+    not CloudTrail's, and saves without them."""
+    page, _, splunkd = browser_page
+    page.select_option("#ctf-delivery", "existing")
+    fill(page, **GOOD, collect_cloudtrail="false", collect_vpc_flow_logs="true")
+    assert not page.is_visible("#ctf-hec_token")
+    assert not page.is_visible("#ctf-index")
+    assert page.is_visible("#ctf-vpcflow_hec_token")
+    assert page.is_visible("#ctf-vpcflow_index")
+    page.click("#ctf-save")
+    page.wait_for_selector("#ctf-message.error")
+    assert "Some fields need attention" in page.inner_text("#ctf-message")
+    assert "Paste the value of the HEC token for the VPC flow logs" in page.inner_text("#ctf-error-vpcflow_hec_token")
+    fill(page, vpcflow_hec_token="6d5c1a7e-0b7e-4a57-9a8b-3c2f1e0d9c8b")
+    page.click("#ctf-save")
+    page.wait_for_selector("#ctf-message.ok")
+    assert splunkd.passwords["cloudtrail_firehose:vpcflow_hec_token:"] == "6d5c1a7e-0b7e-4a57-9a8b-3c2f1e0d9c8b"
+    assert "cloudtrail_firehose:hec_token:" not in splunkd.passwords
+    assert splunkd.conf["pipeline"]["collect_cloudtrail"] == "false"

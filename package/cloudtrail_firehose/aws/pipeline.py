@@ -239,13 +239,14 @@ def _empty_and_delete_bucket(s3, bucket: str) -> None:
         raise explain(error, f"deleting bucket {bucket}") from error
 
 
-def export(settings: PipelineSettings, directory: Path) -> tuple[Path, Path]:
-    """Write the template and a parameters file for teams that deploy the stack themselves."""
+def export(settings: PipelineSettings, directory: Path, session: Session = None) -> tuple[Path, Path]:
+    """Write the template and a parameters file for teams that deploy the stack themselves (session: to list
+    the region's VPCs when the flow logs are to cover every VPC; the default credential chain if none)."""
     settings.validate()
     directory.mkdir(parents=True, exist_ok=True)
     template = directory / "cloudtrail_firehose.template.yaml"
     parameters = directory / "cloudtrail_firehose.parameters.json"
-    template.write_text(rendering.template_text(settings))  # one flow log per VPC (lists the VPCs if none given)
+    template.write_text(rendering.template_text(settings, session))  # one flow log per VPC
     parameters.write_text(json.dumps(settings.template_parameters(), indent=2) + "\n")
     (directory / "cloudtrail_firehose.processor.zip").write_bytes(processor_zip())
     return template, parameters

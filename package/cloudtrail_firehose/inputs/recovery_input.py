@@ -80,7 +80,7 @@ class RecoveryInput(Script):
 
 def run_stanza(stanza: str, parameters: dict, metadata: dict, config: dict, secret: str | None, splunkd: Splunkd,
                ew, log) -> Summary:  # fmt: skip
-    index = input_index(parameters.get("index"), config)  # its own events, and CloudTrail's
+    index = input_index(parameters.get("index"), config)  # its own events, and its first source's
     indexes = event_indexes(index, config)
     aws = clients_for(config, secret, parameters["region"])
 
@@ -104,11 +104,11 @@ def run_stanza(stanza: str, parameters: dict, metadata: dict, config: dict, secr
 
 def event_indexes(index: str, config: dict) -> dict[str, str]:
     """Sourcetype -> the index a source's recovered events go to: the one setup saved for it (else the
-    setting's default); CloudTrail's is the input's own index."""
-    found = {sources.CLOUDTRAIL.sourcetype: index}
-    for source in sources.SOURCES:
-        setting = schema.BY_NAME.get(source.index_setting)
-        found.setdefault(source.sourcetype, config.get(source.index_setting) or (setting and setting.default) or index)
+    setting's default); the first collected source's (CloudTrail's unless it is off) is the input's own index."""
+    found = {source.sourcetype: schema.source_index(source, config) for source in sources.SOURCES}
+    collected = sources.chosen(config)
+    if collected:
+        found[collected[0].sourcetype] = index
     return found
 
 

@@ -94,8 +94,7 @@ class Delivery:
     @property
     def index(self) -> str:
         """The index the source's events go to (its index setting, else the setting's default)."""
-        setting = schema.BY_NAME.get(self.source.index_setting)
-        return self.config.get(self.source.index_setting) or (str(setting.default) if setting else "")
+        return schema.source_index(self.source, self.config)
 
     def hec_url(self) -> str:
         """The URL Firehose delivers to (ValueError when the settings it comes from are not valid)."""

@@ -200,7 +200,7 @@ class SetupService:
         chosen = deliveries(config, self.tools)
 
         def work(progress) -> dict:
-            index = config["index"]  # where the modular inputs write their own events
+            index = schema.input_index(None, config)  # where the modular inputs write their own events
             for each in chosen:
                 delivery.require_index(splunkd, each.index, progress)
             # Made or checked before any AWS change: a token that cannot work leaves no stack and no secret.
@@ -220,7 +220,8 @@ class SetupService:
             for each in chosen:
                 each.retire(splunkd, prepared[each.source.name], progress,
                             lambda source=each.source: pipeline.hec_token_settled_at(settings, source, session))
-            return {"outputs": outputs}
+            streams = {c.source.label: outputs.get(c.source.stream_output) for c in chosen}
+            return {"outputs": outputs, "streams": streams}
 
         return work
 
