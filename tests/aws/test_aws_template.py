@@ -1,4 +1,5 @@
 """The CloudFormation template: cfn-lint and checkov clean for every option combination the driver can produce
+(linted one by one, or as a combination the linters cannot tell apart from it)
 (its Parameters are generated from the settings schema: tests/test_settings.py; tests/aws/test_aws_iam.py
 evaluates its policies)."""
 
@@ -13,11 +14,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cfn_render import NAME_PROPERTY, VPC_IDS, Rendered, driver_combinations, template_text
+from cfn_render import NAME_PROPERTY, VPC_IDS, Rendered, decoded, driver_combinations, every_choice, template_text
 from cfnlint.api import ManualArgs, lint
 from cfnlint.config import ConfigMixIn
 from cfnlint.runner import Runner
 from cloudtrail_firehose import settings as schema
+from cloudtrail_firehose import sources
 from cloudtrail_firehose.aws import rendering
 from cloudtrail_firehose.aws.pipeline import TEMPLATE_PATH
 from cloudtrail_firehose.aws.settings import PipelineSettings
@@ -95,6 +97,81 @@ def test_checkov_finds_no_failed_check_for_any_option_combination_and_every_skip
             assert len(skip.get("comment", "")) > 20, f"{logical_id} {skip['id']} needs a reason"
             declared.add((skip["id"], logical_id))
     assert declared == used
+
+
+def reads(node, where: str = "") -> list[tuple[str, str]]:
+    """(name, how) for every parameter, resource or condition a template node reads. how: "value" where a Ref is a
+    resource property's whole value (also in a list of them), else "computed" (in a function, a Sub, a rule, an
+    output, a condition)."""
+    if isinstance(node, list):
+        return [found for item in node for found in reads(item, where)]
+    if not isinstance(node, dict):
+        return []
+    if len(node) == 1:
+        (function, argument), = node.items()
+        if function == "Ref":
+            return [] if argument.startswith("AWS::") else [(argument, where or "computed")]
+        if function == "Fn::GetAtt":
+            return [((argument if isinstance(argument, list) else argument.split("."))[0], "computed")]
+        if function == "Fn::Sub":
+            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            named = re.findall(r"\$\{([^}!]+)\}", text)
+            return [(n.split(".")[0], "computed") for n in named if n not in variables and not n.startswith("AWS::")] \
+                + reads(variables, "computed")
+        if function in ("Fn::If", "Condition"):
+            condition = argument[0] if function == "Fn::If" else argument
+            return [(condition, "computed")] + (reads(argument[1:], "computed") if function == "Fn::If" else [])
+        if function.startswith("Fn::"):
+            return reads(argument, "computed")
+    return [found for key, value in node.items() for found in
+            (reads(value, where) if key != "Condition" or not isinstance(value, str) else [(value, "computed")])]
+
+
+def test_the_linted_combinations_stand_for_every_combination_of_every_option():
+    """cfn-lint and checkov judge each resource by its properties as the parameter defaults resolve them (and the
+    resources and conditions it names). Over a thousand combinations of the options exist (cfn_render.every_choice);
+    each is linted as one that the linters cannot tell apart from it, by two facts of the template checked here:
+    - each source's part (sources/: TemplatePart) reads only its own and the core's names, and the core only its
+      own, so a part is judged the same whatever the other source's choices are;
+    - a parameter that the template only ever passes on as a property's whole value (VpcFlowTrafficType, ...) makes
+      no resource appear, go or change shape: each of its values need only be linted once.
+    So each part's conditions and its other parameters' values, in every combination, occur in a linted one."""
+    template = decoded(TEMPLATE_PATH.read_text())
+    parts = {s.name: s.template.sections for s in sources.SOURCES} | {"core": sources.CORE_TEMPLATE.sections}
+    owner = {name: part for part, sections in parts.items() for names in sections.values() for name in names}
+    read_by: dict[str, set[str]] = {part: set() for part in parts}
+    how_read: dict[str, set[str]] = {}
+    for part, sections in parts.items():
+        for section, names in sections.items():
+            for name in names:
+                node = template[section][name]
+                if section == "Resources":  # a property's whole value is "value"; the rest is computed
+                    found = reads({k: v for k, v in node.items() if k != "Properties"}) + reads(
+                        {k: v for k, v in node.get("Properties", {}).items()}, "value")
+                else:  # Rules make nothing: they refuse sets of parameters, none of which the driver produces
+                    found = reads(node) if section in ("Conditions", "Outputs") else []
+                for read, how in found:
+                    assert owner[read] in (part, "core"), f"{part}'s {name} reads {owner[read]}'s {read}"
+                    read_by[part].add(read)
+                    how_read.setdefault(read, set()).add(how)
+    values_only = {name for name, how in how_read.items() if how == {"value"} and name in template["Parameters"]}
+    assert {"VpcFlowTrafficType", "VpcFlowMaxAggregationInterval", "VpcFlowLogFormat"} <= values_only
+
+    def judged(parameters: dict[str, str]) -> set[tuple]:
+        """Per part: the values of what it reads (a condition's truth, a parameter's value, whether a resource is)."""
+        rendered = Rendered(parameters, "111111111111", "us-east-1")
+        state = {**rendered.conditions, **rendered.parameters, **{r: r in rendered.resources for r in owner
+                                                                  if r in template["Resources"]}}  # fmt: skip
+        return {(part, tuple(sorted((name, state[name]) for name in names - values_only)))
+                for part, names in read_by.items()}  # fmt: skip
+
+    linted = set().union(*(judged(p) for p in COMBINATIONS.values()))
+    every = every_choice()
+    assert len(every) > 1000
+    missing = set().union(*(judged(p) for p in every)) - linted
+    assert not missing, sorted(missing)[:3]
+    for name in values_only:
+        assert {p.get(name) for p in every} <= {p.get(name) for p in COMBINATIONS.values()}, name
 
 
 def test_iam_policies_name_their_resources():

@@ -53,14 +53,20 @@ def template_text(parameters: dict[str, str], vpc_ids: list[str] | None = None) 
     return render(TEMPLATE_PATH.read_text(), vpc_ids)
 
 
+@functools.lru_cache(maxsize=8)
+def decoded(text: str) -> dict[str, Any]:
+    """The template as cfn-lint reads it (intrinsic functions as {"Fn::...": ...}); shared, never changed."""
+    template, problems = decode_str(text)
+    assert not problems, problems
+    return template
+
+
 class Rendered:
     def __init__(self, parameters: dict[str, str], account: str, region: str, management: str | None = None,
                  vpc_ids: list[str] | None = None) -> None:  # fmt: skip
         """account: the one that deploys; management: the organization's management account (default: account);
         vpc_ids: the VPCs the driver renders flow logs for (default: template_text's)."""
-        template, problems = decode_str(template_text(parameters, vpc_ids))
-        assert not problems, problems
-        self.template = template
+        self.template = template = decoded(template_text(parameters, vpc_ids))
         self.account, self.region, self.management = account, region, management or account
         self.pseudo = {"AWS::AccountId": account, "AWS::Region": region, "AWS::Partition": "aws"}
         self.parameters = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
@@ -179,7 +185,8 @@ VPCFLOW_SECRET_ARN = ("arn:aws:secretsmanager:us-east-1:111111111111:secret:clou
 FLOW_LOG_GROUP = "/aws/vpc/flow-logs"
 # VPC Flow Logs' choices, pairwise rather than their full product (every pair of two options' values occurs in
 # some row): collect CloudTrail too (with its default choices, or an existing trail's log group), traffic type,
-# aggregation interval, record format, flow logs created (direct) or taken from a log group.
+# aggregation interval, record format, flow logs created (direct) or taken from a log group. They and the CloudTrail
+# product stand for every combination of every option (tests/aws/test_aws_template.py says why and checks it).
 VPC_ROWS = [
     (True, "ALL", 600, "recommended", ""),
     (False, "ACCEPT", 60, "default", ""),
@@ -190,6 +197,46 @@ VPC_ROWS = [
     (True, "ALL", 60, "default", ""),
     (False, "ACCEPT", 600, "recommended", ""),
 ]
+
+
+VPC_OPTIONS = {
+    "vpc_flow_traffic_type": ["ALL", "ACCEPT", "REJECT"],
+    "vpc_flow_aggregation_interval": [600, 60],
+    "vpc_flow_record_format": ["recommended", "default"],
+    "vpc_flow_log_group": ["", FLOW_LOG_GROUP],
+}
+
+
+def every_choice() -> list[dict[str, str]]:
+    """The template parameters of every combination of every option a user chooses (CloudTrail's and VPC Flow
+    Logs', each source on or off), as PipelineSettings validates and renders it: over a thousand, too many to
+    lint one by one (tests/aws/test_aws_template.py shows which ones the linted ones stand for)."""
+    import itertools
+
+    from cloudtrail_firehose.aws.settings import PipelineSettings, SettingsError
+
+    trail_choices = [dict(zip(OPTIONS, v)) for v in itertools.product(*OPTIONS.values())]
+    vpc_choices = [dict(zip(VPC_OPTIONS, v)) for v in itertools.product(*VPC_OPTIONS.values())]
+    found = []
+    for trail, vpc in itertools.product([None, *trail_choices], [None, *vpc_choices]):
+        lambda_code = trail and trail["processor"] == "lambda"
+        for code_key in ["", "lambda/processor-0123456789abcdef.zip"] if lambda_code else [""]:
+            settings = PipelineSettings(
+                hec_url="https://http-inputs-firehose-acme.splunkcloud.com", region="us-east-1",
+                collect_cloudtrail=trail is not None, **(trail or {}), collect_vpc_flow_logs=vpc is not None,
+                **(vpc or {}), processor_code_key=code_key,
+                custom_filter_pattern=CUSTOM_PATTERN if trail and trail["filter_preset"] == "custom" else "",
+                organization_id=ORGANIZATION_ID if trail and trail["organization_trail"] else "",
+                organization_management_account=MANAGEMENT_ACCOUNT if trail and trail["organization_trail"] else "",
+                hec_token_secret_arn=SECRET_ARN if trail else "",
+                vpcflow_hec_token_secret_arn=VPCFLOW_SECRET_ARN if vpc else "",
+            )  # fmt: skip
+            try:
+                settings.validate()
+            except SettingsError:
+                continue
+            found.append({p["ParameterKey"]: p["ParameterValue"] for p in settings.template_parameters()})
+    return found
 
 
 @functools.cache  # computed once for the test modules that parametrize on it
