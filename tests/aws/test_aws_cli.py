@@ -150,6 +150,28 @@ def test_export_lists_the_vpcs_with_the_identity_the_command_was_given(tmp_path,
     assert ours not in template
 
 
+def test_vpc_flow_logs_alone_from_the_command_line(aws, monkeypatch):
+    """apply, status and destroy of a VPC-only pipeline: the flow logs' token from its own variable, no CloudTrail
+    token asked for, one flow log on the VPC given."""
+    vpc = aws.client("ec2").create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    monkeypatch.setenv("CLOUDTRAIL_FIREHOSE_VPCFLOW_HEC_TOKEN", "12345678-aaaa-bbbb-cccc-1234567890ab")
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    options = [*HEC, "--region", "us-east-1", "--collect-cloudtrail", "false", "--collect-vpc-flow-logs", "true",
+               "--vpc-ids", vpc]  # fmt: skip
+    said: list[str] = []
+    assert run(["apply", *options], out=said.append) == 0, said
+    assert "12345678-aaaa" not in "\n".join(said)
+    [flow_log] = aws.client("ec2").describe_flow_logs()["FlowLogs"]
+    assert flow_log["ResourceId"] == vpc
+    said.clear()
+    assert run(["status", *options], out=said.append) == 0
+    assert json.loads(said[-1])["delivery_streams"] == {"vpcflow": "ACTIVE"}
+    said.clear()
+    assert run(["destroy", *options], out=said.append) == 0
+    assert any("DELETE_COMPLETE" in line for line in said), said
+    assert aws.client("ec2").describe_flow_logs()["FlowLogs"] == []
+
+
 @pytest.mark.slow
 def test_options_come_from_the_settings_schema():
     help_text = cli("http://127.0.0.1:9", "--help").stdout
