@@ -394,6 +394,14 @@ def _number(value) -> float | None:
         return None
 
 
+def _to_number(text: str) -> str | None:
+    if regex.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+        return text
+    if regex.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+", text):
+        raise EvalError(f"tonumber({text!r}): exponent notation is not modelled")
+    return None
+
+
 def _map(value, function):
     if value is None:
         return None
@@ -432,6 +440,13 @@ def call(name: str, args: list, fields: Fields):
         return values[0] is not None
     if name == "lower":
         return _map(values[0], str.lower)
+    if name == "tonumber":
+        # "Conversion functions": tonumber(<str>) converts a string to a number, and returns null for a value it
+        # cannot parse (text such as JSON's null, or a number with a space around it). Base 10 only; a number
+        # in exponent notation is refused: the document does not say whether it parses.
+        if len(args) != 1:
+            raise EvalError("tonumber() with a base is not modelled")
+        return _map(values[0], _to_number)
     if name == "match":
         subject = _single(values[0], "match()")
         return None if subject is None else regex.search(values[1], subject) is not None

@@ -574,3 +574,112 @@ def test_the_stalled_alert_names_the_source_and_keeps_reports_without_one():
               health_event(3, {**shared, "state": "failing"})]  # fmt: skip
     assert sorted((r["log_source"][0], r["state"][0]) for r in run(query, events)) == [("-", "failing"),
                                                                                       ("vpcflow", "stalled")]
+
+
+# --- Pipeline Health: each source on its own, and the worst of them ----------------------------------------------
+
+HEALTH_VIEW = ROOT / "default" / "data" / "ui" / "views" / "pipeline_health.xml"
+
+
+def health_panels(root: ET.Element, base: str) -> dict[str, str]:
+    """{panel title: post-process query} of the panels over one base search."""
+    panels = {}
+    for panel in root.iter("panel"):
+        for element in panel:
+            search = element.find("search")
+            if search is not None and search.get("base") == base:
+                panels[element.findtext("title")] = search.findtext("query")
+    return panels
+
+
+def health_dashboard(events: list[dict[str, list[str]]], choice: str) -> dict[str, list[dict[str, list[str]]]]:
+    """{panel title: its rows} over the `health` base search, with the Source input at `choice` (Simple XML puts
+    the input's prefix and suffix around the chosen value)."""
+    from spl_run import run
+
+    root = ET.parse(HEALTH_VIEW).getroot()
+    (base,) = [s.findtext("query") for s in root.iter("search") if s.get("id") == "health"]
+    (source_input,) = [i for i in root.iter("input") if i.get("token") == "log_source"]
+    token = f"{source_input.findtext('prefix')}{choice}{source_input.findtext('suffix')}"
+    rows = run(without_tokens(base), events)
+    return {title: run(query.replace("$log_source$", token), [dict(r) for r in rows])
+            for title, query in health_panels(root, "health").items()}  # fmt: skip
+
+
+def column(rows: list[dict[str, list[str]]], name: str) -> list[str | None]:
+    return [(r.get(name) or [None])[0] for r in rows]
+
+
+def test_the_source_input_offers_every_source_by_its_units_name_and_label():
+    from cloudtrail_firehose.sources import SOURCES
+
+    root = ET.parse(HEALTH_VIEW).getroot()
+    (source_input,) = [i for i in root.iter("input") if i.get("token") == "log_source"]
+    assert source_input.get("type") == "dropdown"
+    choices = [(c.get("value"), c.text) for c in source_input.iter("choice")]
+    assert choices == [("*", "All"), *((s.name, s.label) for s in SOURCES)]
+    assert source_input.findtext("default") == "*"
+    # The failures carry no source (recovery's error events), and the Pipelines table lists every source and the
+    # polls without one: neither is filtered.
+    for search in root.iter("search"):
+        if "health" not in (search.get("id"), search.get("base")):
+            assert "$log_source$" not in search.findtext("query"), search.get("id") or search.get("base")
+
+
+def test_pipeline_health_shows_a_stalled_source_beside_one_that_flows():
+    """VPC Flow Logs takes records in and delivers none while CloudTrail flows: the charts show each source's
+    records on its own line, choosing VPC Flow Logs shows only its figures, and the single values show the worst of
+    the two (highest freshness and latency, lowest success rate). A metric Firehose did not report (JSON null) does
+    not hide the other source's figure; an earlier poll without a source (nothing deployed) is no series."""
+    t0 = 1_760_000_100  # a multiple of 5 minutes
+    shared = {"pipeline": "cloudtrail-firehose", "region": "us-east-1", "stack_status": "UPDATE_COMPLETE",
+              "drift": "IN_SYNC", "failed_delivery_backlog": 2}  # fmt: skip
+
+    def metrics(incoming, delivered, freshness, success, ack) -> dict:
+        return {"incoming_records": incoming, "records_delivered": delivered, "data_freshness_seconds": freshness,
+                "success_rate": success, "ack_latency_seconds": ack, "bytes_delivered": None,
+                "throttled_records": None}  # fmt: skip
+
+    def poll(at, source, state, figures):
+        return health_event(at, {**shared, "log_source": source, "delivery_stream": "ACTIVE", "state": state,
+                                 "why": "-", "metrics": figures})  # fmt: skip
+
+    nothing = {"pipeline": "cloudtrail-firehose", "region": "us-east-1", "stack_status": "NOT_DEPLOYED",
+               "state": "not_deployed", "why": "no stack", "metrics": metrics(*[None] * 5)}  # fmt: skip
+    events = [
+        health_event(t0 - 290, nothing),
+        poll(t0 + 10, "cloudtrail", "flowing", metrics(120, 118, 45, 1.0, 3)),
+        poll(t0 + 10, "vpcflow", "failing", metrics(80, 0, 1300, 0.4, None)),
+        poll(t0 + 310, "cloudtrail", "flowing", metrics(90, 95, None, 1.0, 2.5)),
+        poll(t0 + 310, "vpcflow", "stalled", metrics(70, 0, 1500, None, 7)),
+    ]
+    times = [str(t0), str(t0 + 300)]
+
+    every = health_dashboard(events, "*")
+    delivered = every["Records delivered to Splunk, by source"]
+    assert delivered == [{"_time": [times[0]], "cloudtrail": ["118"], "vpcflow": ["0"]},
+                         {"_time": [times[1]], "cloudtrail": ["95"], "vpcflow": ["0"]}]  # fmt: skip
+    incoming = every["Records into Firehose, by source"]
+    assert [(column(incoming, "cloudtrail"), column(incoming, "vpcflow"))] == [(["120", "90"], ["80", "70"])]
+    assert column(every["Data freshness"], "freshness_seconds") == ["1300", "1500"]
+    assert column(every["Delivery success"], "success_rate") == ["0.4", "1"]
+    assert column(every["Acknowledgement latency"], "ack_latency_seconds") == ["3", "7"]
+    assert column(every["Failed deliveries waiting"], "backlog") == ["2", "2"]
+    worst = every["Freshness and acknowledgement latency (seconds, the worst source)"]
+    assert (column(worst, "freshness_seconds"), column(worst, "ack_latency_seconds")) == (["1300", "1500"], ["3", "7"])
+
+    vpcflow = health_dashboard(events, "vpcflow")
+    assert vpcflow["Records delivered to Splunk, by source"] == [{"_time": [t], "vpcflow": ["0"]} for t in times]
+    assert vpcflow["Records into Firehose, by source"] == [{"_time": [times[0]], "vpcflow": ["80"]},
+                                                           {"_time": [times[1]], "vpcflow": ["70"]}]  # fmt: skip
+    assert column(vpcflow["Delivery success"], "success_rate") == ["0.4", None]
+
+    cloudtrail = health_dashboard(events, "cloudtrail")
+    assert column(cloudtrail["Data freshness"], "freshness_seconds") == ["45", None]
+    assert column(cloudtrail["Acknowledgement latency"], "ack_latency_seconds") == ["3", "2.5"]
+    assert column(cloudtrail["Delivery success"], "success_rate") == ["1", "1"]
+    # Every event, the poll without a source too, is in a row of the base search.
+    root = ET.parse(HEALTH_VIEW).getroot()
+    (base,) = [s.findtext("query") for s in root.iter("search") if s.get("id") == "health"]
+    _, matching, kept = by_fields_kept(base, events, False)
+    assert kept == matching == len(events)

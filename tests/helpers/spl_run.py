@@ -6,7 +6,8 @@ leaving out a null by-field and counting a multivalue by-field under each value)
 - search terms (macros in backquotes are dropped: the events given are the macro's), `search`, `eval`,
   `fillnull`, `where` (the model's eval, plus numeric <, <=, >, >= between two operands), `lookup <file.csv>`
   (CSV under lookups/, case-sensitive exact match, the first matching row), `bin _time span=<n>m|h`,
-  `stats`/`timechart span=` (count, dc, sum, values, min, max, latest; count(eval(...)) and sum(eval(...))),
+  `stats`/`timechart span=` (count, dc, sum, avg, values, min, max, latest; count(eval(...)), sum(eval(...)) and
+  the like; timechart's `by <field>` with one aggregation),
   `eventstats` (the same functions, added to each event of its group), `sort`, `head`, `fields`.
 Anything else raises, so a search that grows a command has to teach this first.
 """
@@ -156,6 +157,14 @@ def _aggregations(text: str) -> list[tuple[str, str, str]]:
     return found
 
 
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _text(number: float) -> str:
+    """A result as Splunk shows it: a whole number without a fraction."""
+    return str(int(number)) if number == int(number) else str(number)
+
+
 def _aggregate(function: str, argument: str, group: list[Row]) -> list[str]:
     if argument.startswith("eval("):
         node = compile_eval(argument[5:-1])
@@ -168,14 +177,24 @@ def _aggregate(function: str, argument: str, group: list[Row]) -> list[str]:
     if function == "dc":
         return [str(len(set(values)))]
     if function == "sum":
-        numbers = [float(v) for v in values if re.fullmatch(r"-?\d+(\.\d+)?", str(v))]
-        total = sum(numbers)
-        return [str(int(total)) if total == int(total) else str(total)] if numbers else []
+        numbers = [float(v) for v in values if _NUMBER.fullmatch(str(v))]
+        return [_text(sum(numbers))] if numbers else []
     if function == "values":
         return sorted(set(map(str, values)))
+    if function == "avg":
+        # "Statistical and charting functions": the mean of the values that are numbers; none, no value.
+        numbers = [float(v) for v in values if _NUMBER.fullmatch(str(v))]
+        return [_text(sum(numbers) / len(numbers))] if numbers else []
     if function in ("min", "max"):
-        numbers = [float(v) for v in values]
-        return [str(int((min if function == "min" else max)(numbers)))] if numbers else []
+        # "Statistical and charting functions": numbers compare as numbers; values that are all non-numeric,
+        # in lexicographical order. How a mix of the two compares the document leaves open: refused.
+        pick = min if function == "min" else max
+        numeric = [_NUMBER.fullmatch(str(v)) is not None for v in values]
+        if values and all(numeric):
+            return [_text(pick(float(v) for v in values))]
+        if any(numeric):
+            raise ValueError(f"{function}() of numbers and text {sorted(map(str, values))} is not modelled")
+        return [pick(map(str, values))] if values else []
     if function == "latest":
         # "Time functions" (stats): the value of the chronologically latest event that has the field.
         timed = [(float(r["_time"][0]), r[argument]) for r in group if r.get(argument) and r.get("_time")]
@@ -183,9 +202,7 @@ def _aggregate(function: str, argument: str, group: list[Row]) -> list[str]:
     raise ValueError(f"stats function {function} is not modelled")
 
 
-def _stats(rest: str, rows: list[Row]) -> list[Row]:
-    text, _, by_clause = rest.partition(" by ")
-    by = by_clause.split()
+def _groups(rows: list[Row], by: list[str]) -> dict[tuple[str, ...], list[Row]]:
     groups: dict[tuple[str, ...], list[Row]] = {}
     for r in rows:
         columns = [[v for v in r.get(name, []) if v != ""] for name in by]
@@ -193,8 +210,13 @@ def _stats(rest: str, rows: list[Row]) -> list[Row]:
             continue  # a null by-field: in no group ("stats" command reference)
         for key in itertools.product(*columns):
             groups.setdefault(key, []).append(r)
-    if not by:
-        groups = {(): rows}
+    return groups
+
+
+def _stats(rest: str, rows: list[Row]) -> list[Row]:
+    text, _, by_clause = rest.partition(" by ")
+    by = by_clause.split()
+    groups = _groups(rows, by) if by else {(): rows}
     out = []
     for key, group in groups.items():
         row = {name: [value] for name, value in zip(by, key)}
@@ -217,10 +239,34 @@ def _eventstats(rest: str, rows: list[Row]) -> list[Row]:
     return rows
 
 
+TIMECHART_LIMIT = 10  # "timechart" command: limit, the number of series shown; the rest go to OTHER
+
+
 def _timechart(rest: str, rows: list[Row]) -> list[Row]:
+    """"timechart" command (Search Reference): one row per span of time. With a split-by clause (one aggregation:
+    `<single-agg> BY <split-by-clause>`), each distinct value of the split-by field is a column of its own; a row
+    without the field is in the NULL series (usenull=true, nullstr="NULL"). The series beyond `limit` (10) that
+    go to OTHER, and the empty spans that cont=true adds, are not modelled."""
     span = re.match(r"span=(\S+)\s+", rest)
     rows = _bin(f"_time span={span.group(1)}", rows)
-    return sorted(_stats(rest[span.end() :] + " by _time", rows), key=lambda r: int(r["_time"][0]))
+    aggregations, _, split_by = rest[span.end() :].partition(" by ")
+    if not split_by:
+        return sorted(_stats(aggregations + " by _time", rows), key=lambda r: int(r["_time"][0]))
+    (field, *options) = split_by.split()
+    if options or len(_aggregations(aggregations)) != 1:
+        raise ValueError(f"timechart {rest}: only one aggregation BY one field, without options, is modelled")
+    (function, argument, _), = _aggregations(aggregations)
+    for r in rows:
+        r[field] = [v for v in r.get(field, []) if v != ""] or ["NULL"]
+    series = {v for r in rows for v in r[field]}
+    if len(series) > TIMECHART_LIMIT:
+        raise ValueError(f"timechart: {len(series)} series, over its limit of {TIMECHART_LIMIT}: OTHER is not modelled")
+    # Every row has a column per series: [] (an empty cell) where the series has no value in that span.
+    out: dict[str, Row] = {}
+    for (time, value), group in _groups(rows, ["_time", field]).items():
+        row = out.setdefault(time, {"_time": [time], **{name: [] for name in sorted(series)}})
+        row[value] = _aggregate(function, argument, group)
+    return sorted(out.values(), key=lambda r: int(r["_time"][0]))
 
 
 def _sort(rest: str, rows: list[Row]) -> list[Row]:
