@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import sys
 import threading
 from collections import Counter
 from email.utils import formatdate
@@ -314,6 +315,9 @@ def counting(limit: int):
 
 
 @pytest.mark.slow
+# Once, on Python 3.13: a minute of the same code paths the other recovery tests run on 3.9 too; twice, the suite
+# would pass its 5 minutes.
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="the crash sweep runs on Python 3.13 only")
 def test_a_crash_at_any_point_with_splunkd_losing_its_queue_then_restarts_index_every_event_once(expected):
     """The process stops at any write or S3 call, and splunkd drops what it had not read from the
     pipe; a new process then finishes. The lease's journal is written with S3 PutObject, so its
